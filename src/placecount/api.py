@@ -1,0 +1,330 @@
+"""The library behind each command: ``placecount ingest`` is :func:`ingest`, and so on.
+
+Each function takes plain values, returns a result that the CLI renders as a
+table or JSON, and raises :class:`~placecount.errors.InputError` for input the
+user can fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, Issue
+from .models import KINDS, ReadOptions, pence_to_pounds
+from .project import Place, Project, check_year, load_project, project_path_for, write_project
+
+DEFAULT_DB = "placecount.duckdb"
+UNITS = ("pounds", "thousands", "millions")
+PARTS = ("central", "local", "total", "public-corporation")
+
+
+def init(
+    db: Path, place: str, financial_year: str, population: int | None = None,
+    area_code: str | None = None, force: bool = False,
+) -> dict[str, Any]:
+    """Write ``placecount.toml`` beside ``db`` and create the database.
+
+    >>> init(Path("/tmp/x/placecount.duckdb"), "Exampleshire", "2008-09")  # doctest: +SKIP
+    """
+    from .store import Store
+
+    path = project_path_for(db)
+    if path.exists() and not force:
+        raise InputError.one(
+            "project-exists", "a project file is already here.", file=path.name,
+            note="Use --force to overwrite it.",
+        )
+    if population is not None and population <= 0:
+        raise InputError.one("bad-option", "--population must be a positive number of people.")
+    project = Project(place=Place(
+        name=place, area_code=area_code, financial_year=check_year(financial_year),
+        population=population,
+    ))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    write_project(path, project)
+    with Store.open(db):
+        pass
+    return {"project": path.name, "database": db.name, "place": project.place.model_dump()}
+
+
+def parse_share(
+    share: str | None, place_population: int | None, region_population: int | None
+) -> tuple[Fraction | None, str | None, str | None]:
+    """The PESA share as an exact fraction, its text and how it was worked out."""
+    if share is not None and (place_population or region_population):
+        raise InputError.one(
+            "bad-option", "give --share or the two populations, not both.",
+        )
+    if share is not None:
+        try:
+            value = Decimal(share.strip().rstrip("%"))
+        except InvalidOperation:
+            raise InputError.one(
+                "share-out-of-range", f"--share {share!r} is not a number.",
+                note="Write it as a fraction of the region, e.g. 0.0724.",
+            ) from None
+        if share.strip().endswith("%"):
+            value = value / 100
+        if not (0 < value <= 1) or not value.is_finite():
+            raise InputError.one(
+                "share-out-of-range", f"--share {share} is outside 0–1.",
+                note="Write it as a fraction of the region, e.g. 0.0724 for 7.24%.",
+            )
+        return Fraction(value), str(value), "given"
+    if place_population or region_population:
+        if not (place_population and region_population) or place_population <= 0 \
+                or region_population <= 0:
+            raise InputError.one(
+                "bad-option", "give both --place-population and --region-population, above 0.",
+            )
+        if place_population > region_population:
+            raise InputError.one(
+                "share-out-of-range",
+                "--place-population is larger than --region-population: the share would be "
+                "above 1.",
+            )
+        frac = Fraction(place_population, region_population)
+        text = str((Decimal(place_population) / Decimal(region_population)).quantize(
+            Decimal("0.000001")))
+        return frac, text, f"population {place_population:,} / {region_population:,}"
+    return None, None, None
+
+
+def parse_columns(pairs: Sequence[str]) -> dict[str, str]:
+    """``--column ROLE=HEADER`` options as a dictionary."""
+    from .models import ROLES
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        role, sep, header = pair.partition("=")
+        role = role.strip().lower()
+        if not sep or not header.strip():
+            raise InputError.one(
+                "bad-option", f"--column {pair!r} must be written ROLE=HEADER.",
+                note='For example --column amount="Net expenditure".',
+            )
+        if role not in ROLES:
+            raise InputError.one(
+                "bad-option", f"--column: {role!r} is not a column role.",
+                note="Roles: " + ", ".join(ROLES) + ".",
+            )
+        out[role] = header.strip()
+    return out
+
+
+@dataclass
+class IngestResult:
+    """What an ingest read and wrote."""
+
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "dry_run": self.dry_run,
+            "sources": self.sources,
+            "issues": [i.model_dump(exclude_none=True) for i in self.issues],
+        }
+
+
+def ingest(
+    kind: str,
+    files: Sequence[Path],
+    db: Path,
+    *,
+    sheet: str | None = None,
+    org: str | None = None,
+    year: str | None = None,
+    units: str | None = None,
+    header_row: int | None = None,
+    mapping: Path | None = None,
+    columns: Sequence[str] = (),
+    region: str | None = None,
+    share: str | None = None,
+    place_population: int | None = None,
+    region_population: int | None = None,
+    part: str | None = None,
+    replace: bool = False,
+    dry_run: bool = False,
+    strict: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult:
+    """Read files of one kind, map them to COFOG and store them in one transaction.
+
+    Nothing is written when any file fails, when ``dry_run`` is set, or when
+    ``strict`` is set and a line has no mapping.
+    """
+    from .cofog import load_mapping, map_lines, read_mapping
+    from .models import load_kind_schema
+    from .sources import read_source
+    from .store import Prepared, Store
+
+    schema = load_kind_schema(kind)
+    if not files:
+        raise InputError.one("bad-option", "no files given.", note="placecount ingest KIND FILE...")
+    if units is not None and units not in UNITS:
+        raise InputError.one("bad-option", f"--units {units!r}: use pounds, thousands or millions.")
+    if part is not None and part not in PARTS:
+        raise InputError.one("bad-option", f"--part {part!r}: use central, local or total.")
+    if header_row is not None and header_row < 1:
+        raise InputError.one("bad-option", "--header-row counts from 1, as Excel does.")
+    fraction, share_text, basis = parse_share(share, place_population, region_population)
+    if fraction is not None and kind != "pesa":
+        raise InputError.one("bad-option", "--share and populations apply to PESA tables only.")
+    project = load_project(project_path_for(db))
+    options = ReadOptions(
+        sheet=sheet, org=org, year=check_year(year) if year else None, units=units,
+        header_row=header_row, columns=parse_columns(columns), region=region,
+        share=fraction, share_text=share_text, share_basis=basis, part=part,
+        project_year=project.place.financial_year if project else None,
+    )
+    base = load_mapping(schema.mapping) if schema.mapping else None
+    user_mapping_path = mapping or (
+        project_path_for(db).parent / project.mappings[kind]
+        if project and kind in project.mappings else None
+    )
+    active = base
+    if user_mapping_path is not None:
+        if base is None:
+            raise InputError.one(
+                "bad-option", "generic sheets carry their own COFOG codes: no --mapping.",
+            )
+        active = base.override(read_mapping(Path(user_mapping_path)))
+    result = IngestResult(dry_run=dry_run)
+    prepared: list[Prepared] = []
+    for path in files:
+        if progress:
+            progress(path.name)
+        read, issues = read_source(kind, Path(path), options)
+        cofog_col = None
+        allocations, map_issues = map_lines(read.lines, active, read.file_name, read.sheet,
+                                            cofog_col)
+        result.issues.extend(issues)
+        result.issues.extend(map_issues)
+        if strict and map_issues:
+            for i in map_issues:
+                i.severity = "error"
+            raise InputError(issues=map_issues)
+        prepared.append(Prepared(
+            read, allocations,
+            active.name if active else None, active.sha256 if active else None,
+        ))
+    statuses: list[str] = ["dry run"] * len(prepared)
+    if not dry_run:
+        with Store.open(db) as store:
+            written = store.write(prepared, replace=replace)
+        statuses = [w.status for w in written]
+    for p, status in zip(prepared, statuses, strict=True):
+        read = p.read
+        if status == "unchanged":
+            result.issues.append(Issue(
+                code="already-ingested", severity="info",
+                message="already in the database: nothing added.",
+                file=read.file_name, sheet=read.sheet,
+                note="Use --replace to read it again.",
+            ))
+        mapped_lines = {a.line_index for a in p.allocations}
+        unmapped_pence = sum(
+            ln.amount_pence or 0 for i, ln in enumerate(read.lines)
+            if ln.included and i not in mapped_lines
+        )
+        result.sources.append({
+            "status": status,
+            "kind": read.kind,
+            "file": read.file_name,
+            "file_sha256": read.file_sha256,
+            "sheet": read.sheet,
+            "header_row": read.header_row,
+            "org": read.org,
+            "financial_year": read.year,
+            "units": read.units,
+            "units_from": read.units_from,
+            "region": read.region,
+            "part": read.part,
+            "pesa_share": read.share,
+            "share_basis": read.share_basis,
+            "lines_kept": len(read.kept),
+            "lines_left_out": len(read.left_out),
+            "total_gbp": str(pence_to_pounds(read.total_pence)),
+            "unmapped_lines": sum(1 for i, ln in enumerate(read.lines)
+                                  if ln.included and i not in mapped_lines),
+            "unmapped_gbp": str(pence_to_pounds(unmapped_pence)),
+            "left_out": [
+                {"row": ln.row, "label": ln.native_label or ln.native_code, "reason": ln.reason,
+                 "amount": ln.amount_text}
+                for ln in read.left_out
+            ],
+        })
+    return result
+
+
+def _with_store(db: Path, fn: Callable[[Any], Any]) -> Any:
+    from .store import Store
+
+    with Store.open(db, create=False) as store:
+        return fn(store)
+
+
+def sources(db: Path) -> list[dict[str, Any]]:
+    """What has been ingested: file, kind, org, sheet, lines kept and left out, total."""
+    rows = _with_store(db, lambda s: s.sources())
+    for r in rows:
+        r["total_gbp"] = str(pence_to_pounds(int(r.pop("total_pence"))))
+    return list(rows)
+
+
+def unmapped(db: Path) -> list[dict[str, Any]]:
+    """Kept lines that no mapping row matches, with the rows they came from."""
+    rows = _with_store(db, lambda s: s.unmapped())
+    for r in rows:
+        r["amount_gbp"] = str(pence_to_pounds(int(r.pop("amount_pence") or 0)))
+    return list(rows)
+
+
+def browse_cofog(code: str | None = None) -> list[dict[str, Any]]:
+    """The COFOG classification, or one code and what lies beneath it."""
+    from .cofog import classification, normalise_code
+
+    cats = classification()
+    if code is None:
+        return [c.__dict__ for c in cats.values() if c.level == 1]
+    norm = normalise_code(code)
+    if norm is None:
+        raise InputError.one(
+            "unknown-cofog-code", f"{code!r} is not a COFOG code.",
+            note="Divisions are 01 to 10; try `placecount cofog` for the list.",
+        )
+    notes = _cofog_notes()
+    return [
+        {**c.__dict__, "note": notes.get(c.code, "")}
+        for c in cats.values() if c.code == norm or c.code.startswith(norm + ".")
+    ]
+
+
+def _cofog_notes() -> dict[str, str]:
+    import csv
+
+    from .resources import resource_path
+
+    path = resource_path("data", "cofog", "cofog_notes.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {r["code"]: r["explanatory_note"] for r in csv.DictReader(fh)}
+
+
+def report(db: Path) -> dict[str, Any]:
+    """The count by COFOG division and source kind (see :mod:`placecount.count`)."""
+    from .count import division_by_kind
+
+    project = load_project(project_path_for(db))
+    return _with_store(db, lambda s: division_by_kind(s, project))  # type: ignore[no-any-return]
+
+
+def known_kinds() -> tuple[str, ...]:
+    return KINDS

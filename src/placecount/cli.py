@@ -1,0 +1,352 @@
+"""The ``placecount`` command: a thin Typer layer over :mod:`placecount.api`.
+
+Each command parses options, calls one library function, and renders the
+result; messages go to stderr and data to stdout. Exit codes: 0 done, 2 an input
+or option the user can fix, 1 a fault of placecount itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="placecount",
+    help="Count all public money going into a place, on the UN COFOG classification.\n\n"
+    "Start with `placecount init`, then `placecount ingest KIND FILE...` for each body's "
+    "spreadsheet, then `placecount report`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+_STATE: dict[str, bool] = {"debug": False}
+
+DbOption = Annotated[
+    Path,
+    typer.Option(
+        "--db", envvar="PLACECOUNT_DB",
+        help="The database file (env PLACECOUNT_DB). Its project file placecount.toml "
+        "sits beside it.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _err_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out_console() -> Any:
+    from rich.console import Console
+
+    # Piped or redirected output is not cut to 80 columns: a count's table is wide.
+    width = None if sys.stdout.isatty() else 200
+    return Console(highlight=False, width=width)
+
+
+def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
+    """Call the library; turn its errors into a message and an exit code."""
+    from .errors import Issue, PlacecountError
+
+    try:
+        return fn()
+    except PlacecountError as exc:
+        if _STATE["debug"]:
+            raise
+        if as_json:
+            from .render import to_json
+
+            sys.stdout.write(to_json({
+                "ok": False,
+                "issues": [i.model_dump(exclude_none=True) for i in exc.issues]
+                or [Issue(code="error", message=str(exc)).model_dump(exclude_none=True)],
+            }))
+        else:
+            from .render import print_issues
+
+            if exc.issues:
+                print_issues(_err_console(), exc.issues)
+            else:
+                _err_console().print(f"error: {exc}", style="bold red", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a fault of ours: say so plainly, traceback only with --debug
+        if _STATE["debug"]:
+            raise
+        _err_console().print(
+            f"error: placecount hit an internal problem ({type(exc).__name__}: {exc}). "
+            "This is a bug in placecount: run again with --debug and report the traceback.",
+            style="bold red", markup=False,
+        )
+        raise typer.Exit(1) from None
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    _err_console().print(f"error: {message}", style="bold red", markup=False)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"placecount {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Count all public money going into a place, on the UN COFOG classification."""
+    _STATE["debug"] = debug
+
+
+@app.command()
+def init(
+    place: Annotated[str, typer.Option("--place", help="The place's name.")],
+    year: Annotated[str, typer.Option("--year", help="Financial year, e.g. 2008-09.")],
+    population: Annotated[
+        int | None, typer.Option("--population", help="Residents, for £ per head.")
+    ] = None,
+    area_code: Annotated[
+        str | None, typer.Option("--area-code", help="ONS area code, e.g. E10000006.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite placecount.toml.")] = False,
+    db: DbOption = Path("placecount.duckdb"),
+) -> None:
+    """Start a count: write placecount.toml and create the database.
+
+    Example: placecount init --place Exampleshire --year 2008-09 --population 512000
+    """
+    from .api import init as do_init
+
+    result = _run(lambda: do_init(db, place, year, population, area_code, force))
+    _err_console().print(
+        f"Wrote {result['project']} and created {result['database']} for "
+        f"{place} {result['place']['financial_year']}.", markup=False,
+    )
+
+
+@app.command()
+def ingest(
+    kind: Annotated[str, typer.Argument(help="council, nhs, police, pesa, ndpb or generic.")],
+    files: Annotated[list[Path], typer.Argument(help=".xlsx, .xlsm, .csv or .parquet files.")],
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Sheet name or 1-based position.")
+    ] = None,
+    org: Annotated[str | None, typer.Option("--org", help="The body whose spending this is.")] = None,
+    year: Annotated[str | None, typer.Option("--year", help="Financial year, e.g. 2008-09.")] = None,
+    units: Annotated[
+        str | None, typer.Option("--units", help="pounds, thousands or millions.")
+    ] = None,
+    header_row: Annotated[
+        int | None, typer.Option("--header-row", help="Row of the header, as Excel numbers it.")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Your mapping CSV, overriding the defaults.")
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", help="ROLE=HEADER: which column plays a role (repeatable)."),
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="PESA: the region.")] = None,
+    share: Annotated[
+        str | None, typer.Option("--share", help="PESA: the place's share of the region, 0–1.")
+    ] = None,
+    place_population: Annotated[
+        int | None, typer.Option("--place-population", help="PESA: the place's population.")
+    ] = None,
+    region_population: Annotated[
+        int | None, typer.Option("--region-population", help="PESA: the region's population.")
+    ] = None,
+    part: Annotated[
+        str | None, typer.Option("--part", help="PESA: central, local or total.")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Swap lines already ingested from this file.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and check, write nothing.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="A line with no COFOG mapping is an error.")
+    ] = False,
+    db: DbOption = Path("placecount.duckdb"),
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Read spending spreadsheets into the database, mapped to COFOG.
+
+    Example: placecount ingest council outturn_2008-09.xlsx --org "Exampleshire CC"
+
+    PESA: placecount ingest pesa cra_2009.xlsx --region "North West" --share 0.0724
+    """
+    from .api import ingest as do_ingest
+
+    progress_cb = None
+    progress_ctx: Any = None
+    if not quiet and not as_json and sys.stderr.isatty() and len(files) > 1:
+        from rich.progress import Progress
+
+        progress_ctx = Progress(console=_err_console(), transient=True)
+        task = progress_ctx.add_task("Reading", total=len(files))
+        progress_ctx.start()
+
+        def progress_cb(name: str) -> None:
+            progress_ctx.update(task, advance=1, description=f"Reading {name}")
+
+    try:
+        result = _run(lambda: do_ingest(
+            kind, files, db, sheet=sheet, org=org, year=year, units=units,
+            header_row=header_row, mapping=mapping, columns=column or [], region=region,
+            share=share, place_population=place_population,
+            region_population=region_population, part=part, replace=replace,
+            dry_run=dry_run, strict=strict, progress=progress_cb,
+        ), as_json=as_json)
+    finally:
+        if progress_ctx is not None:
+            progress_ctx.stop()
+    data = result.to_dict()
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(to_json(data))
+        return
+    from .render import ingest_lines, print_issues
+
+    err = _err_console()
+    print_issues(err, result.issues, quiet=quiet)
+    if not quiet:
+        for text in ingest_lines(data):
+            err.print(text, markup=False)
+
+
+@app.command()
+def report(
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+    db: DbOption = Path("placecount.duckdb"),
+) -> None:
+    """The count: spending by COFOG division and source kind, with totals.
+
+    Example: placecount report --format csv
+    """
+    from .api import report as do_report
+
+    result = _run(lambda: do_report(db), as_json=fmt is Format.json)
+    from .render import report_table, to_csv, to_json
+
+    if fmt is Format.json:
+        sys.stdout.write(to_json(result))
+    elif fmt is Format.csv:
+        rows = []
+        for r in result["rows"]:
+            for k in result["kinds"]:
+                rows.append({"cofog_code": r["cofog_code"], "cofog_name": r["cofog_name"],
+                             "kind": k, "amount_gbp": r["by_kind_gbp"][k]})
+        sys.stdout.write(to_csv(rows, ["cofog_code", "cofog_name", "kind", "amount_gbp"]))
+    else:
+        _out_console().print(report_table(result))
+
+
+@app.command()
+def sources(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = False) -> None:
+    """List what has been ingested: file, kind, org, sheet, lines kept and left out, total.
+
+    Example: placecount sources --json
+    """
+    from .api import sources as do_sources
+
+    rows = _run(lambda: do_sources(db), as_json=as_json)
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(to_json(rows))
+        return
+    from .render import rows_table
+
+    _out_console().print(rows_table("Sources", rows, [
+        ("file_name", "File"), ("sheet", "Sheet"), ("kind", "Kind"), ("org", "Org"),
+        ("financial_year", "Year"), ("units", "Units"), ("lines_kept", "Lines"),
+        ("lines_left_out", "Left out"), ("total_gbp", "Total £"),
+    ]))
+
+
+@app.command()
+def unmapped(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = False) -> None:
+    """List lines that no COFOG mapping matches, with the rows they came from.
+
+    Example: placecount unmapped
+    """
+    from .api import unmapped as do_unmapped
+
+    rows = _run(lambda: do_unmapped(db), as_json=as_json)
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(to_json(rows))
+        return
+    from .render import rows_table
+
+    _out_console().print(rows_table("Unmapped lines", rows, [
+        ("file_name", "File"), ("sheet", "Sheet"), ("excel_row", "Row"), ("kind", "Kind"),
+        ("org", "Org"), ("native_code", "Code"), ("native_label", "Label"),
+        ("amount_gbp", "Amount £"),
+    ]))
+
+
+@app.command()
+def cofog(
+    code: Annotated[str | None, typer.Argument(help="A COFOG code, e.g. 07 or 07.3.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Browse the COFOG classification: the divisions, or one code and its parts.
+
+    Example: placecount cofog 07.3
+    """
+    from .api import browse_cofog
+
+    rows = _run(lambda: browse_cofog(code), as_json=as_json)
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(to_json(rows))
+        return
+    from .render import rows_table
+
+    cols = [("code", "Code"), ("name", "Name")]
+    if code is not None:
+        cols.append(("note", "UN note"))
+    _out_console().print(rows_table("COFOG 1999", rows, cols))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,134 @@
+"""Issues as data, and the exceptions that carry them.
+
+An :class:`Issue` is one thing placecount has to say about an input: where it is
+(file, sheet, Excel row and column letter, header) and what it means. Commands
+collect issues; an error-level issue stops the command with exit code 2 and the
+database untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["error", "warning", "info"]
+
+#: The issue-code catalogue: stable kebab-case codes and what each means.
+#: README's table of codes is checked against this dictionary by the tests.
+CODES: dict[str, str] = {
+    "file-not-found": "The file does not exist or cannot be opened.",
+    "unsupported-format": "The file is not .xlsx, .xlsm, .xls, .ods, .csv or .parquet.",
+    "corrupt-workbook": "The workbook cannot be opened: it is damaged or not a spreadsheet.",
+    "password-protected": "The workbook is encrypted with a password; save an unprotected copy.",
+    "sheet-not-found": "The sheet asked for with --sheet is not in the workbook.",
+    "empty-sheet": "The sheet has no cells with data.",
+    "no-header": "No row looks like the header the source kind expects.",
+    "header-row-out-of-range": "--header-row points outside the sheet.",
+    "column-not-found": "A column named with --column is not in the header row.",
+    "duplicate-column": "Two columns share a name that placecount needs to tell apart.",
+    "ambiguous-column": "More than one column could play the same role.",
+    "unparseable-amount": "An amount cell holds text that is not a number.",
+    "amount-too-large": "An amount is beyond any public body's spending (over £1 trillion).",
+    "unit-not-stated": "No unit (£, £000, £m) was found in the header or title; the default was used.",
+    "unknown-kind": "The source kind is not one placecount knows.",
+    "bad-option": "An option's value is not valid.",
+    "share-out-of-range": "A PESA share must be above 0 and at most 1.",
+    "region-not-found": "The region asked for with --region is not a column (or value) of the table.",
+    "region-required": "A PESA table needs --region to say which region's figures to take.",
+    "share-required": "A PESA table needs --share, or --place-population and --region-population.",
+    "year-not-found": "No rows for the year asked for with --year.",
+    "bad-year": "A financial year must be written like 2008-09.",
+    "unknown-cofog-code": "A COFOG code that is not in the 1999 classification.",
+    "bad-mapping": "A mapping file is malformed: missing column, unknown code or shares not adding to 1.",
+    "unmapped-line": "A line that no mapping row matches: kept, counted as unmapped.",
+    "already-ingested": "This file and sheet are already in the database; nothing was added.",
+    "conflicting-source": "A different version of this file and sheet is already in the database.",
+    "org-not-stated": "No organisation given by --org or a column; the file name was used.",
+    "year-not-stated": "No financial year given by --year, a column, the title or the project file.",
+    "left-out": "Rows left out of the count (totals, notes, excluded bodies), listed with reasons.",
+    "not-available": "An amount marked not available ('..', 'n/a', 'c'): the row is left out.",
+    "no-project": "No placecount.toml here: run `placecount init` first.",
+    "bad-project": "placecount.toml cannot be read or holds a value that is not valid.",
+    "project-exists": "placecount.toml already exists; use --force to overwrite it.",
+    "database-error": "The database file cannot be opened or is not a placecount database.",
+    "no-lines": "The sheet has a header but no lines with amounts.",
+    "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",
+    "part-not-stated": "A PESA table's title does not say central, local or total: taken as total.",
+}
+
+
+class Issue(BaseModel):
+    """One finding about an input, with its position in Excel's terms."""
+
+    code: str = Field(description="Stable kebab-case issue code, see CODES.")
+    severity: Severity = Field(default="error", description="error stops the command.")
+    message: str = Field(description="Plain-English message for a finance officer.")
+    file: str | None = Field(default=None, description="File name (never its full path).")
+    sheet: str | None = Field(default=None, description="Sheet name, or None for CSV/Parquet.")
+    row: int | None = Field(default=None, description="Row number as Excel shows it.")
+    column: str | None = Field(default=None, description="Column letter as Excel shows it.")
+    header: str | None = Field(default=None, description="The column's header text.")
+    value: str | None = Field(default=None, description="The offending cell value, as text.")
+    note: str | None = Field(default=None, description="What to do next.")
+
+    def position(self) -> str:
+        """Where the issue is, e.g. ``outturn.xlsx › 'RO Summary'!D14 (Net expenditure)``."""
+        parts: list[str] = []
+        if self.file:
+            parts.append(self.file)
+        cell = ""
+        if self.sheet is not None:
+            cell = "'" + self.sheet.replace("'", "''") + "'"
+        if self.column and self.row:
+            ref = f"{self.column}{self.row}"
+            cell = f"{cell}!{ref}" if cell else ref
+        elif self.row:
+            cell = f"{cell} row {self.row}" if cell else f"row {self.row}"
+        elif self.column:
+            cell = f"{cell} column {self.column}" if cell else f"column {self.column}"
+        if self.header and (self.column or self.row):
+            cell += f" ({self.header})"
+        if cell:
+            parts.append(cell)
+        return " › ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.position()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.note:
+            text += f" {self.note}"
+        return text
+
+
+class PlacecountError(Exception):
+    """placecount could not do what was asked."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None, issues: list[Issue] | None = None) -> None:
+        self.issues: list[Issue] = list(issues or [])
+        if message is None:
+            message = str(self.issues[0]) if self.issues else (self.__doc__ or "").strip()
+        super().__init__(message)
+
+
+class InputError(PlacecountError):
+    """An input cannot be used as asked; the user can fix it (exit code 2)."""
+
+    exit_code = 2
+
+    @classmethod
+    def one(cls, code: str, message: str, **where: object) -> InputError:
+        """Build the error from a single issue: ``InputError.one("bad-year", "...", file=...)``."""
+        return cls(issues=[Issue(code=code, message=message, **where)])  # type: ignore[arg-type]
+
+
+def column_letter(index: int) -> str:
+    """Excel's letter for a 0-based column index: 0 → A, 27 → AB."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters

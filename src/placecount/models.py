@@ -1,0 +1,155 @@
+"""The data placecount works with, as pydantic models and plain records.
+
+Model fields carry descriptions: the JSON Schemas in ``schemas/`` are generated
+from them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .errors import InputError
+from .resources import resource_path
+
+KINDS = ("council", "nhs", "police", "pesa", "ndpb", "generic")
+Kind = Literal["council", "nhs", "police", "pesa", "ndpb", "generic"]
+ROLES = (
+    "amount", "code", "label", "org", "year", "recipient", "cofog", "status", "sponsor",
+    "connected", "region", "function", "subfunction", "part", "spend_type",
+)
+
+
+class KindSchema(BaseModel):
+    """How one source kind's sheets are read: loaded from ``schemas/<kind>.toml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = Field(description="The source kind this file describes.")
+    title: str = Field(description="A short human name for the kind.")
+    native_classification: str = Field(description="The classification its lines use.")
+    mapping: str | None = Field(
+        default=None, description="Name of the mapping table in data/cofog/mappings/."
+    )
+    default_units: Literal["pounds", "thousands", "millions"] = Field(
+        description="Units assumed when neither the header nor the title states them."
+    )
+    identity: list[str] = Field(
+        description="Roles that identify a line; the header must have at least one."
+    )
+    columns: dict[str, list[str]] = Field(
+        description="For each role, the header texts that play it, best first."
+    )
+    regions: list[str] = Field(default_factory=list, description="Region column names (PESA).")
+    exclude_status: list[str] = Field(default_factory=list, description="Statuses left out.")
+    exclude_sponsor: list[str] = Field(default_factory=list, description="Sponsors left out.")
+    not_connected: list[str] = Field(
+        default_factory=list, description="Values of the 'connected' column meaning no."
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_roles(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = set(value) - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles: {sorted(unknown)}")
+        return value
+
+
+def load_kind_schema(kind: str) -> KindSchema:
+    """The reading rules for ``kind``, from ``schemas/<kind>.toml``."""
+    if kind not in KINDS:
+        raise InputError.one(
+            "unknown-kind",
+            f"'{kind}' is not a source kind.",
+            note="Use one of: " + ", ".join(KINDS) + ".",
+        )
+    path = resource_path("schemas", f"{kind}.toml")
+    with path.open("rb") as fh:
+        return KindSchema.model_validate(tomllib.load(fh))
+
+
+@dataclass
+class ReadOptions:
+    """What the user said about a file: every field may be left to detection."""
+
+    sheet: str | None = None
+    org: str | None = None
+    year: str | None = None
+    units: str | None = None
+    header_row: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    region: str | None = None
+    share: Fraction | None = None
+    share_text: str | None = None
+    share_basis: str | None = None
+    part: str | None = None
+    project_year: str | None = None
+
+
+@dataclass
+class Line:
+    """One row of a source as read: kept in the count or left out with a reason."""
+
+    row: int
+    column: str | None
+    native_code: str | None
+    native_label: str | None
+    amount_text: str | None
+    amount_pence: int | None
+    before_share_pence: int | None
+    included: bool = True
+    reason: str | None = None
+    org: str | None = None
+    year: str | None = None
+    recipient: str | None = None
+    status: str | None = None
+    sponsor: str | None = None
+    part: str | None = None
+    cofog: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SourceRead:
+    """What a reader found in one file's sheet, before anything is written."""
+
+    kind: str
+    file_name: str
+    file_sha256: str
+    file_size: int
+    sheet: str | None
+    header_row: int
+    units: str
+    units_from: str
+    org: str | None
+    year: str | None
+    region: str | None = None
+    part: str | None = None
+    share: str | None = None
+    share_basis: str | None = None
+    encoding: str | None = None
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def kept(self) -> list[Line]:
+        return [ln for ln in self.lines if ln.included]
+
+    @property
+    def left_out(self) -> list[Line]:
+        return [ln for ln in self.lines if not ln.included]
+
+    @property
+    def total_pence(self) -> int:
+        return sum(ln.amount_pence or 0 for ln in self.kept)
+
+
+def pence_to_pounds(pence: int) -> Decimal:
+    """Integer pence as exact pounds: 123456 → Decimal('1234.56')."""
+    return (Decimal(pence) / 100).quantize(Decimal("0.01"))

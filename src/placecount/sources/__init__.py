@@ -1,0 +1,118 @@
+"""Readers, one per source kind. Each reads a file into lines and never writes.
+
+>>> from pathlib import Path
+>>> from placecount.models import ReadOptions
+>>> read = read_source("council", Path("examples/exampleshire/county_council_outturn_2008-09.xlsx"),
+...                    ReadOptions(org="Exampleshire County Council"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..errors import InputError, Issue
+from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
+from . import generic, ndpb, pesa, simple
+from ._cells import financial_year
+from ._grid import Grid, read_grids
+from ._table import no_header_error, row_is_empty
+
+READERS = {
+    "council": simple.read,
+    "nhs": simple.read,
+    "police": simple.read,
+    "ndpb": ndpb.read,
+    "pesa": pesa.read,
+    "generic": generic.read,
+}
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size in bytes of a file, read in blocks."""
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead, list[Issue]]:
+    """Read one file as a source of ``kind``: the lines found and the issues met.
+
+    Raises :class:`~placecount.errors.InputError` when the file cannot be read as asked.
+    """
+    schema = load_kind_schema(kind)
+    issues: list[Issue] = []
+    tried: list[tuple[str, str | None]] = []
+    non_empty = 0
+    for grid in read_grids(path, options.sheet):
+        tried.append((grid.file_name, grid.sheet))
+        if all(row_is_empty(r) for r in grid.rows):
+            continue
+        non_empty += 1
+        found = READERS[kind](grid, schema, options, issues)
+        if found is None:
+            continue
+        sha, size = file_digest(path)
+        found.file_sha256, found.file_size = sha, size
+        found.encoding = grid.encoding
+        _settle_org_and_year(found, grid, schema, options, issues)
+        return found, issues
+    if not tried:
+        raise InputError.one("empty-sheet", "the file has no sheets.", file=path.name)
+    if non_empty == 0:
+        sheet = tried[0][1] if len(tried) == 1 else None
+        what = "the sheet is empty" if len(tried) == 1 else "every sheet is empty"
+        raise InputError.one(
+            "empty-sheet", f"{what}: there is nothing to read.", file=path.name, sheet=sheet,
+            note="Check that this is the right file and sheet (--sheet NAME).",
+        )
+    raise no_header_error(tried, schema)
+
+
+def _settle_org_and_year(
+    found: SourceRead, grid: Grid, schema: KindSchema, options: ReadOptions, issues: list[Issue]
+) -> None:
+    """Org and year for the source and each line: option, else column, else title or file."""
+    col_orgs = sorted({ln.org for ln in found.lines if ln.org and ln.included})
+    if options.org:
+        found.org = options.org
+    elif found.org is None and len(col_orgs) == 1:
+        found.org = col_orgs[0]
+    elif found.org is None and not col_orgs:
+        found.org = Path(found.file_name).stem
+        issues.append(
+            Issue(
+                code="org-not-stated", severity="warning",
+                message=f"no organisation given: using the file name {found.org!r}.",
+                file=found.file_name, sheet=found.sheet,
+                note="Say which with --org NAME.",
+            )
+        )
+    elif found.org is None:
+        found.org = "; ".join(col_orgs) if len(col_orgs) <= 3 else f"{len(col_orgs)} bodies"
+    col_years = sorted({ln.year for ln in found.lines if ln.year and ln.included})
+    if options.year:
+        found.year = options.year
+    elif found.year is None and len(col_years) == 1:
+        found.year = col_years[0]
+    if found.year is None and not col_years:
+        title_text = " ".join(str(v) for r in grid.rows[: found.header_row - 1] for v in r if v)
+        found.year = financial_year(title_text) or options.project_year
+        if found.year is None:
+            issues.append(
+                Issue(
+                    code="year-not-stated", severity="warning",
+                    message="no financial year in the options, columns, title or project file.",
+                    file=found.file_name, sheet=found.sheet, note="Say which with --year 2008-09.",
+                )
+            )
+    for ln in found.lines:
+        # An NDPB list's lines are each their own body; other kinds take the source's org.
+        if found.kind != "ndpb" and (options.org or not ln.org):
+            ln.org = found.org
+        if options.year or not ln.year:
+            ln.year = found.year

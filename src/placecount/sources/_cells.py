@@ -1,0 +1,163 @@
+"""Cell-level parsing: amounts, units, header text and financial years.
+
+Everything here is pure and exact: amounts become :class:`decimal.Decimal`, never
+floats, so a pound read is the pound stored.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+AmountKind = Literal["number", "nil", "blank", "not-available", "bad"]
+
+_DASHES = {"-", "–", "—", "−", "--"}
+_NOT_AVAILABLE = {"..", "...", "n/a", "na", "n.a.", "x", "c", "*", ":", "nk", "not available"}
+_MINUS = "-−–—"
+_PLAIN = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
+_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+_SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
+
+
+def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
+    """Read one amount cell the way a finance officer would.
+
+    >>> parse_amount("(1,234)")
+    ('number', Decimal('-1234'))
+    >>> parse_amount("£1,234.50")
+    ('number', Decimal('1234.50'))
+    >>> parse_amount("–")
+    ('nil', Decimal('0'))
+    """
+    if value is None:
+        return "blank", None
+    if isinstance(value, bool) or isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
+        return "bad", None
+    if isinstance(value, int):
+        return "number", Decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "bad", None
+        # repr gives the shortest decimal that round-trips: 1234.567 stays 1234.567.
+        return "number", Decimal(repr(value))
+    if isinstance(value, Decimal):
+        return ("number", value) if value.is_finite() else ("bad", None)
+    text = _SPACES.sub(" ", str(value)).strip()
+    if not text:
+        return "blank", None
+    if text in _DASHES:
+        return "nil", Decimal(0)
+    if text.lower() in _NOT_AVAILABLE:
+        return "not-available", None
+    negative = False
+    if text.startswith("(") and text.endswith(")"):
+        negative, text = True, text[1:-1].strip()
+    if text and text[0] in _MINUS:
+        negative, text = not negative, text[1:].strip()
+    text = text.replace("£", "").replace(" ", "")
+    if text and text[0] in _MINUS and not negative:
+        negative, text = True, text[1:]
+    if _GROUPED.match(text):
+        text = text.replace(",", "")
+    if not _PLAIN.match(text):
+        return "bad", None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already guards this
+        return "bad", None
+    return "number", -number if negative else number
+
+
+Units = Literal["pounds", "thousands", "millions"]
+UNIT_FACTOR: dict[str, int] = {"pounds": 1, "thousands": 1_000, "millions": 1_000_000}
+UNIT_LABEL: dict[str, str] = {"pounds": "£", "thousands": "£000", "millions": "£m"}
+
+_MILLIONS = re.compile(
+    r"£\s*'?\s*(?:m\b|mn\b|mill?\b|millions?\b|000\s*,?\s*000\b)|\bmillions?\b|\b£?m\s*\)|\(£?m\)",
+    re.IGNORECASE,
+)
+_THOUSANDS = re.compile(
+    r"£\s*'?\s*(?:000s?\b|k\b|thousands?\b)|\bthousands?\b|'000s?\b|\(000s?\)|\b000s\b",
+    re.IGNORECASE,
+)
+_POUNDS = re.compile(r"£|\bpounds?\b|\bgbp\b", re.IGNORECASE)
+
+
+def detect_units(text: str) -> Units | None:
+    """The unit a header or title states, if any.
+
+    >>> detect_units("Net current expenditure (£ thousand)")
+    'thousands'
+    >>> detect_units("£m, 2008-09 prices")
+    'millions'
+    """
+    if _MILLIONS.search(text):
+        return "millions"
+    if _THOUSANDS.search(text):
+        return "thousands"
+    if _POUNDS.search(text):
+        return "pounds"
+    return None
+
+
+_UNIT_TOKENS = re.compile(
+    r"[(\[][^)\]]*(?:£|000|thousand|million)[^)\]]*[)\]]|£\s*'?\s*\w*|'000s?",
+    re.IGNORECASE,
+)
+_NON_ALNUM = re.compile(r"[^0-9a-z.]+")
+_APOSTROPHES = re.compile(r"['’‘`]")
+
+
+def normalise(text: object) -> str:
+    """Text as compared for matching: lower case, '&' as 'and', punctuation as spaces.
+
+    >>> normalise("Children's  Social Care & Families")
+    'childrens social care and families'
+    """
+    s = "" if text is None else str(text)
+    s = _APOSTROPHES.sub("", s.lower()).replace("&", " and ")
+    s = _NON_ALNUM.sub(" ", s)
+    # a dot is kept inside numbers (7.1) but not at a word's end ("n.e.c." → "n e c")
+    s = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", s)
+    return " ".join(s.split())
+
+
+def header_key(text: object) -> str:
+    """A header as matched against a schema's aliases: units removed, then normalised."""
+    return normalise(_UNIT_TOKENS.sub(" ", "" if text is None else str(text)))
+
+
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\s*[-/–]\s*((?:19|20)?\d\d)\b")
+
+
+def financial_year(text: object) -> str | None:
+    """A financial year in the form 2008-09, from 2008-09, 2008/09, 2008-2009 or 2008/2009."""
+    if text is None:
+        return None
+    m = _YEAR.search(str(text))
+    if not m:
+        return None
+    first = int(m.group(1))
+    second = m.group(2)
+    second_full = int(second) if len(second) == 4 else (first // 100) * 100 + int(second)
+    if second_full != first + 1:
+        return None
+    return f"{first}-{second_full % 100:02d}"
+
+
+def cell_text(value: object) -> str:
+    """A cell as text: whole numbers without '.0', dates as ISO, None as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value):
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, _dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return str(value).strip()

@@ -1,0 +1,35 @@
+"""Council, NHS and police sheets: a long table of native lines with an amount each.
+
+The three kinds differ only in their column aliases and mapping table
+(``schemas/council.toml``, ``nhs.toml``, ``police.toml``), so one reader serves all.
+"""
+
+from __future__ import annotations
+
+from ..errors import Issue
+from ..models import KindSchema, ReadOptions, SourceRead
+from ._grid import Grid
+from ._table import find_header, read_long_table
+
+LONG_ROLES = ["amount", "code", "label", "org", "year", "recipient"]
+
+
+def read(
+    grid: Grid, schema: KindSchema, options: ReadOptions, issues: list[Issue],
+    roles: list[str] | None = None,
+) -> SourceRead | None:
+    """Read a long table, or return None when the sheet has no header for this kind."""
+    wanted = roles or LONG_ROLES
+
+    def accept(found: dict[str, int]) -> bool:
+        return "amount" in found and any(r in found for r in schema.identity)
+
+    header = find_header(grid, schema, options, wanted, accept)
+    if header is None:
+        return None
+    lines, units, units_from = read_long_table(grid, header, schema, options, issues)
+    return SourceRead(
+        kind=schema.kind, file_name=grid.file_name, file_sha256="", file_size=0,
+        sheet=grid.sheet, header_row=header.row + 1, units=units, units_from=units_from,
+        org=None, year=None, lines=lines,
+    )
