@@ -56,7 +56,7 @@ def county_council() -> None:
         cell.font = Font(bold=True)
     for code, label, amount in COUNTY_LINES:
         ws.append([code, label, amount])
-    ws.append([None, "Total net current expenditure", sum(_thousands(a) for *_, a in COUNTY_LINES)])
+    ws.append([None, "Total net current expenditure", round(sum(_thousands(a) for *_, a in COUNTY_LINES), 2)])
     ws.append([])
     ws.append(["Note: figures are net of specific grants and sales, fees and charges."])
     ws.append(["1. Court services transferred to the Ministry of Justice in 2007-08."])
@@ -144,7 +144,7 @@ def nhs() -> None:
     ws["B5"] = "Programme of care"
     for org, label, amount in NHS_LINES:
         ws.append([org, label, amount])
-    ws.append([None, "Sub-total", 582320.25])
+    ws.append([None, "Sub-total", round(sum(_thousands(a) for *_, a in NHS_LINES), 2)])
     ws.append([])
     ws.append(["Source: PCT and trust annual accounts 2008-09."])
     _save(wb, "nhs_exampleshire_2008-09.xlsx")

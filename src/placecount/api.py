@@ -65,7 +65,7 @@ def parse_share(
             value = Decimal(share.strip().rstrip("%"))
         except InvalidOperation:
             raise InputError.one(
-                "share-out-of-range", f"--share {share!r} is not a number.",
+                "share-out-of-range", f"--share {share} is not a number.",
                 note="Write it as a fraction of the region, e.g. 0.0724.",
             ) from None
         if share.strip().endswith("%"):

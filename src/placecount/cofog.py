@@ -108,9 +108,14 @@ class Mapping:
     by_code: dict[str, list[MappingRow]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        spelling: dict[tuple[str, str], str] = {}
         for row in self.rows:
             code = normalise(row.native_code) if row.native_code else ""
             label = normalise(row.native_label)
+            # Two spellings of one line ("Doctors, nurses" / "Doctors/nurses") are aliases:
+            # the first spelling's rows are the line's rows.
+            if spelling.setdefault((code, label), row.native_label) != row.native_label:
+                continue
             self.by_pair.setdefault((code, label), []).append(row)
         for (code, label), rows in self.by_pair.items():
             if label:
@@ -160,6 +165,7 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
         raise bad(f"missing column(s) {', '.join(missing)}; expected "
                   f"{','.join(MAPPING_COLUMNS)}.", 1)
     rows: list[MappingRow] = []
+    # shares must add to 1 for each native line as spelled in the file
     totals: dict[tuple[str, str], tuple[Fraction, int]] = {}
     for i, rec in enumerate(reader, start=2):
         label = (rec.get("native_label") or "").strip()
@@ -178,7 +184,7 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
             raise bad(f"share {share_text} is outside 0–1.", i, "share")
         rows.append(MappingRow(ncode, label, code, share, share_text,
                                (rec.get("note") or "").strip(), i))
-        key = (normalise(ncode or ""), normalise(label))
+        key = (normalise(ncode or ""), label)
         total, first = totals.get(key, (Fraction(0), i))
         totals[key] = (total + share, first)
     for (_, label), (total, first) in totals.items():

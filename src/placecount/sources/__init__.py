@@ -18,6 +18,9 @@ from ._cells import financial_year
 from ._grid import Grid, read_grids
 from ._table import no_header_error, row_is_empty
 
+#: Who a source is when no --org says: PESA is central government; an NDPB list is its bodies.
+DEFAULT_ORGS = {"pesa": "Central government (PESA)", "ndpb": "NDPBs"}
+
 READERS = {
     "council": simple.read,
     "nhs": simple.read,
@@ -82,6 +85,8 @@ def _settle_org_and_year(
         found.org = options.org
     elif found.org is None and len(col_orgs) == 1:
         found.org = col_orgs[0]
+    elif found.org is None and found.kind in DEFAULT_ORGS:
+        found.org = DEFAULT_ORGS[found.kind]
     elif found.org is None and not col_orgs:
         found.org = Path(found.file_name).stem
         issues.append(

@@ -142,9 +142,13 @@ def financial_year(text: object) -> str | None:
         return None
     first = int(m.group(1))
     second = m.group(2)
-    second_full = int(second) if len(second) == 4 else (first // 100) * 100 + int(second)
-    if second_full != first + 1:
+    if len(second) == 4:
+        ok = int(second) == first + 1
+    else:
+        ok = int(second) == (first + 1) % 100
+    if not ok:
         return None
+    second_full = first + 1
     return f"{first}-{second_full % 100:02d}"
 
 
