@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 DEMO := build/demo
 
-.PHONY: all install test lint fix demo examples schemas smoke bench clean
+.PHONY: all install test lint fix demo docs examples schemas smoke bench clean
 
 all: test lint
 
@@ -25,6 +25,7 @@ lint: install
 	$(BIN)/ruff format --check src tests examples
 	$(BIN)/mypy
 	$(PY) -m placecount.schemas --check
+	$(BIN)/cog --check README.md
 
 fix: install
 	$(BIN)/ruff check --fix src tests examples
@@ -38,16 +39,14 @@ examples: install
 schemas: install
 	$(PY) -m placecount.schemas
 
+# The example count: every command is listed once, in src/placecount/_docs.py (DEMO).
 demo: install
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	cd $(DEMO) && ../../$(BIN)/placecount init --place Exampleshire --year 2008-09 --population 512300 --area-code E10000099
-	cd $(DEMO) && ../../$(BIN)/placecount ingest council ../../examples/exampleshire/county_council_outturn_2008-09.xlsx --org "Exampleshire County Council"
-	cd $(DEMO) && ../../$(BIN)/placecount ingest council ../../examples/exampleshire/riverton_district_outturn_2008-09.csv --org "Riverton District Council"
-	cd $(DEMO) && ../../$(BIN)/placecount ingest nhs ../../examples/exampleshire/nhs_exampleshire_2008-09.xlsx
-	cd $(DEMO) && ../../$(BIN)/placecount ingest police ../../examples/exampleshire/police_authority_poa_2008-09.xlsx --org "Exampleshire Police Authority"
-	cd $(DEMO) && ../../$(BIN)/placecount ingest pesa ../../examples/exampleshire/pesa_cra_regional_2008-09.xlsx --region "East Midlands" --place-population 512300 --region-population 4400000
-	cd $(DEMO) && ../../$(BIN)/placecount ingest ndpb ../../examples/exampleshire/ndpb_spending_2008-09.xlsx --org "NDPBs in Exampleshire"
-	cd $(DEMO) && ../../$(BIN)/placecount report
+	$(PY) -m placecount._docs demo $(DEMO)
+
+# Regenerate README's generated parts (CLI reference, issue codes, quickstart output).
+docs: install
+	$(BIN)/cog -r README.md
 
 # Install without the dev tools and check the command starts.
 smoke:

@@ -56,7 +56,13 @@ def county_council() -> None:
         cell.font = Font(bold=True)
     for code, label, amount in COUNTY_LINES:
         ws.append([code, label, amount])
-    ws.append([None, "Total net current expenditure", round(sum(_thousands(a) for *_, a in COUNTY_LINES), 2)])
+    ws.append(
+        [
+            None,
+            "Total net current expenditure",
+            round(sum(_thousands(a) for *_, a in COUNTY_LINES), 2),
+        ]
+    )
     ws.append([])
     ws.append(["Note: figures are net of specific grants and sales, fees and charges."])
     ws.append(["1. Court services transferred to the Ministry of Justice in 2007-08."])
@@ -96,8 +102,12 @@ DISTRICT_LINES: list[tuple[str, str]] = [
 
 
 def district_council() -> None:
-    rows = ["Riverton District Council,,", "Revenue outturn 2008-09,,", ",,",
-            "Service,Net expenditure £,Notes"]
+    rows = [
+        "Riverton District Council,,",
+        "Revenue outturn 2008-09,,",
+        ",,",
+        "Service,Net expenditure £,Notes",
+    ]
     for label, amount in DISTRICT_LINES:
         quoted = f'"{amount}"' if "," in amount else amount
         rows.append(f'"{label}",{quoted},')
@@ -188,9 +198,22 @@ def _whole(value: object) -> int:
 
 
 # --- HM Treasury PESA CRA: central government spending by function and region, £ million --
-REGIONS = ["North East", "North West", "Yorkshire and the Humber", "East Midlands",
-           "West Midlands", "East", "London", "South East", "South West", "England",
-           "Scotland", "Wales", "Northern Ireland", "UK identifiable expenditure"]
+REGIONS = [
+    "North East",
+    "North West",
+    "Yorkshire and the Humber",
+    "East Midlands",
+    "West Midlands",
+    "East",
+    "London",
+    "South East",
+    "South West",
+    "England",
+    "Scotland",
+    "Wales",
+    "Northern Ireland",
+    "UK identifiable expenditure",
+]
 # (label, East Midlands £m); other regions are scaled copies.
 PESA_ROWS: list[tuple[str, object]] = [
     ("1. General public services", 412.6),
@@ -228,8 +251,10 @@ def pesa() -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "Table 9.15"
-    ws["A1"] = ("Table 9.15 Central government identifiable expenditure on services "
-                "by function, country and region, 2008-09")
+    ws["A1"] = (
+        "Table 9.15 Central government identifiable expenditure on services "
+        "by function, country and region, 2008-09"
+    )
     ws["A2"] = "£ million"
     ws.append([])
     ws.append([None, *REGIONS])
@@ -242,8 +267,12 @@ def pesa() -> None:
                 row.append(round(em * (0.6 + 0.17 * i), 1))
         ws.append(row)
     ws.append([])
-    ws.append(["Source: HM Treasury, Public Expenditure Statistical Analyses 2010, "
-               "Country and Regional Analysis."])
+    ws.append(
+        [
+            "Source: HM Treasury, Public Expenditure Statistical Analyses 2010, "
+            "Country and Regional Analysis."
+        ]
+    )
     _save(wb, "pesa_cra_regional_2008-09.xlsx")
 
 
@@ -269,8 +298,7 @@ def ndpb() -> None:
     ws["A1"] = "Non-departmental public bodies: expenditure in Exampleshire 2008-09"
     ws["A2"] = "£000"
     ws.append([])
-    ws.append(["Body", "Sponsor department", "Status", "Direct connection",
-               "Expenditure in area"])
+    ws.append(["Body", "Sponsor department", "Status", "Direct connection", "Expenditure in area"])
     for row in NDPB_LINES:
         ws.append(list(row))
     ws.append([])

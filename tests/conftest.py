@@ -35,8 +35,13 @@ Rows = Sequence[Sequence[Any]]
 def xlsx(tmp_path: Path) -> Callable[..., Path]:
     """Write rows (lists of cell values, row 1 first) to an .xlsx file and return its path."""
 
-    def make(rows: Rows, name: str = "book.xlsx", sheet: str = "Sheet1",
-             merges: Sequence[str] = (), extra_sheets: dict[str, Rows] | None = None) -> Path:
+    def make(
+        rows: Rows,
+        name: str = "book.xlsx",
+        sheet: str = "Sheet1",
+        merges: Sequence[str] = (),
+        extra_sheets: dict[str, Rows] | None = None,
+    ) -> Path:
         wb = Workbook()
         ws = wb.active
         ws.title = sheet

@@ -63,7 +63,11 @@ def test_amount_written_any_way_reads_back(value: Decimal) -> None:
     plain = f"{abs(value):f}"
     grouped = f"{abs(value):,.2f}"
     for text, sign in [
-        (plain, 1), (grouped, 1), (f"£{grouped}", 1), (f"({grouped})", -1), (f"-{grouped}", -1),
+        (plain, 1),
+        (grouped, 1),
+        (f"£{grouped}", 1),
+        (f"({grouped})", -1),
+        (f"-{grouped}", -1),
     ]:
         kind, number = parse_amount(text)
         assert kind == "number"
@@ -107,9 +111,16 @@ def test_header_key_drops_units_and_punctuation() -> None:
 
 @pytest.mark.parametrize(
     ("text", "year"),
-    [("2008-09", "2008-09"), ("2008/09", "2008-09"), ("2008-2009", "2008-09"),
-     ("Revenue outturn 2008/2009", "2008-09"), ("1999-00", "1999-00"), ("2008-10", None),
-     ("2008", None), (None, None)],
+    [
+        ("2008-09", "2008-09"),
+        ("2008/09", "2008-09"),
+        ("2008-2009", "2008-09"),
+        ("Revenue outturn 2008/2009", "2008-09"),
+        ("1999-00", "1999-00"),
+        ("2008-10", None),
+        ("2008", None),
+        (None, None),
+    ],
 )
 def test_financial_year(text: str | None, year: str | None) -> None:
     assert financial_year(text) == year

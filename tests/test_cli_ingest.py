@@ -35,8 +35,7 @@ def db_state(db: Path) -> list[tuple[object, ...]]:
         return [
             *store.con.execute("SELECT * FROM sources ORDER BY source_id").fetchall(),
             *store.con.execute("SELECT * FROM lines ORDER BY line_id").fetchall(),
-            *store.con.execute(
-                "SELECT * FROM allocations ORDER BY line_id, cofog_code").fetchall(),
+            *store.con.execute("SELECT * FROM allocations ORDER BY line_id, cofog_code").fetchall(),
         ]
 
 
@@ -60,7 +59,8 @@ def test_council_workbook_with_titles_total_and_footnote(
     with Store.open(db) as store:
         rows = store.con.execute(
             "SELECT excel_row, excel_column, native_label, amount_pence, included, reason "
-            "FROM lines ORDER BY excel_row").fetchall()
+            "FROM lines ORDER BY excel_row"
+        ).fetchall()
     assert rows[:4] == [
         (5, "B", "Education services", 41_234_560_000, True, None),
         (6, "B", "Highways and transport services", 3_821_000_000, True, None),
@@ -176,8 +176,11 @@ def test_no_recognisable_header(runner: CliRunner, db: Path, xlsx: Callable[...,
 def test_non_numeric_amount_names_the_cell(
     runner: CliRunner, db: Path, xlsx: Callable[..., Path]
 ) -> None:
-    path = xlsx([["Title"], ["Service", "Net expenditure"], ["Education services", "(1,2O4)"]],
-                name="outturn_2008-09.xlsx", sheet="RO Summary")
+    path = xlsx(
+        [["Title"], ["Service", "Net expenditure"], ["Education services", "(1,2O4)"]],
+        name="outturn_2008-09.xlsx",
+        sheet="RO Summary",
+    )
     result = run(runner, db, "ingest", "council", str(path))
     assert result.exit_code == 2
     assert result.stderr.startswith(
@@ -246,8 +249,7 @@ def test_json_output_equals_library_result(
     runner: CliRunner, db: Path, xlsx: Callable[..., Path]
 ) -> None:
     path = xlsx(COUNCIL_ROWS)
-    result = run(runner, db, "ingest", "council", str(path), "--org", "T", "--json",
-                 "--dry-run")
+    result = run(runner, db, "ingest", "council", str(path), "--org", "T", "--json", "--dry-run")
     assert result.exit_code == 0
     library = api.ingest("council", [path], db, org="T", dry_run=True).to_dict()
     assert json.loads(result.stdout) == json.loads(json.dumps(library, default=str))

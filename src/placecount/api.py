@@ -24,8 +24,12 @@ PARTS = ("central", "local", "total", "public-corporation")
 
 
 def init(
-    db: Path, place: str, financial_year: str, population: int | None = None,
-    area_code: str | None = None, force: bool = False,
+    db: Path,
+    place: str,
+    financial_year: str,
+    population: int | None = None,
+    area_code: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Write ``placecount.toml`` beside ``db`` and create the database.
 
@@ -36,15 +40,21 @@ def init(
     path = project_path_for(db)
     if path.exists() and not force:
         raise InputError.one(
-            "project-exists", "a project file is already here.", file=path.name,
+            "project-exists",
+            "a project file is already here.",
+            file=path.name,
             note="Use --force to overwrite it.",
         )
     if population is not None and population <= 0:
         raise InputError.one("bad-option", "--population must be a positive number of people.")
-    project = Project(place=Place(
-        name=place, area_code=area_code, financial_year=check_year(financial_year),
-        population=population,
-    ))
+    project = Project(
+        place=Place(
+            name=place,
+            area_code=area_code,
+            financial_year=check_year(financial_year),
+            population=population,
+        )
+    )
     db.parent.mkdir(parents=True, exist_ok=True)
     write_project(path, project)
     with Store.open(db):
@@ -58,29 +68,36 @@ def parse_share(
     """The PESA share as an exact fraction, its text and how it was worked out."""
     if share is not None and (place_population or region_population):
         raise InputError.one(
-            "bad-option", "give --share or the two populations, not both.",
+            "bad-option",
+            "give --share or the two populations, not both.",
         )
     if share is not None:
         try:
             value = Decimal(share.strip().rstrip("%"))
         except InvalidOperation:
             raise InputError.one(
-                "share-out-of-range", f"--share {share} is not a number.",
+                "share-out-of-range",
+                f"--share {share} is not a number.",
                 note="Write it as a fraction of the region, e.g. 0.0724.",
             ) from None
         if share.strip().endswith("%"):
             value = value / 100
         if not (0 < value <= 1) or not value.is_finite():
             raise InputError.one(
-                "share-out-of-range", f"--share {share} is outside 0–1.",
+                "share-out-of-range",
+                f"--share {share} is outside 0–1.",
                 note="Write it as a fraction of the region, e.g. 0.0724 for 7.24%.",
             )
         return Fraction(value), str(value), "given"
     if place_population or region_population:
-        if not (place_population and region_population) or place_population <= 0 \
-                or region_population <= 0:
+        if (
+            not (place_population and region_population)
+            or place_population <= 0
+            or region_population <= 0
+        ):
             raise InputError.one(
-                "bad-option", "give both --place-population and --region-population, above 0.",
+                "bad-option",
+                "give both --place-population and --region-population, above 0.",
             )
         if place_population > region_population:
             raise InputError.one(
@@ -89,8 +106,9 @@ def parse_share(
                 "above 1.",
             )
         frac = Fraction(place_population, region_population)
-        text = str((Decimal(place_population) / Decimal(region_population)).quantize(
-            Decimal("0.000001")))
+        text = str(
+            (Decimal(place_population) / Decimal(region_population)).quantize(Decimal("0.000001"))
+        )
         return frac, text, f"population {place_population:,} / {region_population:,}"
     return None, None, None
 
@@ -105,12 +123,14 @@ def parse_columns(pairs: Sequence[str]) -> dict[str, str]:
         role = role.strip().lower()
         if not sep or not header.strip():
             raise InputError.one(
-                "bad-option", f"--column {pair!r} must be written ROLE=HEADER.",
+                "bad-option",
+                f"--column {pair!r} must be written ROLE=HEADER.",
                 note='For example --column amount="Net expenditure".',
             )
         if role not in ROLES:
             raise InputError.one(
-                "bad-option", f"--column: {role!r} is not a column role.",
+                "bad-option",
+                f"--column: {role!r} is not a column role.",
                 note="Roles: " + ", ".join(ROLES) + ".",
             )
         out[role] = header.strip()
@@ -180,21 +200,31 @@ def ingest(
         raise InputError.one("bad-option", "--share and populations apply to PESA tables only.")
     project = load_project(project_path_for(db))
     options = ReadOptions(
-        sheet=sheet, org=org, year=check_year(year) if year else None, units=units,
-        header_row=header_row, columns=parse_columns(columns), region=region,
-        share=fraction, share_text=share_text, share_basis=basis, part=part,
+        sheet=sheet,
+        org=org,
+        year=check_year(year) if year else None,
+        units=units,
+        header_row=header_row,
+        columns=parse_columns(columns),
+        region=region,
+        share=fraction,
+        share_text=share_text,
+        share_basis=basis,
+        part=part,
         project_year=project.place.financial_year if project else None,
     )
     base = load_mapping(schema.mapping) if schema.mapping else None
     user_mapping_path = mapping or (
         project_path_for(db).parent / project.mappings[kind]
-        if project and kind in project.mappings else None
+        if project and kind in project.mappings
+        else None
     )
     active = base
     if user_mapping_path is not None:
         if base is None:
             raise InputError.one(
-                "bad-option", "generic sheets carry their own COFOG codes: no --mapping.",
+                "bad-option",
+                "generic sheets carry their own COFOG codes: no --mapping.",
             )
         active = base.override(read_mapping(Path(user_mapping_path)))
     result = IngestResult(dry_run=dry_run)
@@ -204,18 +234,23 @@ def ingest(
             progress(path.name)
         read, issues = read_source(kind, Path(path), options)
         cofog_col = None
-        allocations, map_issues = map_lines(read.lines, active, read.file_name, read.sheet,
-                                            cofog_col)
+        allocations, map_issues = map_lines(
+            read.lines, active, read.file_name, read.sheet, cofog_col
+        )
         result.issues.extend(issues)
         result.issues.extend(map_issues)
         if strict and map_issues:
             for i in map_issues:
                 i.severity = "error"
             raise InputError(issues=map_issues)
-        prepared.append(Prepared(
-            read, allocations,
-            active.name if active else None, active.sha256 if active else None,
-        ))
+        prepared.append(
+            Prepared(
+                read,
+                allocations,
+                active.name if active else None,
+                active.sha256 if active else None,
+            )
+        )
     statuses: list[str] = ["dry run"] * len(prepared)
     if not dry_run:
         with Store.open(db) as store:
@@ -224,44 +259,56 @@ def ingest(
     for p, status in zip(prepared, statuses, strict=True):
         read = p.read
         if status == "unchanged":
-            result.issues.append(Issue(
-                code="already-ingested", severity="info",
-                message="already in the database: nothing added.",
-                file=read.file_name, sheet=read.sheet,
-                note="Use --replace to read it again.",
-            ))
+            result.issues.append(
+                Issue(
+                    code="already-ingested",
+                    severity="info",
+                    message="already in the database: nothing added.",
+                    file=read.file_name,
+                    sheet=read.sheet,
+                    note="Use --replace to read it again.",
+                )
+            )
         mapped_lines = {a.line_index for a in p.allocations}
         unmapped_pence = sum(
-            ln.amount_pence or 0 for i, ln in enumerate(read.lines)
+            ln.amount_pence or 0
+            for i, ln in enumerate(read.lines)
             if ln.included and i not in mapped_lines
         )
-        result.sources.append({
-            "status": status,
-            "kind": read.kind,
-            "file": read.file_name,
-            "file_sha256": read.file_sha256,
-            "sheet": read.sheet,
-            "header_row": read.header_row,
-            "org": read.org,
-            "financial_year": read.year,
-            "units": read.units,
-            "units_from": read.units_from,
-            "region": read.region,
-            "part": read.part,
-            "pesa_share": read.share,
-            "share_basis": read.share_basis,
-            "lines_kept": len(read.kept),
-            "lines_left_out": len(read.left_out),
-            "total_gbp": str(pence_to_pounds(read.total_pence)),
-            "unmapped_lines": sum(1 for i, ln in enumerate(read.lines)
-                                  if ln.included and i not in mapped_lines),
-            "unmapped_gbp": str(pence_to_pounds(unmapped_pence)),
-            "left_out": [
-                {"row": ln.row, "label": ln.native_label or ln.native_code, "reason": ln.reason,
-                 "amount": ln.amount_text}
-                for ln in read.left_out
-            ],
-        })
+        result.sources.append(
+            {
+                "status": status,
+                "kind": read.kind,
+                "file": read.file_name,
+                "file_sha256": read.file_sha256,
+                "sheet": read.sheet,
+                "header_row": read.header_row,
+                "org": read.org,
+                "financial_year": read.year,
+                "units": read.units,
+                "units_from": read.units_from,
+                "region": read.region,
+                "part": read.part,
+                "pesa_share": read.share,
+                "share_basis": read.share_basis,
+                "lines_kept": len(read.kept),
+                "lines_left_out": len(read.left_out),
+                "total_gbp": str(pence_to_pounds(read.total_pence)),
+                "unmapped_lines": sum(
+                    1 for i, ln in enumerate(read.lines) if ln.included and i not in mapped_lines
+                ),
+                "unmapped_gbp": str(pence_to_pounds(unmapped_pence)),
+                "left_out": [
+                    {
+                        "row": ln.row,
+                        "label": ln.native_label or ln.native_code,
+                        "reason": ln.reason,
+                        "amount": ln.amount_text,
+                    }
+                    for ln in read.left_out
+                ],
+            }
+        )
     return result
 
 
@@ -298,13 +345,15 @@ def browse_cofog(code: str | None = None) -> list[dict[str, Any]]:
     norm = normalise_code(code)
     if norm is None:
         raise InputError.one(
-            "unknown-cofog-code", f"{code!r} is not a COFOG code.",
+            "unknown-cofog-code",
+            f"{code!r} is not a COFOG code.",
             note="Divisions are 01 to 10; try `placecount cofog` for the list.",
         )
     notes = _cofog_notes()
     return [
         {**c.__dict__, "note": notes.get(c.code, "")}
-        for c in cats.values() if c.code == norm or c.code.startswith(norm + ".")
+        for c in cats.values()
+        if c.code == norm or c.code.startswith(norm + ".")
     ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -35,7 +35,9 @@ _STATE: dict[str, bool] = {"debug": False}
 DbOption = Annotated[
     Path,
     typer.Option(
-        "--db", envvar="PLACECOUNT_DB",
+        "--db",
+        envvar="PLACECOUNT_DB",
+        metavar="PATH",
         help="The database file (env PLACECOUNT_DB). Its project file placecount.toml "
         "sits beside it.",
     ),
@@ -44,7 +46,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -76,11 +78,15 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
         if as_json:
             from .render import to_json
 
-            sys.stdout.write(to_json({
-                "ok": False,
-                "issues": [i.model_dump(exclude_none=True) for i in exc.issues]
-                or [Issue(code="error", message=str(exc)).model_dump(exclude_none=True)],
-            }))
+            sys.stdout.write(
+                to_json(
+                    {
+                        "ok": False,
+                        "issues": [i.model_dump(exclude_none=True) for i in exc.issues]
+                        or [Issue(code="error", message=str(exc)).model_dump(exclude_none=True)],
+                    }
+                )
+            )
         else:
             from .render import print_issues
 
@@ -97,7 +103,8 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
         _err_console().print(
             f"error: placecount hit an internal problem ({type(exc).__name__}: {exc}). "
             "This is a bug in placecount: run again with --debug and report the traceback.",
-            style="bold red", markup=False,
+            style="bold red",
+            markup=False,
         )
         raise typer.Exit(1) from None
 
@@ -118,7 +125,9 @@ def main_callback(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of internal errors.")
+    ] = False,
 ) -> None:
     """Count all public money going into a place, on the UN COFOG classification."""
     _STATE["debug"] = debug
@@ -126,13 +135,16 @@ def main_callback(
 
 @app.command()
 def init(
-    place: Annotated[str, typer.Option("--place", help="The place's name.")],
-    year: Annotated[str, typer.Option("--year", help="Financial year, e.g. 2008-09.")],
+    place: Annotated[str, typer.Option("--place", metavar="NAME", help="The place's name.")],
+    year: Annotated[
+        str, typer.Option("--year", metavar="YYYY-YY", help="Financial year, e.g. 2008-09.")
+    ],
     population: Annotated[
-        int | None, typer.Option("--population", help="Residents, for £ per head.")
+        int | None, typer.Option("--population", metavar="N", help="Residents, for £ per head.")
     ] = None,
     area_code: Annotated[
-        str | None, typer.Option("--area-code", help="ONS area code, e.g. E10000006.")
+        str | None,
+        typer.Option("--area-code", metavar="CODE", help="ONS area code, e.g. E10000006."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite placecount.toml.")] = False,
     db: DbOption = Path("placecount.duckdb"),
@@ -146,44 +158,75 @@ def init(
     result = _run(lambda: do_init(db, place, year, population, area_code, force))
     _err_console().print(
         f"Wrote {result['project']} and created {result['database']} for "
-        f"{place} {result['place']['financial_year']}.", markup=False,
+        f"{place} {result['place']['financial_year']}.",
+        markup=False,
     )
 
 
 @app.command()
 def ingest(
-    kind: Annotated[str, typer.Argument(help="council, nhs, police, pesa, ndpb or generic.")],
-    files: Annotated[list[Path], typer.Argument(help=".xlsx, .xlsm, .csv or .parquet files.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            metavar="KIND", show_default=False, help="council, nhs, police, pesa, ndpb or generic."
+        ),
+    ],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE", show_default=False, help=".xlsx, .xlsm, .csv or .parquet files."
+        ),
+    ],
     sheet: Annotated[
-        str | None, typer.Option("--sheet", help="Sheet name or 1-based position.")
+        str | None,
+        typer.Option("--sheet", metavar="NAME|INDEX", help="Sheet name or 1-based position."),
     ] = None,
-    org: Annotated[str | None, typer.Option("--org", help="The body whose spending this is.")] = None,
-    year: Annotated[str | None, typer.Option("--year", help="Financial year, e.g. 2008-09.")] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", metavar="NAME", help="The body whose spending this is.")
+    ] = None,
+    year: Annotated[
+        str | None, typer.Option("--year", metavar="YYYY-YY", help="Financial year, e.g. 2008-09.")
+    ] = None,
     units: Annotated[
-        str | None, typer.Option("--units", help="pounds, thousands or millions.")
+        str | None, typer.Option("--units", metavar="UNITS", help="pounds, thousands or millions.")
     ] = None,
     header_row: Annotated[
-        int | None, typer.Option("--header-row", help="Row of the header, as Excel numbers it.")
+        int | None,
+        typer.Option("--header-row", metavar="N", help="Row of the header, as Excel numbers it."),
     ] = None,
     mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="Your mapping CSV, overriding the defaults.")
+        Path | None,
+        typer.Option(
+            "--mapping", metavar="FILE.csv", help="Your mapping CSV, overriding the defaults."
+        ),
     ] = None,
     column: Annotated[
         list[str] | None,
-        typer.Option("--column", help="ROLE=HEADER: which column plays a role (repeatable)."),
+        typer.Option(
+            "--column",
+            metavar="ROLE=HEADER",
+            help="ROLE=HEADER: which column plays a role (repeatable).",
+        ),
     ] = None,
-    region: Annotated[str | None, typer.Option("--region", help="PESA: the region.")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", metavar="NAME", help="PESA: the region.")
+    ] = None,
     share: Annotated[
-        str | None, typer.Option("--share", help="PESA: the place's share of the region, 0–1.")
+        str | None,
+        typer.Option(
+            "--share", metavar="SHARE", help="PESA: the place's share of the region, 0–1."
+        ),
     ] = None,
     place_population: Annotated[
-        int | None, typer.Option("--place-population", help="PESA: the place's population.")
+        int | None,
+        typer.Option("--place-population", metavar="N", help="PESA: the place's population."),
     ] = None,
     region_population: Annotated[
-        int | None, typer.Option("--region-population", help="PESA: the region's population.")
+        int | None,
+        typer.Option("--region-population", metavar="N", help="PESA: the region's population."),
     ] = None,
     part: Annotated[
-        str | None, typer.Option("--part", help="PESA: central, local or total.")
+        str | None, typer.Option("--part", metavar="PART", help="PESA: central, local or total.")
     ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Swap lines already ingested from this file.")
@@ -219,13 +262,30 @@ def ingest(
             progress_ctx.update(task, advance=1, description=f"Reading {name}")
 
     try:
-        result = _run(lambda: do_ingest(
-            kind, files, db, sheet=sheet, org=org, year=year, units=units,
-            header_row=header_row, mapping=mapping, columns=column or [], region=region,
-            share=share, place_population=place_population,
-            region_population=region_population, part=part, replace=replace,
-            dry_run=dry_run, strict=strict, progress=progress_cb,
-        ), as_json=as_json)
+        result = _run(
+            lambda: do_ingest(
+                kind,
+                files,
+                db,
+                sheet=sheet,
+                org=org,
+                year=year,
+                units=units,
+                header_row=header_row,
+                mapping=mapping,
+                columns=column or [],
+                region=region,
+                share=share,
+                place_population=place_population,
+                region_population=region_population,
+                part=part,
+                replace=replace,
+                dry_run=dry_run,
+                strict=strict,
+                progress=progress_cb,
+            ),
+            as_json=as_json,
+        )
     finally:
         if progress_ctx is not None:
             progress_ctx.stop()
@@ -246,7 +306,9 @@ def ingest(
 
 @app.command()
 def report(
-    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", metavar="FORMAT", help="table, json or csv.")
+    ] = Format.table,
     db: DbOption = Path("placecount.duckdb"),
 ) -> None:
     """The count: spending by COFOG division and source kind, with totals.
@@ -264,8 +326,14 @@ def report(
         rows = []
         for r in result["rows"]:
             for k in result["kinds"]:
-                rows.append({"cofog_code": r["cofog_code"], "cofog_name": r["cofog_name"],
-                             "kind": k, "amount_gbp": r["by_kind_gbp"][k]})
+                rows.append(
+                    {
+                        "cofog_code": r["cofog_code"],
+                        "cofog_name": r["cofog_name"],
+                        "kind": k,
+                        "amount_gbp": r["by_kind_gbp"][k],
+                    }
+                )
         sys.stdout.write(to_csv(rows, ["cofog_code", "cofog_name", "kind", "amount_gbp"]))
     else:
         _out_console().print(report_table(result))
@@ -287,11 +355,23 @@ def sources(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = Fals
         return
     from .render import rows_table
 
-    _out_console().print(rows_table("Sources", rows, [
-        ("file_name", "File"), ("sheet", "Sheet"), ("kind", "Kind"), ("org", "Org"),
-        ("financial_year", "Year"), ("units", "Units"), ("lines_kept", "Lines"),
-        ("lines_left_out", "Left out"), ("total_gbp", "Total £"),
-    ]))
+    _out_console().print(
+        rows_table(
+            "Sources",
+            rows,
+            [
+                ("file_name", "File"),
+                ("sheet", "Sheet"),
+                ("kind", "Kind"),
+                ("org", "Org"),
+                ("financial_year", "Year"),
+                ("units", "Units"),
+                ("lines_kept", "Lines"),
+                ("lines_left_out", "Left out"),
+                ("total_gbp", "Total £"),
+            ],
+        )
+    )
 
 
 @app.command()
@@ -310,16 +390,30 @@ def unmapped(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = Fal
         return
     from .render import rows_table
 
-    _out_console().print(rows_table("Unmapped lines", rows, [
-        ("file_name", "File"), ("sheet", "Sheet"), ("excel_row", "Row"), ("kind", "Kind"),
-        ("org", "Org"), ("native_code", "Code"), ("native_label", "Label"),
-        ("amount_gbp", "Amount £"),
-    ]))
+    _out_console().print(
+        rows_table(
+            "Unmapped lines",
+            rows,
+            [
+                ("file_name", "File"),
+                ("sheet", "Sheet"),
+                ("excel_row", "Row"),
+                ("kind", "Kind"),
+                ("org", "Org"),
+                ("native_code", "Code"),
+                ("native_label", "Label"),
+                ("amount_gbp", "Amount £"),
+            ],
+        )
+    )
 
 
 @app.command()
 def cofog(
-    code: Annotated[str | None, typer.Argument(help="A COFOG code, e.g. 07 or 07.3.")] = None,
+    code: Annotated[
+        str | None,
+        typer.Argument(metavar="[CODE]", show_default=False, help="A COFOG code, e.g. 07 or 07.3."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Browse the COFOG classification: the divisions, or one code and its parts.

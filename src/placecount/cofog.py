@@ -138,20 +138,29 @@ class Mapping:
         keys = set(other.by_pair)
         labels = {lab for (_, lab) in keys if lab}
         kept = [
-            r for r in self.rows
+            r
+            for r in self.rows
             if (normalise(r.native_code or ""), normalise(r.native_label)) not in keys
             and normalise(r.native_label) not in labels
         ]
-        return Mapping(f"{self.name}+{other.name}", f"{self.sha256}+{other.sha256}",
-                       other.rows + kept)
+        return Mapping(
+            f"{self.name}+{other.name}", f"{self.sha256}+{other.sha256}", other.rows + kept
+        )
 
 
 def read_mapping(path: Path, name: str | None = None) -> Mapping:
     """Read and check a mapping CSV: columns, codes, and shares adding to exactly 1."""
+
     def bad(message: str, line: int | None = None, column: str | None = None) -> InputError:
-        return InputError.one("bad-mapping", message, file=path.name, row=line, header=column,
-                              note="Each native line's rows need cofog_code codes that exist "
-                              "and shares that add up to 1.")
+        return InputError.one(
+            "bad-mapping",
+            message,
+            file=path.name,
+            row=line,
+            header=column,
+            note="Each native line's rows need cofog_code codes that exist "
+            "and shares that add up to 1.",
+        )
 
     if not path.exists():
         raise InputError.one("file-not-found", "the mapping file does not exist.", file=path.name)
@@ -162,8 +171,9 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in ("native_label", "cofog_code") if c not in (reader.fieldnames or [])]
     if missing:
-        raise bad(f"missing column(s) {', '.join(missing)}; expected "
-                  f"{','.join(MAPPING_COLUMNS)}.", 1)
+        raise bad(
+            f"missing column(s) {', '.join(missing)}; expected {','.join(MAPPING_COLUMNS)}.", 1
+        )
     rows: list[MappingRow] = []
     # shares must add to 1 for each native line as spelled in the file
     totals: dict[tuple[str, str], tuple[Fraction, int]] = {}
@@ -182,14 +192,17 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
             raise bad(f"share {share_text!r} is not a number.", i, "share") from None
         if not 0 < share <= 1:
             raise bad(f"share {share_text} is outside 0–1.", i, "share")
-        rows.append(MappingRow(ncode, label, code, share, share_text,
-                               (rec.get("note") or "").strip(), i))
+        rows.append(
+            MappingRow(ncode, label, code, share, share_text, (rec.get("note") or "").strip(), i)
+        )
         key = (normalise(ncode or ""), label)
         total, first = totals.get(key, (Fraction(0), i))
         totals[key] = (total + share, first)
     for (_, label), (total, first) in totals.items():
         if total != 1:
-            raise bad(f"the shares for {label!r} add up to {float(total):g}, not 1.", first, "share")
+            raise bad(
+                f"the shares for {label!r} add up to {float(total):g}, not 1.", first, "share"
+            )
     return Mapping(name or path.stem, hashlib.sha256(raw).hexdigest(), rows)
 
 
@@ -228,7 +241,10 @@ def split_pence(pence: int, shares: list[Fraction]) -> list[int]:
 
 
 def map_lines(
-    lines: list[Line], mapping: Mapping | None, file_name: str, sheet: str | None,
+    lines: list[Line],
+    mapping: Mapping | None,
+    file_name: str,
+    sheet: str | None,
     cofog_column: str | None = None,
 ) -> tuple[list[Allocation], list[Issue]]:
     """COFOG allocations for the kept lines; unmapped lines get none and an issue.
@@ -244,29 +260,41 @@ def map_lines(
         if mapping is None:
             code = normalise_code(line.cofog or "")
             if code is None:
-                bad_codes.append(Issue(
-                    code="unknown-cofog-code",
-                    message=f"{line.cofog or ''!r} is not a COFOG code.",
-                    file=file_name, sheet=sheet, row=line.row, column=cofog_column,
-                    value=line.cofog, note="Use a code such as 07.3 or 10.2.",
-                ))
+                bad_codes.append(
+                    Issue(
+                        code="unknown-cofog-code",
+                        message=f"{line.cofog or ''!r} is not a COFOG code.",
+                        file=file_name,
+                        sheet=sheet,
+                        row=line.row,
+                        column=cofog_column,
+                        value=line.cofog,
+                        note="Use a code such as 07.3 or 10.2.",
+                    )
+                )
                 continue
             allocations.append(Allocation(i, code, "1", line.amount_pence, "cofog column"))
             continue
         rows = mapping.lookup(line.native_code, line.native_label)
         if not rows:
-            issues.append(Issue(
-                code="unmapped-line", severity="warning",
-                message=f"{line.native_label or line.native_code!r} has no COFOG mapping: "
-                "kept and counted as unmapped.",
-                file=file_name, sheet=sheet, row=line.row,
-                note="Add it to a mapping file and ingest again with --mapping FILE --replace.",
-            ))
+            issues.append(
+                Issue(
+                    code="unmapped-line",
+                    severity="warning",
+                    message=f"{line.native_label or line.native_code!r} has no COFOG mapping: "
+                    "kept and counted as unmapped.",
+                    file=file_name,
+                    sheet=sheet,
+                    row=line.row,
+                    note="Add it to a mapping file and ingest again with --mapping FILE --replace.",
+                )
+            )
             continue
         parts = split_pence(line.amount_pence, [r.share for r in rows])
         for r, part in zip(rows, parts, strict=True):
-            allocations.append(Allocation(i, r.cofog_code, r.share_text, part,
-                                          f"{mapping.name}.csv line {r.line}"))
+            allocations.append(
+                Allocation(i, r.cofog_code, r.share_text, part, f"{mapping.name}.csv line {r.line}")
+            )
     if bad_codes:
         raise InputError(issues=bad_codes[:20])
     return allocations, issues

@@ -18,8 +18,12 @@ from .store import Store
 
 KIND_ORDER = ["council", "nhs", "police", "pesa", "generic"]
 KIND_TITLES = {
-    "council": "Councils", "nhs": "NHS", "police": "Police", "pesa": "Central govt (PESA)",
-    "generic": "Other bodies", "ndpb": "NDPBs, of which (not added)",
+    "council": "Councils",
+    "nhs": "NHS",
+    "police": "Police",
+    "pesa": "Central govt (PESA)",
+    "generic": "Other bodies",
+    "ndpb": "NDPBs, of which (not added)",
 }
 MEMO_KINDS = {"ndpb"}
 UNMAPPED = "unmapped"
@@ -44,22 +48,25 @@ def division_by_kind(store: Store, project: Project | None) -> dict[str, Any]:
     divisions = sorted({d for (d, _) in cells if d != UNMAPPED})
     if any(d == UNMAPPED for (d, _) in cells):
         divisions.append(UNMAPPED)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    grand = 0
     for d in divisions:
         by_kind = {k: cells.get((d, k), 0) for k in kinds}
         total = sum(by_kind.values())
         memo_vals = {k: cells.get((d, k), 0) for k in memo}
         if total == 0 and not any(memo_vals.values()):
             continue
-        rows.append({
-            "cofog_code": None if d == UNMAPPED else d,
-            "cofog_name": "Not mapped to COFOG" if d == UNMAPPED else cats[d].name,
-            "by_kind_gbp": {k: str(pence_to_pounds(v)) for k, v in by_kind.items()},
-            "memo_gbp": {k: str(pence_to_pounds(v)) for k, v in memo_vals.items()},
-            "total_gbp": str(pence_to_pounds(total)),
-            "per_head_gbp": per_head(total, population),
-            "_total_pence": total,
-        })
+        rows.append(
+            {
+                "cofog_code": None if d == UNMAPPED else d,
+                "cofog_name": "Not mapped to COFOG" if d == UNMAPPED else cats[d].name,
+                "by_kind_gbp": {k: str(pence_to_pounds(v)) for k, v in by_kind.items()},
+                "memo_gbp": {k: str(pence_to_pounds(v)) for k, v in memo_vals.items()},
+                "total_gbp": str(pence_to_pounds(total)),
+                "per_head_gbp": per_head(total, population),
+                "_total_pence": total,
+            }
+        )
     grand = sum(r.pop("_total_pence") for r in rows)
     kind_totals = {k: sum(cells.get((d, k), 0) for d in divisions) for k in kinds}
     memo_totals = {k: sum(cells.get((d, k), 0) for d in divisions) for k in memo}

@@ -10,7 +10,6 @@ import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -21,8 +20,21 @@ from .resources import resource_path
 KINDS = ("council", "nhs", "police", "pesa", "ndpb", "generic")
 Kind = Literal["council", "nhs", "police", "pesa", "ndpb", "generic"]
 ROLES = (
-    "amount", "code", "label", "org", "year", "recipient", "cofog", "status", "sponsor",
-    "connected", "region", "function", "subfunction", "part", "spend_type",
+    "amount",
+    "code",
+    "label",
+    "org",
+    "year",
+    "recipient",
+    "cofog",
+    "status",
+    "sponsor",
+    "connected",
+    "region",
+    "function",
+    "subfunction",
+    "part",
+    "spend_type",
 )
 
 

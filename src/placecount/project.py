@@ -24,7 +24,8 @@ def check_year(value: str) -> str:
     fy = financial_year(value)
     if fy is None or len(value.strip()) > 9:
         raise InputError.one(
-            "bad-year", f"{value!r} is not a financial year.",
+            "bad-year",
+            f"{value!r} is not a financial year.",
             note="Write it like 2008-09 (April 2008 to March 2009).",
         )
     return fy
@@ -84,7 +85,10 @@ def load_project(path: Path) -> Project | None:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         raise InputError.one(
-            "bad-project", f"{key}: {err['msg']}.", file=path.name, header=key,
+            "bad-project",
+            f"{key}: {err['msg']}.",
+            file=path.name,
+            header=key,
         ) from exc
 
 
@@ -100,7 +104,10 @@ def write_project(path: Path, project: Project) -> None:
         out.append(f"population = {place.population}")
     if project.mappings:
         out += ["", "[mappings]"]
-        out += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in sorted(project.mappings.items())]
+        out += [
+            f"{k} = {json.dumps(v, ensure_ascii=False)}"
+            for k, v in sorted(project.mappings.items())
+        ]
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
     tmp.replace(path)

@@ -54,21 +54,33 @@ UNIT_NAMES = {"pounds": "£", "thousands": "£000", "millions": "£m"}
 def ingest_lines(result: dict[str, Any]) -> list[str]:
     """An ingest as short plain-text blocks, one per file and sheet."""
     out: list[str] = []
-    verb = {"added": "Added", "replaced": "Replaced", "unchanged": "Already ingested",
-            "dry run": "Read (dry run, nothing written)"}
+    verb = {
+        "added": "Added",
+        "replaced": "Replaced",
+        "unchanged": "Already ingested",
+        "dry run": "Read (dry run, nothing written)",
+    }
     for s in result["sources"]:
         where = s["file"] + (f" › {s['sheet']!r}" if s["sheet"] else "")
-        out.append(f"{verb.get(s['status'], s['status'])} {where} "
-                   f"({s['kind']}, {s['org'] or 'no org'}, {s['financial_year'] or 'no year'})")
-        out.append(f"  header row {s['header_row']}; units {UNIT_NAMES[s['units']]} "
-                   f"(from {s['units_from']})")
+        out.append(
+            f"{verb.get(s['status'], s['status'])} {where} "
+            f"({s['kind']}, {s['org'] or 'no org'}, {s['financial_year'] or 'no year'})"
+        )
+        out.append(
+            f"  header row {s['header_row']}; units {UNIT_NAMES[s['units']]} "
+            f"(from {s['units_from']})"
+        )
         if s.get("pesa_share"):
-            out.append(f"  region {s['region']!r} × share {s['pesa_share']} "
-                       f"({s['share_basis']}); part: {s['part']}")
+            out.append(
+                f"  region {s['region']!r} × share {s['pesa_share']} "
+                f"({s['share_basis']}); part: {s['part']}"
+            )
         out.append(f"  {s['lines_kept']} lines kept, total £{money(s['total_gbp'])}")
         if s["unmapped_lines"]:
-            out.append(f"  {s['unmapped_lines']} unmapped (kept, not classified): "
-                       f"£{money(s['unmapped_gbp'])}")
+            out.append(
+                f"  {s['unmapped_lines']} unmapped (kept, not classified): "
+                f"£{money(s['unmapped_gbp'])}"
+            )
         if s["left_out"]:
             out.append(f"  left out of the count ({len(s['left_out'])}):")
             for x in s["left_out"][:25]:
@@ -90,15 +102,19 @@ def report_table(result: dict[str, Any]) -> Table:
     table.add_column("Function", footer="Total")
     totals = result["totals"]
     for k in result["kinds"]:
-        table.add_column(result["kind_titles"][k] + " £", justify="right",
-                         footer=money(totals["by_kind_gbp"][k]))
-    table.add_column("Total £", justify="right", footer=money(totals["total_gbp"]),
-                     style="bold")
+        table.add_column(
+            result["kind_titles"][k] + " £", justify="right", footer=money(totals["by_kind_gbp"][k])
+        )
+    table.add_column("Total £", justify="right", footer=money(totals["total_gbp"]), style="bold")
     if totals.get("per_head_gbp") is not None:
         table.add_column("£ per head", justify="right", footer=money(totals["per_head_gbp"]))
     for k in result["memo_kinds"]:
-        table.add_column(result["kind_titles"][k] + " £", justify="right", style="dim",
-                         footer=money(totals["memo_gbp"][k]))
+        table.add_column(
+            result["kind_titles"][k] + " £",
+            justify="right",
+            style="dim",
+            footer=money(totals["memo_gbp"][k]),
+        )
     for r in result["rows"]:
         cells = [r["cofog_code"] or "—", r["cofog_name"]]
         cells += [money(r["by_kind_gbp"][k]) for k in result["kinds"]]
@@ -116,8 +132,10 @@ def rows_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, 
         right = key.endswith("_gbp") or key in {"lines_kept", "lines_left_out", "excel_row"}
         table.add_column(head, justify="right" if right else "left")
     for r in rows:
-        table.add_row(*[
-            money(r[k]) if k.endswith("_gbp") else ("" if r.get(k) is None else str(r[k]))
-            for k, _ in columns
-        ])
+        table.add_row(
+            *[
+                money(r[k]) if k.endswith("_gbp") else ("" if r.get(k) is None else str(r[k]))
+                for k, _ in columns
+            ]
+        )
     return table

@@ -130,7 +130,8 @@ class Store:
         text = str(path)
         if text != ":memory:" and not create and not Path(text).exists():
             raise InputError.one(
-                "database-error", f"there is no database {Path(text).name!r} here.",
+                "database-error",
+                f"there is no database {Path(text).name!r} here.",
                 note="Run `placecount init` first, or point at it with --db PATH.",
             )
         try:
@@ -140,7 +141,8 @@ class Store:
             if "lock" in message.lower():
                 message = "the database is in use by another placecount process; try again."
             raise InputError.one(
-                "database-error", f"cannot open the database {Path(text).name!r}: {message}",
+                "database-error",
+                f"cannot open the database {Path(text).name!r}: {message}",
             ) from exc
         store = cls(con, text)
         try:
@@ -150,9 +152,12 @@ class Store:
             con.close()
 
     def _ensure_schema(self) -> None:
-        tables = {r[0] for r in self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()}
+        tables = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        }
         if tables and "meta" not in tables:
             raise InputError.one(
                 "database-error",
@@ -206,60 +211,92 @@ class Store:
                         "conflicting-source",
                         "a different version of this file and sheet is already ingested; "
                         "adding it too would count it twice.",
-                        file=read.file_name, sheet=read.sheet,
+                        file=read.file_name,
+                        sheet=read.sheet,
                         note="Use --replace to swap the old lines for the new.",
                     )
                 for sid, _ in existing:
                     con.execute(
                         "DELETE FROM allocations WHERE line_id IN "
-                        "(SELECT line_id FROM lines WHERE source_id = ?)", [sid])
+                        "(SELECT line_id FROM lines WHERE source_id = ?)",
+                        [sid],
+                    )
                     con.execute("DELETE FROM lines WHERE source_id = ?", [sid])
                     con.execute("DELETE FROM sources WHERE source_id = ?", [sid])
-                source_id = int(con.execute(
-                    "SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()[0])
-                first_line = int(con.execute(
-                    "SELECT coalesce(max(line_id), 0) + 1 FROM lines").fetchone()[0])
+                source_id = int(
+                    con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()[0]
+                )
+                first_line = int(
+                    con.execute("SELECT coalesce(max(line_id), 0) + 1 FROM lines").fetchone()[0]
+                )
                 kept = read.kept
                 mapped = {a.line_index for a in p.allocations}
                 con.execute(
                     "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                     "?, ?, ?, ?, ?)",
-                    [source_id, read.kind, read.file_name, read.file_sha256, read.file_size,
-                     read.sheet, read.header_row, read.org, read.year, read.units,
-                     read.units_from, read.region, read.part, read.share, read.share_basis,
-                     p.mapping_name, p.mapping_sha256, read.encoding, len(kept),
-                     len(read.lines) - len(kept), read.total_pence],
+                    [
+                        source_id,
+                        read.kind,
+                        read.file_name,
+                        read.file_sha256,
+                        read.file_size,
+                        read.sheet,
+                        read.header_row,
+                        read.org,
+                        read.year,
+                        read.units,
+                        read.units_from,
+                        read.region,
+                        read.part,
+                        read.share,
+                        read.share_basis,
+                        p.mapping_name,
+                        p.mapping_sha256,
+                        read.encoding,
+                        len(kept),
+                        len(read.lines) - len(kept),
+                        read.total_pence,
+                    ],
                 )
                 ls = read.lines
-                lines_table = pa.table({
-                    "line_id": pa.array([first_line + i for i in range(len(ls))], pa.int64()),
-                    "source_id": pa.array([source_id] * len(ls), pa.int32()),
-                    "excel_row": pa.array([ln.row for ln in ls], pa.int32()),
-                    "excel_column": pa.array([ln.column for ln in ls], pa.string()),
-                    "kind": pa.array([read.kind] * len(ls), pa.string()),
-                    "org": pa.array([ln.org for ln in ls], pa.string()),
-                    "financial_year": pa.array([ln.year for ln in ls], pa.string()),
-                    "native_code": pa.array([ln.native_code for ln in ls], pa.string()),
-                    "native_label": pa.array([ln.native_label for ln in ls], pa.string()),
-                    "recipient": pa.array([ln.recipient for ln in ls], pa.string()),
-                    "status": pa.array([ln.status for ln in ls], pa.string()),
-                    "sponsor": pa.array([ln.sponsor for ln in ls], pa.string()),
-                    "part": pa.array([ln.part for ln in ls], pa.string()),
-                    "amount_text": pa.array([ln.amount_text for ln in ls], pa.string()),
-                    "before_share_pence": pa.array([ln.before_share_pence for ln in ls], pa.int64()),
-                    "amount_pence": pa.array([ln.amount_pence for ln in ls], pa.int64()),
-                    "included": pa.array([ln.included for ln in ls], pa.bool_()),
-                    "reason": pa.array([ln.reason for ln in ls], pa.string()),
-                    "mapped": pa.array([i in mapped for i in range(len(ls))], pa.bool_()),
-                })
-                alloc_table = pa.table({
-                    "line_id": pa.array([first_line + a.line_index for a in p.allocations],
-                                        pa.int64()),
-                    "cofog_code": pa.array([a.cofog_code for a in p.allocations], pa.string()),
-                    "share": pa.array([a.share for a in p.allocations], pa.string()),
-                    "amount_pence": pa.array([a.amount_pence for a in p.allocations], pa.int64()),
-                    "rule": pa.array([a.rule for a in p.allocations], pa.string()),
-                })
+                lines_table = pa.table(
+                    {
+                        "line_id": pa.array([first_line + i for i in range(len(ls))], pa.int64()),
+                        "source_id": pa.array([source_id] * len(ls), pa.int32()),
+                        "excel_row": pa.array([ln.row for ln in ls], pa.int32()),
+                        "excel_column": pa.array([ln.column for ln in ls], pa.string()),
+                        "kind": pa.array([read.kind] * len(ls), pa.string()),
+                        "org": pa.array([ln.org for ln in ls], pa.string()),
+                        "financial_year": pa.array([ln.year for ln in ls], pa.string()),
+                        "native_code": pa.array([ln.native_code for ln in ls], pa.string()),
+                        "native_label": pa.array([ln.native_label for ln in ls], pa.string()),
+                        "recipient": pa.array([ln.recipient for ln in ls], pa.string()),
+                        "status": pa.array([ln.status for ln in ls], pa.string()),
+                        "sponsor": pa.array([ln.sponsor for ln in ls], pa.string()),
+                        "part": pa.array([ln.part for ln in ls], pa.string()),
+                        "amount_text": pa.array([ln.amount_text for ln in ls], pa.string()),
+                        "before_share_pence": pa.array(
+                            [ln.before_share_pence for ln in ls], pa.int64()
+                        ),
+                        "amount_pence": pa.array([ln.amount_pence for ln in ls], pa.int64()),
+                        "included": pa.array([ln.included for ln in ls], pa.bool_()),
+                        "reason": pa.array([ln.reason for ln in ls], pa.string()),
+                        "mapped": pa.array([i in mapped for i in range(len(ls))], pa.bool_()),
+                    }
+                )
+                alloc_table = pa.table(
+                    {
+                        "line_id": pa.array(
+                            [first_line + a.line_index for a in p.allocations], pa.int64()
+                        ),
+                        "cofog_code": pa.array([a.cofog_code for a in p.allocations], pa.string()),
+                        "share": pa.array([a.share for a in p.allocations], pa.string()),
+                        "amount_pence": pa.array(
+                            [a.amount_pence for a in p.allocations], pa.int64()
+                        ),
+                        "rule": pa.array([a.rule for a in p.allocations], pa.string()),
+                    }
+                )
                 con.register("incoming_lines", lines_table)
                 con.register("incoming_allocations", alloc_table)
                 con.execute("INSERT INTO lines SELECT * FROM incoming_lines")

@@ -70,7 +70,10 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
         sheet = tried[0][1] if len(tried) == 1 else None
         what = "the sheet is empty" if len(tried) == 1 else "every sheet is empty"
         raise InputError.one(
-            "empty-sheet", f"{what}: there is nothing to read.", file=path.name, sheet=sheet,
+            "empty-sheet",
+            f"{what}: there is nothing to read.",
+            file=path.name,
+            sheet=sheet,
             note="Check that this is the right file and sheet (--sheet NAME).",
         )
     raise no_header_error(tried, schema)
@@ -91,9 +94,11 @@ def _settle_org_and_year(
         found.org = Path(found.file_name).stem
         issues.append(
             Issue(
-                code="org-not-stated", severity="warning",
+                code="org-not-stated",
+                severity="warning",
                 message=f"no organisation given: using the file name {found.org!r}.",
-                file=found.file_name, sheet=found.sheet,
+                file=found.file_name,
+                sheet=found.sheet,
                 note="Say which with --org NAME.",
             )
         )
@@ -110,9 +115,12 @@ def _settle_org_and_year(
         if found.year is None:
             issues.append(
                 Issue(
-                    code="year-not-stated", severity="warning",
+                    code="year-not-stated",
+                    severity="warning",
                     message="no financial year in the options, columns, title or project file.",
-                    file=found.file_name, sheet=found.sheet, note="Say which with --year 2008-09.",
+                    file=found.file_name,
+                    sheet=found.sheet,
+                    note="Say which with --year 2008-09.",
                 )
             )
     for ln in found.lines:

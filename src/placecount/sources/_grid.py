@@ -55,7 +55,9 @@ def sheet_names(path: Path) -> list[str] | None:
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise InputError.one(
-            "file-not-found", "the file does not exist.", file=path.name,
+            "file-not-found",
+            "the file does not exist.",
+            file=path.name,
             note="Check the path and the spelling.",
         )
     if not path.is_file():
@@ -78,7 +80,9 @@ def _open_workbook(path: Path):  # type: ignore[no-untyped-def]
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
-        raise InputError.one("file-not-found", f"cannot be opened: {exc.strerror}.", file=path.name) from exc
+        raise InputError.one(
+            "file-not-found", f"cannot be opened: {exc.strerror}.", file=path.name
+        ) from exc
     if suffix in {".xlsx", ".xlsm"}:
         if head.startswith(_CFB_MAGIC):
             raise InputError.one(
@@ -140,7 +144,8 @@ def read_excel_grid(path: Path, sheet: str) -> Grid:
         raise InputError.one(
             "corrupt-workbook",
             f"the sheet cannot be read: {str(exc).strip() or type(exc).__name__}.",
-            file=path.name, sheet=sheet,
+            file=path.name,
+            sheet=sheet,
         ) from exc
     return Grid(path.name, sheet, [list(r) for r in rows], merged=merged)
 

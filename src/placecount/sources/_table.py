@@ -98,7 +98,10 @@ def _rank(key: str, aliases: list[str]) -> int | None:
 
 
 def match_roles(
-    texts: list[str], schema: KindSchema, roles: Iterable[str], overrides: dict[str, str],
+    texts: list[str],
+    schema: KindSchema,
+    roles: Iterable[str],
+    overrides: dict[str, str],
     own: list[str] | None = None,
 ) -> tuple[dict[str, int], list[tuple[str, list[int]]]]:
     """Assign columns to roles. Returns the roles found and any ties (role, columns).
@@ -157,7 +160,8 @@ def find_header(
                 "header-row-out-of-range",
                 f"--header-row {options.header_row} is outside the sheet, which has "
                 f"{len(grid.rows)} rows.",
-                file=grid.file_name, sheet=grid.sheet,
+                file=grid.file_name,
+                sheet=grid.sheet,
             )
         candidates: Iterable[int] = [r]
     else:
@@ -177,9 +181,7 @@ def find_header(
                 if accept(found2) and len(found2) > len(found):
                     r, texts, found, ties = r + 1, below, found2, ties2
             _check_header(grid, r, texts, found, ties, options)
-            title = " ".join(
-                cell_text(v) for row in grid.rows[:r] for v in row if cell_text(v)
-            )
+            title = " ".join(cell_text(v) for row in grid.rows[:r] for v in row if cell_text(v))
             return Header(r, texts, found, title)
     return None
 
@@ -197,7 +199,9 @@ def _check_header(
             raise InputError.one(
                 "column-not-found",
                 f"--column {role}={wanted!r}: no such column in the header row.",
-                file=grid.file_name, sheet=grid.sheet, row=r + 1,
+                file=grid.file_name,
+                sheet=grid.sheet,
+                row=r + 1,
                 note="The headers are: " + ", ".join(repr(t) for t in texts if t) + ".",
             )
     for role, col in found.items():
@@ -208,8 +212,11 @@ def _check_header(
                 f"two columns are headed {texts[col]!r} "
                 f"({', '.join(column_letter(c) for c in same)}), so the {role} column is "
                 "ambiguous.",
-                file=grid.file_name, sheet=grid.sheet, row=r + 1,
-                column=column_letter(same[1]), header=texts[col],
+                file=grid.file_name,
+                sheet=grid.sheet,
+                row=r + 1,
+                column=column_letter(same[1]),
+                header=texts[col],
                 note=f"Rename one of them, or use --header-row and --column {role}=HEADER.",
             )
     for role, cols in ties:
@@ -218,7 +225,9 @@ def _check_header(
             raise InputError.one(
                 "ambiguous-column",
                 f"more than one column could be the amount: {names}.",
-                file=grid.file_name, sheet=grid.sheet, row=r + 1,
+                file=grid.file_name,
+                sheet=grid.sheet,
+                row=r + 1,
                 note=f"Say which with --column amount={texts[cols[0]]!r}.",
             )
 
@@ -245,7 +254,11 @@ def no_header_error(grid_names: list[tuple[str, str | None]], schema: KindSchema
 
 
 def resolve_units(
-    grid: Grid, header: Header, amount_col: int, schema: KindSchema, options: ReadOptions,
+    grid: Grid,
+    header: Header,
+    amount_col: int,
+    schema: KindSchema,
+    options: ReadOptions,
     issues: list[Issue],
 ) -> tuple[str, str]:
     """The units of the amount column, and where they came from."""
@@ -263,8 +276,11 @@ def resolve_units(
             severity="warning",
             message=f"no unit (£, £000, £m) in the header or title: assumed "
             f"{schema.default_units}, the usual unit for {schema.kind} sheets.",
-            file=grid.file_name, sheet=grid.sheet, row=header.row + 1,
-            column=column_letter(amount_col), header=header.texts[amount_col],
+            file=grid.file_name,
+            sheet=grid.sheet,
+            row=header.row + 1,
+            column=column_letter(amount_col),
+            header=header.texts[amount_col],
             note="Say which with --units pounds|thousands|millions.",
         )
     )
@@ -292,9 +308,13 @@ class AmountErrors:
         if len(self.issues) < MAX_REPORTED:
             self.issues.append(
                 Issue(
-                    code=code, message=message,
-                    file=self.grid.file_name, sheet=self.grid.sheet, row=row + 1,
-                    column=column_letter(self.col), header=self.header.texts[self.col],
+                    code=code,
+                    message=message,
+                    file=self.grid.file_name,
+                    sheet=self.grid.sheet,
+                    row=row + 1,
+                    column=column_letter(self.col),
+                    header=self.header.texts[self.col],
                     value=cell_text(value),
                 )
             )
@@ -323,7 +343,9 @@ def read_amount(
         return kind, None, None
     if abs(number) * UNIT_FACTOR[units] > MAX_POUNDS:
         errors.add(
-            row, value, "amount-too-large",
+            row,
+            value,
+            "amount-too-large",
             f"{cell_text(value)!r} {units} is over £1 trillion: not a believable amount.",
         )
         return "bad", None, None
@@ -343,7 +365,11 @@ def text_at(grid: Grid, r: int, col: int | None) -> str | None:
 
 
 def read_long_table(
-    grid: Grid, header: Header, schema: KindSchema, options: ReadOptions, issues: list[Issue],
+    grid: Grid,
+    header: Header,
+    schema: KindSchema,
+    options: ReadOptions,
+    issues: list[Issue],
 ) -> tuple[list[Line], str, str]:
     """Read every row below the header of a long table (one line per row)."""
     roles = header.roles
@@ -380,7 +406,8 @@ def read_long_table(
             part=text_at(grid, r, roles.get("part")),
             cofog=text_at(grid, r, roles.get("cofog")),
             extra={
-                role: t for role in ("connected", "spend_type")
+                role: t
+                for role in ("connected", "spend_type")
                 if (t := text_at(grid, r, roles.get(role))) is not None
             },
         )
@@ -405,9 +432,13 @@ def read_long_table(
 
 def _left_out(r: int, col: int, reason: str, grid: Grid, roles: dict[str, int]) -> Line:
     return Line(
-        row=r + 1, column=column_letter(col),
+        row=r + 1,
+        column=column_letter(col),
         native_code=text_at(grid, r, roles.get("code")),
         native_label=text_at(grid, r, roles.get("label")),
         amount_text=cell_text(grid.cell(r, col)) or None,
-        amount_pence=None, before_share_pence=None, included=False, reason=reason,
+        amount_pence=None,
+        before_share_pence=None,
+        included=False,
+        reason=reason,
     )

@@ -73,7 +73,10 @@ def read(
 ) -> SourceRead | None:
     """Read a PESA table, wide or long, whichever the sheet is."""
     long_header = find_header(
-        grid, schema, options, LONG_ROLES,
+        grid,
+        schema,
+        options,
+        LONG_ROLES,
         lambda f: "amount" in f and "region" in f and ("subfunction" in f or "function" in f),
     )
     if long_header is not None:
@@ -101,7 +104,9 @@ def _find_wide_header(grid: Grid, schema: KindSchema, options: ReadOptions) -> _
         regions = {texts[c]: c for c in range(len(texts)) if normalise(texts[c]) in known}
         if options.region and len(regions) < 3:
             wanted = normalise(options.region)
-            regions.update({texts[c]: c for c in range(len(texts)) if normalise(texts[c]) == wanted})
+            regions.update(
+                {texts[c]: c for c in range(len(texts)) if normalise(texts[c]) == wanted}
+            )
         if len(regions) < 3 and not (options.header_row and regions):
             continue
         first = min(regions.values())
@@ -111,7 +116,9 @@ def _find_wide_header(grid: Grid, schema: KindSchema, options: ReadOptions) -> _
     return None
 
 
-def _label_column(grid: Grid, r: int, first_region: int, texts: list[str], schema: KindSchema) -> int:
+def _label_column(
+    grid: Grid, r: int, first_region: int, texts: list[str], schema: KindSchema
+) -> int:
     aliases = {normalise(a) for a in schema.columns.get("label", [])}
     for c in range(first_region):
         if normalise(texts[c]) in aliases:
@@ -127,8 +134,11 @@ def _pick_region(options: ReadOptions, regions: dict[str, int], grid: Grid, row:
     names = ", ".join(repr(n) for n in regions)
     if not options.region:
         raise InputError.one(
-            "region-required", "say which region's column to take.",
-            file=grid.file_name, sheet=grid.sheet, row=row + 1,
+            "region-required",
+            "say which region's column to take.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            row=row + 1,
             note=f"Use --region NAME; the regions are: {names}.",
         )
     wanted = normalise(options.region)
@@ -136,8 +146,11 @@ def _pick_region(options: ReadOptions, regions: dict[str, int], grid: Grid, row:
         if normalise(name) == wanted:
             return col
     raise InputError.one(
-        "region-not-found", f"there is no region column {options.region!r}.",
-        file=grid.file_name, sheet=grid.sheet, row=row + 1,
+        "region-not-found",
+        f"there is no region column {options.region!r}.",
+        file=grid.file_name,
+        sheet=grid.sheet,
+        row=row + 1,
         note=f"The regions are: {names}.",
     )
 
@@ -162,14 +175,19 @@ def _read_wide(
             fn_line.reason = "function total: its sub-functions are counted"
             subs = sum(s.before_share_pence or 0 for s in fn_subs if s.included)
             if fn_line.before_share_pence is not None and subs != fn_line.before_share_pence:
-                issues.append(Issue(
-                    code="subtotal-mismatch", severity="info",
-                    message=f"the sub-functions of {fn_line.native_label!r} add up to "
-                    f"£{subs / 100:,.2f} against its printed total £"
-                    f"{fn_line.before_share_pence / 100:,.2f} (published figures are rounded).",
-                    file=grid.file_name, sheet=grid.sheet, row=fn_line.row,
-                    column=column_letter(col),
-                ))
+                issues.append(
+                    Issue(
+                        code="subtotal-mismatch",
+                        severity="info",
+                        message=f"the sub-functions of {fn_line.native_label!r} add up to "
+                        f"£{subs / 100:,.2f} against its printed total £"
+                        f"{fn_line.before_share_pence / 100:,.2f} (published figures are rounded).",
+                        file=grid.file_name,
+                        sheet=grid.sheet,
+                        row=fn_line.row,
+                        column=column_letter(col),
+                    )
+                )
 
     for r in range(wide.row + 1, len(grid.rows)):
         if row_is_empty(grid.rows[r]):
@@ -179,8 +197,13 @@ def _read_wide(
         kind, pence, before = read_amount(value, r, units, options.share, errors)
         code, label = split_number(raw_label)
         line = Line(
-            row=r + 1, column=column_letter(col), native_code=code, native_label=label or None,
-            amount_text=cell_text(value) or None, amount_pence=pence, before_share_pence=before,
+            row=r + 1,
+            column=column_letter(col),
+            native_code=code,
+            native_label=label or None,
+            amount_text=cell_text(value) or None,
+            amount_pence=pence,
+            before_share_pence=before,
             part=options.part,
         )
         lines.append(line)
@@ -216,19 +239,35 @@ def _read_wide(
     part = options.part or guess_part(wide.title)
     if part is None:
         part = "total"
-        issues.append(Issue(
-            code="part-not-stated", severity="warning",
-            message="the title does not say whether this is central government, local "
-            "government or total spending: taken as total.",
-            file=grid.file_name, sheet=grid.sheet, note="Say which with --part central|local|total.",
-        ))
+        issues.append(
+            Issue(
+                code="part-not-stated",
+                severity="warning",
+                message="the title does not say whether this is central government, local "
+                "government or total spending: taken as total.",
+                file=grid.file_name,
+                sheet=grid.sheet,
+                note="Say which with --part central|local|total.",
+            )
+        )
     for ln in lines:
         ln.part = part
     return SourceRead(
-        kind="pesa", file_name=grid.file_name, file_sha256="", file_size=0, sheet=grid.sheet,
-        header_row=wide.row + 1, units=units, units_from=units_from, org=None,
-        year=financial_year(wide.title), region=wide.texts[col], part=part,
-        share=options.share_text, share_basis=options.share_basis, lines=lines,
+        kind="pesa",
+        file_name=grid.file_name,
+        file_sha256="",
+        file_size=0,
+        sheet=grid.sheet,
+        header_row=wide.row + 1,
+        units=units,
+        units_from=units_from,
+        org=None,
+        year=financial_year(wide.title),
+        region=wide.texts[col],
+        part=part,
+        share=options.share_text,
+        share_basis=options.share_basis,
+        lines=lines,
     )
 
 
@@ -248,8 +287,11 @@ def _read_long(
 ) -> SourceRead:
     if not options.region:
         raise InputError.one(
-            "region-required", "this PESA extract has rows for many regions: say which.",
-            file=grid.file_name, sheet=grid.sheet, note="Use --region NAME.",
+            "region-required",
+            "this PESA extract has rows for many regions: say which.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            note="Use --region NAME.",
         )
     _require_share(options, grid.file_name)
     roles = header.roles
@@ -279,41 +321,71 @@ def _read_long(
         code, label = split_number(sub or "")
         part_cell = text_at(grid, r, roles.get("part"))
         line = Line(
-            row=r + 1, column=column_letter(col), native_code=code, native_label=label or None,
-            amount_text=cell_text(value) or None, amount_pence=pence, before_share_pence=before,
-            org=text_at(grid, r, roles.get("org")), year=year,
+            row=r + 1,
+            column=column_letter(col),
+            native_code=code,
+            native_label=label or None,
+            amount_text=cell_text(value) or None,
+            amount_pence=pence,
+            before_share_pence=before,
+            org=text_at(grid, r, roles.get("org")),
+            year=year,
             part=guess_part(part_cell) or options.part or "total",
             extra={k: v for k in ("spend_type",) if (v := text_at(grid, r, roles.get(k)))},
         )
         if kind not in ("number", "nil"):
-            line.included, line.reason = False, (
-                "bad amount" if kind == "bad" else "no amount" if kind == "blank"
-                else "amount not available")
+            line.included, line.reason = (
+                False,
+                (
+                    "bad amount"
+                    if kind == "bad"
+                    else "no amount"
+                    if kind == "blank"
+                    else "amount not available"
+                ),
+            )
         lines.append(line)
     errors.raise_if_any()
     if not lines:
         known = ", ".join(sorted(repr(x) for x in regions if x)[:12])
         raise InputError.one(
-            "region-not-found", f"no rows for region {options.region!r}.",
-            file=grid.file_name, sheet=grid.sheet, note=f"The regions are: {known}.",
+            "region-not-found",
+            f"no rows for region {options.region!r}.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            note=f"The regions are: {known}.",
         )
     if "year" in roles and not wanted_year and len(years) > 1:
         raise InputError.one(
-            "bad-option", f"the extract has {len(years)} years: say which with --year.",
-            file=grid.file_name, sheet=grid.sheet,
+            "bad-option",
+            f"the extract has {len(years)} years: say which with --year.",
+            file=grid.file_name,
+            sheet=grid.sheet,
             note="The years are: " + ", ".join(sorted(years)) + ".",
         )
     if "year" in roles and wanted_year and wanted_year not in years:
         raise InputError.one(
-            "year-not-found", f"no rows for {wanted_year} in region {options.region!r}.",
-            file=grid.file_name, sheet=grid.sheet,
+            "year-not-found",
+            f"no rows for {wanted_year} in region {options.region!r}.",
+            file=grid.file_name,
+            sheet=grid.sheet,
             note="The years are: " + ", ".join(sorted(years)) + ".",
         )
     parts = sorted({ln.part for ln in lines if ln.part})
     return SourceRead(
-        kind="pesa", file_name=grid.file_name, file_sha256="", file_size=0, sheet=grid.sheet,
-        header_row=header.row + 1, units=units, units_from=units_from, org=None,
-        year=wanted_year or (sorted(years)[0] if years else None), region=options.region,
+        kind="pesa",
+        file_name=grid.file_name,
+        file_sha256="",
+        file_size=0,
+        sheet=grid.sheet,
+        header_row=header.row + 1,
+        units=units,
+        units_from=units_from,
+        org=None,
+        year=wanted_year or (sorted(years)[0] if years else None),
+        region=options.region,
         part=parts[0] if len(parts) == 1 else "mixed",
-        share=options.share_text, share_basis=options.share_basis, lines=lines,
+        share=options.share_text,
+        share_basis=options.share_basis,
+        lines=lines,
     )

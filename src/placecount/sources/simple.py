@@ -15,7 +15,10 @@ LONG_ROLES = ["amount", "code", "label", "org", "year", "recipient"]
 
 
 def read(
-    grid: Grid, schema: KindSchema, options: ReadOptions, issues: list[Issue],
+    grid: Grid,
+    schema: KindSchema,
+    options: ReadOptions,
+    issues: list[Issue],
     roles: list[str] | None = None,
 ) -> SourceRead | None:
     """Read a long table, or return None when the sheet has no header for this kind."""
@@ -29,7 +32,15 @@ def read(
         return None
     lines, units, units_from = read_long_table(grid, header, schema, options, issues)
     return SourceRead(
-        kind=schema.kind, file_name=grid.file_name, file_sha256="", file_size=0,
-        sheet=grid.sheet, header_row=header.row + 1, units=units, units_from=units_from,
-        org=None, year=None, lines=lines,
+        kind=schema.kind,
+        file_name=grid.file_name,
+        file_sha256="",
+        file_size=0,
+        sheet=grid.sheet,
+        header_row=header.row + 1,
+        units=units,
+        units_from=units_from,
+        org=None,
+        year=None,
+        lines=lines,
     )

@@ -1,0 +1,145 @@
+"""Text generated into README.md by cog (``make docs``; ``make lint`` checks it)."""
+
+from __future__ import annotations
+
+import os
+
+from .errors import CODES
+
+COMMANDS = ["init", "ingest", "report", "sources", "unmapped", "cofog"]
+
+
+def help_text(command: str | None = None) -> str:
+    """The ``--help`` of the app or one command, as a terminal 88 columns wide shows it."""
+    from typer.testing import CliRunner
+
+    from .cli import app
+
+    os.environ["COLUMNS"] = "88"
+    os.environ["TERM"] = "dumb"
+    args = [command, "--help"] if command else ["--help"]
+    result = CliRunner().invoke(app, args, prog_name="placecount", env={"COLUMNS": "88"})
+    return result.output.rstrip() + "\n"
+
+
+def cli_reference() -> str:
+    """Each command's help in a fenced block, under its own heading."""
+    out = []
+    for command in COMMANDS:
+        out.append(f"### placecount {command}\n\n```\n{help_text(command)}```\n")
+    return "\n".join(out)
+
+
+def issue_table() -> str:
+    """The issue-code catalogue as a Markdown table."""
+    rows = ["| code | meaning |", "|---|---|"]
+    rows += [f"| `{code}` | {text} |" for code, text in CODES.items()]
+    return "\n".join(rows) + "\n"
+
+
+#: The example count, run by ``make demo`` and shown in README: one list, so they agree.
+DEMO: list[list[str]] = [
+    [
+        "init",
+        "--place",
+        "Exampleshire",
+        "--year",
+        "2008-09",
+        "--population",
+        "512300",
+        "--area-code",
+        "E10000099",
+    ],
+    [
+        "ingest",
+        "council",
+        "examples/exampleshire/county_council_outturn_2008-09.xlsx",
+        "--org",
+        "Exampleshire County Council",
+    ],
+    [
+        "ingest",
+        "council",
+        "examples/exampleshire/riverton_district_outturn_2008-09.csv",
+        "--org",
+        "Riverton District Council",
+    ],
+    ["ingest", "nhs", "examples/exampleshire/nhs_exampleshire_2008-09.xlsx"],
+    [
+        "ingest",
+        "police",
+        "examples/exampleshire/police_authority_poa_2008-09.xlsx",
+        "--org",
+        "Exampleshire Police Authority",
+    ],
+    [
+        "ingest",
+        "pesa",
+        "examples/exampleshire/pesa_cra_regional_2008-09.xlsx",
+        "--region",
+        "East Midlands",
+        "--place-population",
+        "512300",
+        "--region-population",
+        "4400000",
+    ],
+    ["ingest", "ndpb", "examples/exampleshire/ndpb_spending_2008-09.xlsx"],
+    ["report"],
+]
+
+
+def shell_line(args: list[str]) -> str:
+    import shlex
+
+    return "placecount " + " ".join(shlex.quote(a) for a in args)
+
+
+def run_demo(folder: str, quiet: bool = False) -> str:
+    """Run the example count in ``folder`` (paths are from the repository root).
+
+    Returns the report's text; with ``quiet`` False, prints each command and its output.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    db = Path(folder).resolve() / "placecount.duckdb"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "COLUMNS": "200"}
+    report = ""
+    for args in DEMO:
+        if not quiet:
+            print(f"$ {shell_line(args)}", flush=True)
+        cmd = [sys.executable, "-m", "placecount.cli", *args, "--db", str(db)]
+        if args[0] == "init":
+            cmd.append("--force")
+        done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+        if not quiet:
+            sys.stdout.write(done.stderr + done.stdout)
+        if done.returncode != 0:
+            raise SystemExit(
+                f"demo step failed ({done.returncode}): {shell_line(args)}\n" + done.stderr
+            )
+        report = done.stdout
+    return report
+
+
+def quickstart() -> str:
+    """README's quickstart: the demo's commands and the count it prints."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        report = run_demo(folder, quiet=True)
+    commands = "\n".join(shell_line(a) for a in DEMO)
+    table = "\n".join(line.rstrip() for line in report.strip("\n").splitlines())
+    return f"```sh\n{commands}\n```\n\nprints:\n\n```\n{table}\n```\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) >= 3 and sys.argv[1] == "demo":
+        run_demo(sys.argv[2])
+    else:
+        raise SystemExit("usage: python -m placecount._docs demo FOLDER")
