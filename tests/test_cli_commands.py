@@ -1,0 +1,212 @@
+"""init, report, sources, unmapped and cofog through the CLI, and the shared options."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tomllib
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from placecount import __version__, api
+from placecount.cli import app
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"placecount {__version__}"
+
+
+def test_init_writes_project_and_database(runner: CliRunner, tmp_path: Path) -> None:
+    db = tmp_path / "count" / "placecount.duckdb"
+    result = runner.invoke(
+        app,
+        [
+            "init",
+            "--place",
+            "Cumbria",
+            "--year",
+            "2008/09",
+            "--population",
+            "496200",
+            "--area-code",
+            "E10000006",
+            "--db",
+            str(db),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert db.exists()
+    project = tomllib.loads((db.parent / "placecount.toml").read_text(encoding="utf-8"))
+    assert project == {
+        "place": {
+            "name": "Cumbria",
+            "area_code": "E10000006",
+            "financial_year": "2008-09",
+            "population": 496200,
+        }
+    }
+    again = runner.invoke(app, ["init", "--place", "X", "--year", "2008-09", "--db", str(db)])
+    assert again.exit_code == 2
+    assert "placecount.toml: a project file is already here. Use --force" in again.stderr
+
+
+def test_init_rejects_a_bad_year(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["init", "--place", "X", "--year", "2008-10", "--db", str(tmp_path / "p.duckdb")]
+    )
+    assert result.exit_code == 2
+    assert "'2008-10' is not a financial year" in result.stderr
+    assert not (tmp_path / "placecount.toml").exists()
+
+
+def test_db_from_environment(runner: CliRunner, tmp_path: Path, xlsx: Callable[..., Path]) -> None:
+    db = tmp_path / "env.duckdb"
+    env = {"PLACECOUNT_DB": str(db)}
+    assert runner.invoke(app, ["init", "--place", "X", "--year", "2008-09"], env=env).exit_code == 0
+    path = xlsx([["Service", "Net expenditure (£)"], ["Education services", 10]])
+    assert runner.invoke(app, ["ingest", "council", str(path)], env=env).exit_code == 0
+    assert [s["file_name"] for s in api.sources(db)] == ["book.xlsx"]
+
+
+def test_commands_on_a_missing_database(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sources", "--db", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 2
+    assert "there is no database 'none.duckdb' here" in result.stderr
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_not_a_database(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "notes.duckdb"
+    path.write_text("just some text")
+    result = runner.invoke(app, ["sources", "--db", str(path)])
+    assert result.exit_code == 2
+    assert "cannot open the database 'notes.duckdb'" in result.stderr
+
+
+@pytest.fixture
+def counted(runner: CliRunner, db: Path, xlsx: Callable[..., Path]) -> Path:
+    council = xlsx(
+        [
+            ["Service", "Net expenditure (£)"],
+            ["Education services", "1,000.10"],
+            ["Fire and rescue services", 200],
+            ["Mystery line", 7],
+        ],
+        name="council.xlsx",
+    )
+    police = xlsx(
+        [["Objective", "Net expenditure (£)"], ["Local policing", 300]], name="police.xlsx"
+    )
+    ndpb = xlsx(
+        [
+            ["Body", "Sponsor department", "Status", "Expenditure (£)"],
+            ["Arts Council England", "DCMS", "Executive", 50],
+        ],
+        name="ndpb.xlsx",
+    )
+    for kind, path in [("council", council), ("police", police), ("ndpb", ndpb)]:
+        result = runner.invoke(app, ["ingest", kind, str(path), "--org", kind, "--db", str(db)])
+        assert result.exit_code == 0, result.stderr
+    return db
+
+
+def test_report_csv_adds_up_to_hand_total(runner: CliRunner, counted: Path) -> None:
+    result = runner.invoke(app, ["report", "--format", "csv", "--db", str(counted)])
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    cells = {(r["cofog_code"], r["kind"]): Decimal(r["amount_gbp"]) for r in rows}
+    # Education 1,000.10 → 09; fire 200 → 03; police 300 → 03; 7 unmapped; NDPB not added.
+    assert cells[("09", "council")] == Decimal("1000.10")
+    assert cells[("03", "council")] == Decimal("200.00")
+    assert cells[("03", "police")] == Decimal("300.00")
+    assert cells[("", "council")] == Decimal("7.00")
+    assert sum(cells.values()) == Decimal("1507.10")
+    assert all(r["kind"] != "ndpb" for r in rows)
+
+
+def test_report_json_matches_library(runner: CliRunner, counted: Path) -> None:
+    result = runner.invoke(app, ["report", "--format", "json", "--db", str(counted)])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data == json.loads(json.dumps(api.report(counted), default=str))
+    assert data["totals"]["total_gbp"] == "1507.10"
+    assert data["totals"]["memo_gbp"] == {"ndpb": "50.00"}
+    assert data["totals"]["per_head_gbp"] == "0.02"  # £1,507.10 / 100,000 people
+
+
+def test_report_table(runner: CliRunner, counted: Path) -> None:
+    result = runner.invoke(app, ["report", "--db", str(counted)])
+    assert result.exit_code == 0
+    assert "Testshire 2008-09" in result.stdout
+    assert "1,507.10" in result.stdout and "Not mapped to COFOG" in result.stdout
+
+
+def test_sources_and_unmapped(runner: CliRunner, counted: Path) -> None:
+    result = runner.invoke(app, ["sources", "--json", "--db", str(counted)])
+    data = json.loads(result.stdout)
+    assert [(s["file_name"], s["kind"], s["lines_kept"], s["total_gbp"]) for s in data] == [
+        ("council.xlsx", "council", 3, "1207.10"),
+        ("police.xlsx", "police", 1, "300.00"),
+        ("ndpb.xlsx", "ndpb", 1, "50.00"),
+    ]
+    table = runner.invoke(app, ["sources", "--db", str(counted)])
+    assert "council.xlsx" in table.stdout
+    unmapped = json.loads(runner.invoke(app, ["unmapped", "--json", "--db", str(counted)]).stdout)
+    assert [
+        (u["file_name"], u["excel_row"], u["native_label"], u["amount_gbp"]) for u in unmapped
+    ] == [("council.xlsx", 4, "Mystery line", "7.00")]
+    assert "Mystery line" in runner.invoke(app, ["unmapped", "--db", str(counted)]).stdout
+
+
+def test_strict_makes_unmapped_an_error(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    path = xlsx([["Service", "Net expenditure (£)"], ["Mystery line", 7]])
+    result = runner.invoke(app, ["ingest", "council", str(path), "--strict", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "book.xlsx › 'Sheet1' row 2: 'Mystery line' has no COFOG mapping" in result.stderr
+    assert api.sources(db) == []
+
+
+def test_user_mapping_overrides_default(
+    runner: CliRunner, db: Path, tmp_path: Path, xlsx: Callable[..., Path]
+) -> None:
+    mapping = tmp_path / "mine.csv"
+    mapping.write_text(
+        "native_code,native_label,cofog_code,share,note\n"
+        ",Mystery line,08.2,0.5,half culture\n"
+        ",Mystery line,08.1,0.5,half sport\n"
+        ",Education services,09.1,1,all primary here\n",
+        encoding="utf-8",
+    )
+    path = xlsx(
+        [["Service", "Net expenditure (£)"], ["Mystery line", "0.07"], ["Education services", 10]]
+    )
+    result = runner.invoke(
+        app, ["ingest", "council", str(path), "--mapping", str(mapping), "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.stderr
+    data = api.report(db)
+    assert [(r["cofog_code"], r["total_gbp"]) for r in data["rows"]] == [
+        ("08", "0.07"),
+        ("09", "10.00"),
+    ]
+    assert api.unmapped(db) == []
+
+
+def test_cofog_browse(runner: CliRunner) -> None:
+    top = runner.invoke(app, ["cofog", "--json"])
+    assert [d["code"] for d in json.loads(top.stdout)] == [f"{i:02d}" for i in range(1, 11)]
+    hospital = json.loads(runner.invoke(app, ["cofog", "7.3", "--json"]).stdout)
+    assert [d["code"] for d in hospital] == ["07.3", "07.3.1", "07.3.2", "07.3.3", "07.3.4"]
+    table = runner.invoke(app, ["cofog", "03.1"])
+    assert "Police services" in table.stdout
+    bad = runner.invoke(app, ["cofog", "99"])
+    assert bad.exit_code == 2 and "'99' is not a COFOG code" in bad.stderr
