@@ -51,11 +51,13 @@ def county_council() -> None:
     ws.merge_cells("A1:C1")
     ws["A2"] = "Revenue Outturn 2008-09: summary of service expenditure"
     ws["A3"] = "Source: RO forms submitted to Communities and Local Government, July 2009"
-    ws.append(["Code", "Service", "Net current expenditure (£ thousand)"])
+    ws.append(["Code", "Service", "Net current expenditure (£ thousand)", "Paid to"])
     for cell in ws[4]:
         cell.font = Font(bold=True)
     for code, label, amount in COUNTY_LINES:
-        ws.append([code, label, amount])
+        # the pooled budget is handed to the PCT, which spends it: a transfer within the place
+        paid_to = "NHS Exampleshire" if "pooled budget" in label else None
+        ws.append([code, label, amount, paid_to])
     ws.append(
         [
             None,
@@ -68,6 +70,7 @@ def county_council() -> None:
     ws.append(["1. Court services transferred to the Ministry of Justice in 2007-08."])
     ws.column_dimensions["B"].width = 70
     ws.column_dimensions["C"].width = 22
+    ws.column_dimensions["D"].width = 20
     cover = wb.create_sheet("Notes", 0)
     cover["A1"] = "Exampleshire County Council: revenue outturn 2008-09"
     cover["A3"] = "The figures are on the sheet 'RO Summary'."

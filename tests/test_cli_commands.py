@@ -137,7 +137,7 @@ def test_report_json_matches_library(runner: CliRunner, counted: Path) -> None:
     data = json.loads(result.stdout)
     assert data == json.loads(json.dumps(api.report(counted), default=str))
     assert data["totals"]["total_gbp"] == "1507.10"
-    assert data["totals"]["memo_gbp"] == {"ndpb": "50.00"}
+    assert data["totals"]["ndpb_memo_gbp"] == "50.00"
     assert data["totals"]["per_head_gbp"] == "0.02"  # £1,507.10 / 100,000 people
 
 

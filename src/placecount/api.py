@@ -321,18 +321,12 @@ def _with_store(db: Path, fn: Callable[[Any], Any]) -> Any:
 
 def sources(db: Path) -> list[dict[str, Any]]:
     """What has been ingested: file, kind, org, sheet, lines kept and left out, total."""
-    rows = _with_store(db, lambda s: s.sources())
-    for r in rows:
-        r["total_gbp"] = str(pence_to_pounds(int(r.pop("total_pence"))))
-    return list(rows)
+    return _source_rows(_with_store(db, lambda s: s.sources()))
 
 
 def unmapped(db: Path) -> list[dict[str, Any]]:
     """Kept lines that no mapping row matches, with the rows they came from."""
-    rows = _with_store(db, lambda s: s.unmapped())
-    for r in rows:
-        r["amount_gbp"] = str(pence_to_pounds(int(r.pop("amount_pence") or 0)))
-    return list(rows)
+    return unmapped_rows(_with_store(db, lambda s: s.unmapped()))
 
 
 def browse_cofog(code: str | None = None) -> list[dict[str, Any]]:
@@ -367,12 +361,110 @@ def _cofog_notes() -> dict[str, str]:
         return {r["code"]: r["explanatory_note"] for r in csv.DictReader(fh)}
 
 
-def report(db: Path) -> dict[str, Any]:
-    """The count by COFOG division and source kind (see :mod:`placecount.count`)."""
-    from .count import division_by_kind
+def _method(project: Project | None, overrides: dict[str, Any]) -> Any:
+    from .project import Method
+
+    base = project.method if project else Method()
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return base.model_copy(update=changes) if changes else base
+
+
+def report(
+    db: Path,
+    *,
+    by: str = "division",
+    kinds: Sequence[str] = (),
+    orgs: Sequence[str] = (),
+    cofog: str | None = None,
+    theme: str | None = None,
+    eliminate_transfers: bool | None = None,
+    ndpbs: str | None = None,
+    pesa_overlap: str | None = None,
+    detail: bool = False,
+) -> dict[str, Any]:
+    """The count by COFOG code and source kind, with its reconciliation and coverage.
+
+    ``detail`` adds the sources and every line behind the count (for the xlsx).
+    See :mod:`placecount.count` for the method.
+    """
+    from .count import Filters, count, parse_cofog_filter
+
+    if by not in ("division", "group", "class"):
+        raise InputError.one("bad-option", f"--by {by!r}: use division, group or class.")
+    for k in kinds:
+        if k not in KINDS:
+            raise InputError.one(
+                "unknown-kind",
+                f"--kind {k!r} is not a source kind.",
+                note="Use one of: " + ", ".join(KINDS) + ".",
+            )
+    if ndpbs is not None and ndpbs not in ("memo", "add-uncovered"):
+        raise InputError.one("bad-option", f"--ndpbs {ndpbs!r}: use memo or add-uncovered.")
+    if pesa_overlap is not None and pesa_overlap not in ("remove", "keep"):
+        raise InputError.one("bad-option", f"--pesa-overlap {pesa_overlap!r}: use remove or keep.")
+    project = load_project(project_path_for(db))
+    method = _method(
+        project,
+        {"eliminate_transfers": eliminate_transfers, "ndpbs": ndpbs, "pesa_overlap": pesa_overlap},
+    )
+    filters = Filters(list(kinds), list(orgs), parse_cofog_filter(cofog))
+
+    def run(store: Any) -> dict[str, Any]:
+        from .store import CountQueries
+
+        result = count(
+            store,
+            project,
+            by=by,  # type: ignore[arg-type]  # checked above
+            method=method,
+            filters=filters,
+            theme=theme,
+        )
+        if detail:
+            result["sources"] = _source_rows(store.sources())
+            result["lines"] = CountQueries(store).lines()
+            for line in result["lines"]:
+                line["amount_gbp"] = str(pence_to_pounds(int(line.pop("pence"))))
+                line["theme_share"] = str(line["theme_share"])
+            result["unmapped_lines"] = unmapped_rows(store.unmapped())
+            result["excluded_lines"] = store.excluded_lines()
+            for line in result["excluded_lines"]:
+                pence = line.pop("amount_pence")
+                line["amount_gbp"] = None if pence is None else str(pence_to_pounds(int(pence)))
+        return result
+
+    return _with_store(db, run)  # type: ignore[no-any-return]
+
+
+def trace(
+    db: Path,
+    code: str,
+    *,
+    kinds: Sequence[str] = (),
+    orgs: Sequence[str] = (),
+    theme: str | None = None,
+) -> dict[str, Any]:
+    """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``."""
+    from .count import Filters
+    from .count import trace as do_trace
 
     project = load_project(project_path_for(db))
-    return _with_store(db, lambda s: division_by_kind(s, project))  # type: ignore[no-any-return]
+    filters = Filters(list(kinds), list(orgs), [])
+    return _with_store(  # type: ignore[no-any-return]
+        db, lambda s: do_trace(s, project, code, filters=filters, theme=theme)
+    )
+
+
+def _source_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for r in rows:
+        r["total_gbp"] = str(pence_to_pounds(int(r.pop("total_pence"))))
+    return rows
+
+
+def unmapped_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for r in rows:
+        r["amount_gbp"] = str(pence_to_pounds(int(r.pop("amount_pence") or 0)))
+    return rows
 
 
 def known_kinds() -> tuple[str, ...]:

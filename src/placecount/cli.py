@@ -46,12 +46,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
 def _err_console() -> Any:
     from rich.console import Console
 
@@ -304,39 +298,216 @@ def ingest(
             err.print(text, markup=False)
 
 
+class ReportFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    md = "md"
+    xlsx = "xlsx"
+    parquet = "parquet"
+
+
+_SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".json": "json",
+    ".md": "md",
+    ".xlsx": "xlsx",
+    ".parquet": "parquet",
+    ".txt": "table",
+}
+
+
+def _pick_format(fmt: ReportFormat | None, output: Path | None) -> str:
+    if fmt is not None:
+        return fmt.value
+    if output is not None:
+        if output.suffix.lower() not in _SUFFIX_FORMATS:
+            _fail(f"cannot tell the format of {output.name!r}: add --format.")
+        return _SUFFIX_FORMATS[output.suffix.lower()]
+    return "table"
+
+
+KindsOption = Annotated[
+    list[str] | None,
+    typer.Option("--kind", metavar="KIND", help="Only this source kind (repeatable)."),
+]
+OrgsOption = Annotated[
+    list[str] | None,
+    typer.Option("--org", metavar="NAME", help="Only this organisation (repeatable)."),
+]
+ThemeOption = Annotated[
+    str | None,
+    typer.Option("--theme", metavar="NAME", help="Only a deep-dive theme from placecount.toml."),
+]
+
+
 @app.command()
 def report(
+    by: Annotated[
+        str, typer.Option("--by", metavar="LEVEL", help="Rows: division, group or class.")
+    ] = "division",
+    kind: KindsOption = None,
+    org: OrgsOption = None,
+    cofog: Annotated[
+        str | None,
+        typer.Option("--cofog", metavar="CODES", help="Only these COFOG codes, e.g. 07,10.2."),
+    ] = None,
+    theme: ThemeOption = None,
+    transfers: Annotated[
+        bool | None,
+        typer.Option(
+            "--transfers/--no-transfers",
+            help="Remove transfers between bodies in the count (default: as placecount.toml, "
+            "else yes).",
+            show_default=False,
+        ),
+    ] = None,
+    ndpbs: Annotated[
+        str | None,
+        typer.Option(
+            "--ndpbs",
+            metavar="MODE",
+            help="memo (shown, not added: the default) or add-uncovered (added where no "
+            "PESA figure covers the sponsor).",
+        ),
+    ] = None,
+    pesa_overlap: Annotated[
+        str | None,
+        typer.Option(
+            "--pesa-overlap",
+            metavar="MODE",
+            help="remove (default): take out the COFOG divisions of a PESA total or local "
+            "table that local bodies report; keep: count both.",
+        ),
+    ] = None,
     fmt: Annotated[
-        Format, typer.Option("--format", metavar="FORMAT", help="table, json or csv.")
-    ] = Format.table,
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="table, csv, json, md, xlsx or parquet (default: from -o, else table).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE.")
+    ] = None,
     db: DbOption = Path("placecount.duckdb"),
 ) -> None:
-    """The count: spending by COFOG division and source kind, with totals.
+    """The count: spending by COFOG function and source kind, with how it adds up.
 
-    Example: placecount report --format csv
+    Example: placecount report --by group --format xlsx -o count.xlsx
     """
     from .api import report as do_report
 
-    result = _run(lambda: do_report(db), as_json=fmt is Format.json)
-    from .render import report_table, to_csv, to_json
+    chosen = _pick_format(fmt, output)
+    if chosen in ("xlsx", "parquet") and output is None:
+        _fail(f"{chosen} is a file format: give -o FILE.{chosen}.")
+    result = _run(
+        lambda: do_report(
+            db,
+            by=by,
+            kinds=kind or [],
+            orgs=org or [],
+            cofog=cofog,
+            theme=theme,
+            eliminate_transfers=transfers,
+            ndpbs=ndpbs,
+            pesa_overlap=pesa_overlap,
+            detail=chosen == "xlsx",
+        ),
+        as_json=chosen == "json",
+    )
+    from . import render
 
-    if fmt is Format.json:
-        sys.stdout.write(to_json(result))
-    elif fmt is Format.csv:
-        rows = []
-        for r in result["rows"]:
-            for k in result["kinds"]:
-                rows.append(
-                    {
-                        "cofog_code": r["cofog_code"],
-                        "cofog_name": r["cofog_name"],
-                        "kind": k,
-                        "amount_gbp": r["by_kind_gbp"][k],
-                    }
-                )
-        sys.stdout.write(to_csv(rows, ["cofog_code", "cofog_name", "kind", "amount_gbp"]))
+    data: str | bytes
+    if chosen == "json":
+        data = render.to_json(result)
+    elif chosen == "csv":
+        data = render.report_csv(result)
+    elif chosen == "md":
+        data = render.report_markdown(result)
+    elif chosen == "xlsx":
+        data = render.report_xlsx(result)
+    elif chosen == "parquet":
+        data = render.report_parquet(result)
     else:
-        _out_console().print(report_table(result))
+        if output is None:
+            console = _out_console()
+            console.print(render.report_table(result))
+            for line in render.report_notes(result):
+                console.print(line, markup=False)
+            return
+        import io
+
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=200, highlight=False)
+        console.print(render.report_table(result))
+        for line in render.report_notes(result):
+            console.print(line, markup=False)
+        data = buffer.getvalue()
+    if output is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
+        return
+    _run(lambda: render.write_output(output, data))
+    _err_console().print(f"Wrote {output}", markup=False)
+
+
+@app.command()
+def trace(
+    code: Annotated[
+        str,
+        typer.Argument(
+            metavar="CODE",
+            show_default=False,
+            help="A COFOG code (07, 07.3, 07.3.1) or 'unmapped'.",
+        ),
+    ],
+    kind: KindsOption = None,
+    org: OrgsOption = None,
+    theme: ThemeOption = None,
+    db: DbOption = Path("placecount.duckdb"),
+    as_json: JsonOption = False,
+) -> None:
+    """Every line behind a figure of the report: file, sheet, cell, label, amount, share.
+
+    Example: placecount trace 07.3 --kind nhs
+    """
+    from .api import trace as do_trace
+
+    result = _run(
+        lambda: do_trace(db, code, kinds=kind or [], orgs=org or [], theme=theme),
+        as_json=as_json,
+    )
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(to_json(result))
+        return
+    from .render import money, rows_table
+
+    title = f"Lines behind {result['cofog_code'] or 'unmapped'} {result['cofog_name']}"
+    console = _out_console()
+    console.print(
+        rows_table(
+            title,
+            result["lines"],
+            [
+                ("file", "File"),
+                ("sheet", "Sheet"),
+                ("cell", "Cell"),
+                ("kind", "Kind"),
+                ("org", "Org"),
+                ("native_label", "Label"),
+                ("cofog_code", "COFOG"),
+                ("cofog_share", "Share"),
+                ("amount_gbp", "Amount £"),
+                ("treatment", "In the count as"),
+            ],
+        )
+    )
+    console.print(f"Counted: £{money(result['counted_gbp'])}", markup=False)
 
 
 @app.command()

@@ -25,6 +25,8 @@ from .resources import resource_path
 from .sources._cells import normalise
 
 MAPPING_COLUMNS = ["native_code", "native_label", "cofog_code", "share", "note"]
+#: An optional column: the body a native line's money is handed to (a transfer).
+TRANSFER_COLUMN = "transfer_to"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class MappingRow:
     share_text: str
     note: str
     line: int
+    transfer_to: str | None = None
 
 
 @dataclass
@@ -193,7 +196,16 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
         if not 0 < share <= 1:
             raise bad(f"share {share_text} is outside 0–1.", i, "share")
         rows.append(
-            MappingRow(ncode, label, code, share, share_text, (rec.get("note") or "").strip(), i)
+            MappingRow(
+                ncode,
+                label,
+                code,
+                share,
+                share_text,
+                (rec.get("note") or "").strip(),
+                i,
+                (rec.get(TRANSFER_COLUMN) or "").strip() or None,
+            )
         )
         key = (normalise(ncode or ""), label)
         total, first = totals.get(key, (Fraction(0), i))
@@ -290,6 +302,12 @@ def map_lines(
                 )
             )
             continue
+        marked = next((r.transfer_to for r in rows if r.transfer_to), None)
+        if marked and line.transfer_to is None:
+            line.transfer_to, line.transfer_basis = (
+                marked,
+                f"{mapping.name}.csv line {rows[0].line}",
+            )
         parts = split_pence(line.amount_pence, [r.share for r in rows])
         for r, part in zip(rows, parts, strict=True):
             allocations.append(

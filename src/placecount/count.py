@@ -1,85 +1,421 @@
-"""The count: spending by COFOG division and source kind, totals exact to the penny.
+"""The count: spending by COFOG function and source kind, by the Cumbria method.
 
-NDPB spending is shown as "of which" and not added: HM Treasury treats it as
-identifiable and so already inside PESA's departmental figures (the Cumbria
-rule). Lines with no COFOG mapping are counted in their own row, so the total is
-everything kept, and a reader sees what is not classified.
+Each step is visible in the result and can be switched (``[method]`` in
+``placecount.toml``, or options of ``placecount report``):
+
+- **No pound counted twice.** A line marked as a transfer (a recipient column, a
+  schema rule, or the user's mapping) whose recipient is in the count is removed
+  from the giver's side and shown as a reconciling line.
+- **NDPBs inside PESA.** NDPB spending is shown "of which" beside the count and
+  not added: HM Treasury counts it inside its sponsor department's PESA figures.
+  ``ndpbs = "add-uncovered"`` adds it where no PESA figure covers the department.
+- **PESA apportioned** by the share recorded with each line, printed with the count.
+- **PESA overlap.** A total or local-government PESA table repeats what councils,
+  NHS bodies and police report themselves: its COFOG divisions that local sources
+  cover are taken out, and the reconciliation says so.
+- **Per head** with the project's population, and **coverage**: bodies with no
+  data, unmapped lines and lines left out, with their totals.
+
+Gross spend − transfers − overlap = the count, to the penny.
 """
 
 from __future__ import annotations
 
+import csv
+import re
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from .cofog import classification
+from .cofog import classification, normalise_code
+from .errors import InputError
 from .models import pence_to_pounds
-from .project import Project
-from .store import Store
+from .project import Method, Project, Theme
+from .resources import resource_path
+from .store import CountQueries, Store
 
-KIND_ORDER = ["council", "nhs", "police", "pesa", "generic"]
+KIND_ORDER = ["council", "nhs", "police", "pesa", "ndpb", "generic"]
 KIND_TITLES = {
     "council": "Councils",
     "nhs": "NHS",
     "police": "Police",
-    "pesa": "Central govt (PESA)",
+    "pesa": "Central government",
+    "ndpb": "NDPBs (added)",
     "generic": "Other bodies",
-    "ndpb": "NDPBs, of which (not added)",
 }
-MEMO_KINDS = {"ndpb"}
-UNMAPPED = "unmapped"
+MEMO_TITLE = "of which NDPBs (not added)"
+UNMAPPED_NAME = "Not mapped to COFOG"
+Level = Literal["division", "group", "class"]
+
+
+def simple_norm(text: str | None) -> str:
+    """Text as the store compares it: lower case, runs of other characters as one space."""
+    return re.sub(r"[^a-z0-9]+", " ", (text or "").lower()).strip()
+
+
+@dataclass
+class Filters:
+    """``--kind``, ``--org`` and ``--cofog``: what part of the count to show."""
+
+    kinds: list[str] = field(default_factory=list)
+    orgs: list[str] = field(default_factory=list)
+    cofog: list[str] = field(default_factory=list)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "f_kinds": list(self.kinds),
+            "f_orgs": [simple_norm(o) for o in self.orgs],
+            "f_codes": list(self.cofog),
+        }
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"kinds": self.kinds, "orgs": self.orgs, "cofog": self.cofog}
+
+
+def parse_cofog_filter(text: str | None) -> list[str]:
+    """'07,10.2' → ['07', '10.2'], each checked against the classification."""
+    if not text:
+        return []
+    out = []
+    for part in text.split(","):
+        code = normalise_code(part)
+        if code is None:
+            raise InputError.one(
+                "unknown-cofog-code",
+                f"--cofog: {part.strip()!r} is not a COFOG code.",
+                note="Use codes such as 07 or 10.2; `placecount cofog` lists them.",
+            )
+        out.append(code)
+    return out
+
+
+def department_key(name: str | None) -> str:
+    """A department's name and its abbreviations compare equal: 'Defra' ~ 'DEFRA'."""
+    key = simple_norm(name).replace("department for ", "").replace("department of ", "")
+    return _aliases().get(key, key)
+
+
+_ALIASES: dict[str, str] = {}
+
+
+def _aliases() -> dict[str, str]:
+    if not _ALIASES:
+        path = resource_path("data", "reference", "departments.csv")
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                canonical = simple_norm(row["department"])
+                _ALIASES[
+                    simple_norm(row["alias"])
+                    .replace("department for ", "")
+                    .replace("department of ", "")
+                ] = canonical
+                _ALIASES[canonical] = canonical
+    return _ALIASES
+
+
+def theme_rules(theme: Theme) -> list[dict[str, Any]]:
+    """A theme as rows the store can match lines against."""
+    rules: list[dict[str, Any]] = []
+    for part in theme.cofog:
+        code = normalise_code(part.cofog)
+        if code is None:
+            raise InputError.one(
+                "unknown-cofog-code",
+                f"theme code {part.cofog!r} is not a COFOG code.",
+                file="placecount.toml",
+            )
+        rules.append({"kind": part.kind, "cofog": code, "share": part.share})
+    for line in theme.lines:
+        rules.append(
+            {
+                "kind": line.kind,
+                "label": simple_norm(line.label) if line.label else None,
+                "code": simple_norm(line.code) if line.code else None,
+                "share": line.share,
+            }
+        )
+    return rules
 
 
 def per_head(pence: int, population: int | None) -> str | None:
-    """£ per resident to the penny, rounded half-even, or None without a population."""
+    """£ per resident, to the penny (half-even), or None without a population."""
     if not population:
         return None
     return str((Decimal(pence) / 100 / population).quantize(Decimal("0.01")))
 
 
-def division_by_kind(store: Store, project: Project | None) -> dict[str, Any]:
-    """The count as a table: rows COFOG divisions (and unmapped), columns source kinds."""
-    cats = classification()
-    cells: dict[tuple[str, str], int] = {}
-    for r in store.totals_by_division_and_kind():
-        cells[(r["division"] or UNMAPPED, r["kind"])] = int(r["amount_pence"])
-    kinds = [k for k in KIND_ORDER if any(k == kk for (_, kk) in cells)]
-    memo = [k for k in sorted(MEMO_KINDS) if any(k == kk for (_, kk) in cells)]
+def share_of(pence: int, total: int) -> str | None:
+    """A part of the total as a fraction with 4 decimals, e.g. '0.1234'."""
+    if total == 0:
+        return None
+    return str((Decimal(pence) / Decimal(total)).quantize(Decimal("0.0001")))
+
+
+def code_name(code: str | None) -> str:
+    if code is None:
+        return UNMAPPED_NAME
+    return classification()[code].name
+
+
+def count(
+    store: Store,
+    project: Project | None,
+    *,
+    by: Level = "division",
+    method: Method | None = None,
+    filters: Filters | None = None,
+    theme: str | None = None,
+) -> dict[str, Any]:
+    """The count as a dictionary: rows, totals, reconciliation, coverage and method."""
+    method = method or (project.method if project else Method())
+    filters = filters or Filters()
     population = project.place.population if project else None
-    divisions = sorted({d for (d, _) in cells if d != UNMAPPED})
-    if any(d == UNMAPPED for (d, _) in cells):
-        divisions.append(UNMAPPED)
+    theme_def: Theme | None = None
+    if theme is not None:
+        themes = project.themes if project else {}
+        if theme not in themes:
+            raise InputError.one(
+                "unknown-theme",
+                f"there is no theme {theme!r} in placecount.toml.",
+                note="Themes: " + (", ".join(sorted(themes)) or "none declared") + ".",
+            )
+        theme_def = themes[theme]
+    queries = CountQueries(store)
+    ctx = queries.context()
+    covered = ndpb_coverage(ctx, queries)
+    added = (
+        [s for s, is_covered in covered.items() if not is_covered]
+        if method.ndpbs == "add-uncovered"
+        else []
+    )
+    orgs = ctx["orgs"] + (ctx["ndpb_orgs"] if added else [])
+    queries.classify(
+        {
+            **filters.params(),
+            "level": by,
+            "ndpb_added": added,
+            "transfers": method.eliminate_transfers,
+            "orgs": orgs,
+            "kinds": ctx["kinds"],
+            "overlap": method.pesa_overlap == "remove",
+            "local_divisions": ctx["local_divisions"],
+        },
+        theme_rules(theme_def) if theme_def else None,
+    )
+    cells: dict[tuple[str | None, str, str], int] = {}
+    for r in queries.totals():
+        cells[(r["code"], r["kind"], r["treatment"])] = int(r["pence"])
+    kinds = [k for k in KIND_ORDER if any(kk == k and t == "counted" for (_, kk, t) in cells)]
+    has_memo = any(t == "ndpb-memo" for (_, _, t) in cells)
+    codes = sorted({c for (c, _, _) in cells if c is not None})
+    if any(c is None for (c, _, _) in cells):
+        codes_all: list[str | None] = [*codes, None]
+    else:
+        codes_all = list(codes)
+
+    counted_total = sum(v for (_, _, t), v in cells.items() if t == "counted")
     rows: list[dict[str, Any]] = []
-    grand = 0
-    for d in divisions:
-        by_kind = {k: cells.get((d, k), 0) for k in kinds}
+    records: list[dict[str, Any]] = []
+    for code in codes_all:
+        by_kind = {k: cells.get((code, k, "counted"), 0) for k in kinds}
         total = sum(by_kind.values())
-        memo_vals = {k: cells.get((d, k), 0) for k in memo}
-        if total == 0 and not any(memo_vals.values()):
-            continue
+        memo = sum(v for (c, k, t), v in cells.items() if c == code and t == "ndpb-memo")
+        if memo == 0 and not any((code, k, "counted") in cells for k in kinds):
+            continue  # only eliminated lines here: they are in the reconciliation
         rows.append(
             {
-                "cofog_code": None if d == UNMAPPED else d,
-                "cofog_name": "Not mapped to COFOG" if d == UNMAPPED else cats[d].name,
-                "by_kind_gbp": {k: str(pence_to_pounds(v)) for k, v in by_kind.items()},
-                "memo_gbp": {k: str(pence_to_pounds(v)) for k, v in memo_vals.items()},
-                "total_gbp": str(pence_to_pounds(total)),
+                "cofog_code": code,
+                "cofog_name": code_name(code),
+                "level": {2: "division", 4: "group"}.get(len(code), "class") if code else None,
+                "by_kind_gbp": {k: money(v) for k, v in by_kind.items()},
+                "total_gbp": money(total),
                 "per_head_gbp": per_head(total, population),
-                "_total_pence": total,
+                "share_of_total": share_of(total, counted_total),
+                "ndpb_memo_gbp": money(memo) if has_memo else None,
             }
         )
-    grand = sum(r.pop("_total_pence") for r in rows)
-    kind_totals = {k: sum(cells.get((d, k), 0) for d in divisions) for k in kinds}
-    memo_totals = {k: sum(cells.get((d, k), 0) for d in divisions) for k in memo}
+        for k in kinds:
+            if (code, k, "counted") in cells:
+                records.append(
+                    {
+                        "cofog_code": code,
+                        "cofog_name": code_name(code),
+                        "kind": k,
+                        "amount_gbp": money(by_kind[k]),
+                    }
+                )
+
+    gross = sum(v for (_, _, t), v in cells.items() if t != "ndpb-memo")
+    transfers = [
+        {
+            "kind": t["kind"],
+            "from": t["org"],
+            "to": t["transfer_to"],
+            "basis": t["transfer_basis"],
+            "label": t["native_label"],
+            "lines": t["lines"],
+            "amount_gbp": money(int(t["pence"])),
+        }
+        for t in queries.transfers()
+    ]
+    transfer_total = sum(v for (_, _, t), v in cells.items() if t == "transfer")
+    overlap = [
+        {
+            "cofog_code": o["division"],
+            "cofog_name": code_name(o["division"]),
+            "part": o["part"],
+            "amount_gbp": money(int(o["pence"])),
+        }
+        for o in queries.overlap()
+    ]
+    overlap_total = sum(v for (_, _, t), v in cells.items() if t == "overlap")
+    if gross - transfer_total - overlap_total != counted_total:  # pragma: no cover - a bug
+        raise AssertionError("reconciliation does not add up")
+    memo_total = sum(v for (_, _, t), v in cells.items() if t == "ndpb-memo")
+    unmapped = sum(v for (c, _, t), v in cells.items() if c is None and t == "counted")
+
+    totals = {
+        "by_kind_gbp": {
+            k: money(sum(cells.get((c, k, "counted"), 0) for c in codes_all)) for k in kinds
+        },
+        "total_gbp": money(counted_total),
+        "per_head_gbp": per_head(counted_total, population),
+        "ndpb_memo_gbp": money(memo_total) if has_memo else None,
+    }
     return {
         "place": project.place.model_dump() if project else None,
+        "by": by,
+        "theme": ({"name": theme, **theme_def.model_dump(mode="json")} if theme_def else None),
+        "filters": filters.to_dict(),
+        "method": method.model_dump(),
         "kinds": kinds,
-        "memo_kinds": memo,
-        "kind_titles": {k: KIND_TITLES[k] for k in kinds + memo},
+        "kind_titles": {k: KIND_TITLES[k] for k in kinds},
+        "memo_title": MEMO_TITLE if has_memo else None,
         "rows": rows,
-        "totals": {
-            "by_kind_gbp": {k: str(pence_to_pounds(v)) for k, v in kind_totals.items()},
-            "memo_gbp": {k: str(pence_to_pounds(v)) for k, v in memo_totals.items()},
-            "total_gbp": str(pence_to_pounds(grand)),
-            "per_head_gbp": per_head(grand, population),
+        "totals": totals,
+        "records": records,
+        "reconciliation": {
+            "gross_gbp": money(gross),
+            "transfers_gbp": money(transfer_total),
+            "transfers": transfers,
+            "pesa_overlap_gbp": money(overlap_total),
+            "pesa_overlap": overlap,
+            "count_gbp": money(counted_total),
+            "transfers_kept": [
+                {
+                    "kind": t["kind"],
+                    "from": t["org"],
+                    "to": t["transfer_to"],
+                    "label": t["native_label"],
+                    "amount_gbp": money(int(t["pence"])),
+                    "why": "recipient is not in the count",
+                }
+                for t in queries.kept_transfers()
+            ],
         },
+        "ndpb_of_which": [
+            {
+                "sponsor": n["sponsor"],
+                "bodies": n["bodies"],
+                "amount_gbp": money(int(n["pence"])),
+                "covered_by_pesa": covered.get(simple_norm(n["sponsor"]), True),
+                "added": n["treatment"] == "counted",
+            }
+            for n in queries.ndpb_by_sponsor()
+        ],
+        "pesa": [
+            {
+                "file": p["file_name"],
+                "sheet": p["sheet"],
+                "region": p["region"],
+                "part": p["part"],
+                "share": p["pesa_share"],
+                "share_basis": p["share_basis"],
+                "amount_gbp": money(int(p["total_pence"])),
+            }
+            for p in queries.pesa_sources()
+        ],
+        "coverage": {
+            "no_data": [b.model_dump() for b in (project.no_data if project else [])],
+            "unmapped_gbp": money(unmapped),
+            "excluded": [
+                {
+                    "kind": e["kind"],
+                    "reason": e["reason"],
+                    "lines": e["lines"],
+                    "amount_gbp": money(int(e["pence"])),
+                }
+                for e in queries.excluded()
+            ],
+        },
+    }
+
+
+def ndpb_coverage(ctx: dict[str, Any], queries: CountQueries) -> dict[str, bool]:
+    """For each NDPB sponsor (normalised), whether a PESA figure covers its department.
+
+    A wide PESA table covers every department; a long extract only those it names.
+    """
+    pesa_orgs = ctx["pesa_orgs"]
+    if not pesa_orgs:
+        return {s: False for s in ctx["ndpb_sponsors"]}
+    wide = simple_norm("Central government (PESA)") in pesa_orgs or "" in pesa_orgs
+    departments = {department_key(o) for o in pesa_orgs}
+    return {s: wide or department_key(s) in departments for s in ctx["ndpb_sponsors"]}
+
+
+def money(pence: int) -> str:
+    return str(pence_to_pounds(pence))
+
+
+def trace(
+    store: Store,
+    project: Project | None,
+    code: str,
+    *,
+    method: Method | None = None,
+    filters: Filters | None = None,
+    theme: str | None = None,
+) -> dict[str, Any]:
+    """Every line behind one figure: the cells, their shares, and what the count did."""
+    if code.lower() in {"unmapped", "none", "-"}:
+        prefix = ""
+    else:
+        norm = normalise_code(code)
+        if norm is None:
+            raise InputError.one(
+                "unknown-cofog-code",
+                f"{code!r} is not a COFOG code.",
+                note="Use a code such as 07.3, or 'unmapped' for lines with no code.",
+            )
+        prefix = norm
+    result = count(store, project, method=method, filters=filters, theme=theme)
+    lines = CountQueries(store).lines(prefix)
+    counted = sum(int(x["pence"]) for x in lines if x["treatment"] == "counted")
+    return {
+        "cofog_code": prefix or None,
+        "cofog_name": code_name(prefix or None),
+        "filters": result["filters"],
+        "theme": theme,
+        "counted_gbp": money(counted),
+        "lines": [
+            {
+                "file": x["file_name"],
+                "file_sha256": x["file_sha256"],
+                "sheet": x["sheet"],
+                "cell": f"{x['excel_column'] or ''}{x['excel_row']}",
+                "row": x["excel_row"],
+                "kind": x["kind"],
+                "org": x["org"],
+                "native_code": x["native_code"],
+                "native_label": x["native_label"],
+                "cofog_code": x["cofog_code"],
+                "cofog_share": x["cofog_share"],
+                "theme_share": str(x["theme_share"]) if theme else None,
+                "amount_gbp": money(int(x["pence"])),
+                "treatment": x["treatment"],
+                "transfer_to": x["transfer_to"],
+            }
+            for x in lines
+        ],
     }

@@ -38,6 +38,17 @@ ROLES = (
 )
 
 
+class TransferRule(BaseModel):
+    """A native line that is money handed to another body (a grant out), not spent here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(description="Text the line's label contains, e.g. 'pooled budget'.")
+    recipient: str = Field(
+        description="Who receives it: a body's name, or a source kind such as 'nhs'."
+    )
+
+
 class KindSchema(BaseModel):
     """How one source kind's sheets are read: loaded from ``schemas/<kind>.toml``."""
 
@@ -63,6 +74,10 @@ class KindSchema(BaseModel):
     exclude_sponsor: list[str] = Field(default_factory=list, description="Sponsors left out.")
     not_connected: list[str] = Field(
         default_factory=list, description="Values of the 'connected' column meaning no."
+    )
+    transfers: list[TransferRule] = Field(
+        default_factory=list,
+        description="Native lines that are transfers to another body (grants out).",
     )
 
     @field_validator("columns")
@@ -126,6 +141,8 @@ class Line:
     part: str | None = None
     cofog: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    transfer_to: str | None = None
+    transfer_basis: str | None = None
 
 
 @dataclass

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import tomllib
+from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -52,6 +54,76 @@ class Place(BaseModel):
         return fy
 
 
+class Method(BaseModel):
+    """How the count is made: each step of the Cumbria method can be switched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    eliminate_transfers: bool = Field(
+        default=True,
+        description="Remove a transfer from the giver's side when its recipient is in the "
+        "count (no pound counted twice).",
+    )
+    ndpbs: Literal["memo", "add-uncovered"] = Field(
+        default="memo",
+        description="'memo': NDPB spending is shown 'of which' and not added (it is inside "
+        "PESA); 'add-uncovered': added where no PESA figure covers its sponsor department.",
+    )
+    pesa_overlap: Literal["remove", "keep"] = Field(
+        default="remove",
+        description="For PESA total or local-government tables, 'remove' takes out the COFOG "
+        "divisions that local bodies already report; 'keep' counts both (not advised).",
+    )
+
+
+class NoDataBody(BaseModel):
+    """A body in the place whose spending could not be had: listed, not counted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="The body's name.")
+    kind: str | None = Field(default=None, description="Its source kind, e.g. 'ndpb'.")
+    note: str | None = Field(default=None, description="Why there is no data.")
+
+
+class ThemeLine(BaseModel):
+    """A native line in a theme, e.g. the council's older people's social care."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(default=None, description="The native label, as published.")
+    code: str | None = Field(default=None, description="The native code.")
+    kind: str | None = Field(default=None, description="Only lines of this source kind.")
+    share: Decimal = Field(default=Decimal(1), gt=0, le=1, description="The part in the theme.")
+
+
+class ThemePart(BaseModel):
+    """A COFOG code, whole or in part, in a theme."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cofog: str = Field(description="A COFOG code: everything under it is in the theme.")
+    share: Decimal = Field(default=Decimal(1), gt=0, le=1, description="The part in the theme.")
+    kind: str | None = Field(default=None, description="Only lines of this source kind.")
+
+
+class Theme(BaseModel):
+    """A deep-dive theme: a named set of COFOG codes and native lines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(default=None, description="What the theme covers.")
+    cofog: list[ThemePart] = Field(default_factory=list, description="COFOG codes in it.")
+    lines: list[ThemeLine] = Field(default_factory=list, description="Native lines in it.")
+
+    @field_validator("cofog", mode="before")
+    @classmethod
+    def _plain_codes(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [{"cofog": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
 class Project(BaseModel):
     """Everything ``placecount.toml`` says about a count."""
 
@@ -63,6 +135,11 @@ class Project(BaseModel):
         description="A user's mapping file per source kind, overriding the defaults "
         "line by line, e.g. council = 'my_council_mapping.csv'.",
     )
+    method: Method = Field(default_factory=Method, description="The count's method switches.")
+    no_data: list[NoDataBody] = Field(
+        default_factory=list, description="Bodies in the place with no data: listed as gaps."
+    )
+    themes: dict[str, Theme] = Field(default_factory=dict, description="Deep-dive themes by name.")
 
 
 def project_path_for(db: Path) -> Path:

@@ -93,10 +93,14 @@ def ingest_lines(result: dict[str, Any]) -> list[str]:
 
 
 def report_table(result: dict[str, Any]) -> Table:
+    """The count as a rich table: COFOG rows, a column per source kind, totals."""
     place = result.get("place") or {}
-    title = "Count"
+    level = {"division": "division", "group": "group", "class": "class"}[result["by"]]
+    title = f"Public spending by COFOG {level}"
     if place:
-        title = f"{place['name']} {place['financial_year']}: public spending by COFOG division"
+        title = f"{place['name']} {place['financial_year']}: {title[0].lower()}{title[1:]}"
+    if result.get("theme"):
+        title += f" — theme {result['theme']['name']!r}"
     table = Table(title=title, show_footer=True)
     table.add_column("COFOG", footer="")
     table.add_column("Function", footer="Total")
@@ -106,24 +110,157 @@ def report_table(result: dict[str, Any]) -> Table:
             result["kind_titles"][k] + " £", justify="right", footer=money(totals["by_kind_gbp"][k])
         )
     table.add_column("Total £", justify="right", footer=money(totals["total_gbp"]), style="bold")
-    if totals.get("per_head_gbp") is not None:
+    per_head = totals.get("per_head_gbp") is not None
+    if per_head:
         table.add_column("£ per head", justify="right", footer=money(totals["per_head_gbp"]))
-    for k in result["memo_kinds"]:
+    table.add_column("Share", justify="right", footer="100.0%" if result["rows"] else "")
+    if result.get("memo_title"):
         table.add_column(
-            result["kind_titles"][k] + " £",
+            result["memo_title"] + " £",
             justify="right",
             style="dim",
-            footer=money(totals["memo_gbp"][k]),
+            footer=money(totals["ndpb_memo_gbp"]),
         )
     for r in result["rows"]:
         cells = [r["cofog_code"] or "—", r["cofog_name"]]
         cells += [money(r["by_kind_gbp"][k]) for k in result["kinds"]]
         cells.append(money(r["total_gbp"]))
-        if totals.get("per_head_gbp") is not None:
+        if per_head:
             cells.append(money(r["per_head_gbp"]))
-        cells += [money(r["memo_gbp"][k]) for k in result["memo_kinds"]]
+        cells.append(percent(r["share_of_total"]))
+        if result.get("memo_title"):
+            cells.append(money(r["ndpb_memo_gbp"]))
         table.add_row(*cells)
     return table
+
+
+def percent(share: str | None) -> str:
+    return "" if share is None else f"{Decimal(share) * 100:.1f}%"
+
+
+def _amount_line(label: str, amount: str, sign: str = "") -> list[str]:
+    """A label and a right-aligned amount; a long label gets its own line."""
+    figure = f"{sign}£{money(amount)}".rjust(22)
+    if len(label) <= 62:
+        return [f"{label:<62}{figure}"]
+    return [label, f"{'':<62}{figure}"]
+
+
+def report_notes(result: dict[str, Any]) -> list[str]:
+    """The reconciliation, PESA shares, NDPBs and coverage, as lines under the table."""
+    rec = result["reconciliation"]
+    out = ["", "How the count adds up:"]
+    out += _amount_line("  Gross spend of the bodies counted", rec["gross_gbp"])
+    for t in rec["transfers"]:
+        out += _amount_line(
+            f"  less transfer {t['from']} → {t['to']}: {t['label']}", t["amount_gbp"], "−"
+        )
+    for o in rec["pesa_overlap"]:
+        out += _amount_line(
+            f"  less PESA {o['part']} spending on {o['cofog_code']} {o['cofog_name']}"
+            " (local bodies report it)",
+            o["amount_gbp"],
+            "−",
+        )
+    out += _amount_line("  The count", rec["count_gbp"])
+    for t in rec["transfers_kept"]:
+        out.append(f"  (kept: {t['from']} → {t['to']}, £{money(t['amount_gbp'])}: {t['why']})")
+    for p in result["pesa"]:
+        out.append(
+            f"PESA: {p['file']} region {p['region']!r} × share {p['share']} "
+            f"({p['share_basis']}), {p['part']} = £{money(p['amount_gbp'])}"
+        )
+    memo = [n for n in result["ndpb_of_which"] if not n["added"]]
+    if memo:
+        out.append("NDPBs shown 'of which', not added (inside their sponsors' PESA figures):")
+        for n in memo:
+            bodies = "1 body" if n["bodies"] == 1 else f"{n['bodies']} bodies"
+            out.append(f"  {n['sponsor']}: {bodies}, £{money(n['amount_gbp'])}")
+    for n in result["ndpb_of_which"]:
+        if n["added"]:
+            out.append(
+                f"NDPBs added (no PESA figure for {n['sponsor']}): £{money(n['amount_gbp'])}"
+            )
+    cov = result["coverage"]
+    if Decimal(cov["unmapped_gbp"]):
+        out.append(
+            f"Not mapped to COFOG: £{money(cov['unmapped_gbp'])} (in the count; "
+            "`placecount unmapped` lists the lines)"
+        )
+    for e in cov["excluded"]:
+        lines = "1 line" if e["lines"] == 1 else f"{e['lines']} lines"
+        out.append(f"Left out ({e['kind']}): {e['reason']}: {lines}, £{money(e['amount_gbp'])}")
+    for b in cov["no_data"]:
+        note = f": {b['note']}" if b.get("note") else ""
+        out.append(f"No data: {b['name']}{' (' + b['kind'] + ')' if b.get('kind') else ''}{note}")
+    return out
+
+
+def report_markdown(result: dict[str, Any]) -> str:
+    """The count as a Markdown table, for pasting into papers."""
+    heads = ["COFOG", "Function"] + [result["kind_titles"][k] + " £" for k in result["kinds"]]
+    heads += ["Total £"]
+    per_head = result["totals"].get("per_head_gbp") is not None
+    if per_head:
+        heads.append("£ per head")
+    heads.append("Share")
+    memo = bool(result.get("memo_title"))
+    if memo:
+        heads.append(result["memo_title"] + " £")
+    lines = [
+        "| " + " | ".join(heads) + " |",
+        "|" + "|".join(["---", "---"] + ["---:"] * (len(heads) - 2)) + "|",
+    ]
+    for r in result["rows"]:
+        cells = [r["cofog_code"] or "—", r["cofog_name"]]
+        cells += [money(r["by_kind_gbp"][k]) for k in result["kinds"]]
+        cells.append(money(r["total_gbp"]))
+        if per_head:
+            cells.append(money(r["per_head_gbp"]))
+        cells.append(percent(r["share_of_total"]))
+        if memo:
+            cells.append(money(r["ndpb_memo_gbp"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    t = result["totals"]
+    cells = ["", "**Total**"] + [f"**{money(t['by_kind_gbp'][k])}**" for k in result["kinds"]]
+    cells.append(f"**{money(t['total_gbp'])}**")
+    if per_head:
+        cells.append(f"**{money(t['per_head_gbp'])}**")
+    cells.append("**100.0%**" if result["rows"] else "")
+    if memo:
+        cells.append(money(t["ndpb_memo_gbp"]))
+    lines.append("| " + " | ".join(cells) + " |")
+    place = result.get("place") or {}
+    title = f"## {place['name']} {place['financial_year']}\n\n" if place else ""
+    notes = "\n".join(line for line in report_notes(result) if line)
+    return title + "\n".join(lines) + "\n\n```\n" + notes + "\n```\n"
+
+
+RECORD_COLUMNS = ["cofog_code", "cofog_name", "kind", "amount_gbp"]
+
+
+def report_csv(result: dict[str, Any]) -> str:
+    """Tidy CSV: one row per COFOG code × kind; the rows add up to the count's total."""
+    return to_csv(result["records"], RECORD_COLUMNS)
+
+
+def report_parquet(result: dict[str, Any]) -> bytes:
+    """The tidy records as Parquet, amounts as DECIMAL(18, 2)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    recs = result["records"]
+    table = pa.table(
+        {
+            "cofog_code": pa.array([r["cofog_code"] for r in recs], pa.string()),
+            "cofog_name": pa.array([r["cofog_name"] for r in recs], pa.string()),
+            "kind": pa.array([r["kind"] for r in recs], pa.string()),
+            "amount_gbp": pa.array([Decimal(r["amount_gbp"]) for r in recs], pa.decimal128(18, 2)),
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
 
 
 def rows_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Table:
@@ -139,3 +276,284 @@ def rows_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, 
             ]
         )
     return table
+
+
+#: Workbooks carry this fixed date, so the same count gives the same bytes.
+FIXED_DATE = (2000, 1, 1)
+
+
+def report_xlsx(result: dict[str, Any]) -> bytes:
+    """A workbook a finance officer can forward: Count, Sources, Method, Unmapped and
+    Excluded, and Lines. Amounts are numbers with a £ format, never text."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    sink = io.BytesIO()
+    wb = xlsxwriter.Workbook(
+        sink,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    wb.set_properties({"title": "placecount count", "created": dt.datetime(*FIXED_DATE)})
+    bold = wb.add_format({"bold": True})
+    title_fmt = wb.add_format({"bold": True, "font_size": 14})
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+    )
+    gbp = wb.add_format({"num_format": "£#,##0.00;-£#,##0.00"})
+    gbp_bold = wb.add_format({"num_format": "£#,##0.00;-£#,##0.00", "bold": True, "top": 1})
+    pct = wb.add_format({"num_format": "0.0%"})
+    pct_bold = wb.add_format({"num_format": "0.0%", "bold": True, "top": 1})
+
+    def num(text: str | None) -> float | None:
+        # xlsx stores numbers as doubles: exact to the penny for any public budget.
+        return None if text is None else float(Decimal(text))
+
+    def put(ws: Any, r: int, c: int, value: Any, fmt: Any = None) -> None:
+        if value is None:
+            ws.write_blank(r, c, None, fmt)
+        elif isinstance(value, bool):
+            ws.write_boolean(r, c, value, fmt)
+        elif isinstance(value, (int, float)):
+            ws.write_number(r, c, value, fmt)
+        else:
+            ws.write_string(r, c, str(value), fmt)
+
+    # -- Count ----------------------------------------------------------------------------
+    ws = wb.add_worksheet("Count")
+    place = result.get("place") or {}
+    title = f"Public spending by COFOG {result['by']}"
+    if place:
+        title = f"{place['name']} {place['financial_year']}: {title}"
+    if result.get("theme"):
+        title += f" (theme {result['theme']['name']})"
+    put(ws, 0, 0, title, title_fmt)
+    put(ws, 1, 0, "Amounts in £. Method and shares on the Method sheet.")
+    heads = ["COFOG", "Function"] + [result["kind_titles"][k] + " £" for k in result["kinds"]]
+    heads += ["Total £"]
+    per_head = result["totals"].get("per_head_gbp") is not None
+    if per_head:
+        heads.append("£ per head")
+    heads.append("Share of total")
+    memo = bool(result.get("memo_title"))
+    if memo:
+        heads.append(result["memo_title"] + " £")
+    hr = 3
+    for c, h in enumerate(heads):
+        put(ws, hr, c, h, head)
+    r = hr
+    for r, row in enumerate(result["rows"], start=hr + 1):
+        vals: list[tuple[Any, Any]] = [(row["cofog_code"] or "", None), (row["cofog_name"], None)]
+        vals += [(num(row["by_kind_gbp"][k]), gbp) for k in result["kinds"]]
+        vals.append((num(row["total_gbp"]), gbp))
+        if per_head:
+            vals.append((num(row["per_head_gbp"]), gbp))
+        vals.append((num(row["share_of_total"]), pct))
+        if memo:
+            vals.append((num(row["ndpb_memo_gbp"]), gbp))
+        for c, (v, f) in enumerate(vals):
+            put(ws, r, c, v, f)
+    tr = r + 1
+    t = result["totals"]
+    tot: list[tuple[Any, Any]] = [("", gbp_bold), ("Total", gbp_bold)]
+    tot += [(num(t["by_kind_gbp"][k]), gbp_bold) for k in result["kinds"]]
+    tot.append((num(t["total_gbp"]), gbp_bold))
+    if per_head:
+        tot.append((num(t["per_head_gbp"]), gbp_bold))
+    tot.append((1.0 if result["rows"] else None, pct_bold))
+    if memo:
+        tot.append((num(t["ndpb_memo_gbp"]), gbp_bold))
+    for c, (v, f) in enumerate(tot):
+        put(ws, tr, c, v, f)
+    rec = result["reconciliation"]
+    rr = tr + 2
+    put(ws, rr, 1, "How the count adds up", bold)
+    recon: list[tuple[str, str]] = [("Gross spend of the bodies counted", rec["gross_gbp"])]
+    recon += [
+        (f"less transfer {x['from']} → {x['to']} ({x['label']})", f"-{x['amount_gbp']}")
+        for x in rec["transfers"]
+    ]
+    recon += [
+        (
+            f"less PESA {x['part']} spending on {x['cofog_code']} {x['cofog_name']} "
+            "(reported by local bodies)",
+            f"-{x['amount_gbp']}",
+        )
+        for x in rec["pesa_overlap"]
+    ]
+    recon.append(("The count", rec["count_gbp"]))
+    for i, (label, amount) in enumerate(recon, start=rr + 1):
+        put(ws, i, 1, label, bold if label == "The count" else None)
+        put(ws, i, 2, num(amount.replace("--", "")), gbp_bold if label == "The count" else gbp)
+    ws.freeze_panes(hr + 1, 2)
+    ws.set_column(0, 0, 8)
+    ws.set_column(1, 1, 44)
+    ws.set_column(2, len(heads) - 1, 18)
+    ws.set_row(hr, 32)
+
+    # -- Sources --------------------------------------------------------------------------
+    _sheet(
+        wb,
+        "Sources",
+        head,
+        gbp,
+        put,
+        result.get("sources", []),
+        [
+            ("file_name", "File", 38),
+            ("file_sha256", "SHA-256", 66),
+            ("sheet", "Sheet", 18),
+            ("kind", "Kind", 9),
+            ("org", "Organisation", 34),
+            ("financial_year", "Year", 9),
+            ("units", "Units", 10),
+            ("region", "Region", 16),
+            ("part", "PESA part", 10),
+            ("pesa_share", "Share", 10),
+            ("share_basis", "Share basis", 30),
+            ("lines_kept", "Lines kept", 10),
+            ("lines_left_out", "Left out", 10),
+            ("total_gbp", "Total £", 18),
+        ],
+    )
+
+    # -- Method ---------------------------------------------------------------------------
+    wm = wb.add_worksheet("Method")
+    items: list[tuple[str, Any]] = [
+        ("Classification", "UN COFOG 1999"),
+        ("Rows are COFOG", result["by"]),
+    ]
+    items += [(f"method.{k}", str(v)) for k, v in result["method"].items()]
+    items += [(f"filter.{k}", ", ".join(v) or "(none)") for k, v in result["filters"].items()]
+    if result.get("theme"):
+        items.append(("theme", result["theme"]["name"]))
+    for p in result["pesa"]:
+        items.append(
+            (
+                f"PESA share: {p['file']} ({p['region']})",
+                f"{p['share']} ({p['share_basis']}), part {p['part']}",
+            )
+        )
+    for n in result["ndpb_of_which"]:
+        items.append(
+            (
+                f"NDPBs sponsored by {n['sponsor']}",
+                ("added" if n["added"] else "of which, not added")
+                + (", covered by PESA" if n["covered_by_pesa"] else ", no PESA figure"),
+            )
+        )
+    for b in result["coverage"]["no_data"]:
+        items.append((f"No data: {b['name']}", b.get("note") or ""))
+    if place:
+        items += [
+            ("Place", place["name"]),
+            ("Financial year", place["financial_year"]),
+            ("Population", place.get("population")),
+        ]
+    put(wm, 0, 0, "Setting", head)
+    put(wm, 0, 1, "Value", head)
+    for i, (k, v) in enumerate(items, start=1):
+        put(wm, i, 0, k)
+        put(wm, i, 1, v)
+    wm.set_column(0, 0, 50)
+    wm.set_column(1, 1, 60)
+
+    # -- Unmapped and Excluded ------------------------------------------------------------
+    rows = [
+        {**u, "status": "not mapped (in the count)", "reason": ""}
+        for u in result.get("unmapped_lines", [])
+    ]
+    rows += [{**x, "status": "left out"} for x in result.get("excluded_lines", [])]
+    _sheet(
+        wb,
+        "Unmapped and Excluded",
+        head,
+        gbp,
+        put,
+        rows,
+        [
+            ("status", "Status", 24),
+            ("file_name", "File", 36),
+            ("sheet", "Sheet", 16),
+            ("excel_row", "Row", 6),
+            ("kind", "Kind", 9),
+            ("org", "Organisation", 30),
+            ("native_code", "Code", 10),
+            ("native_label", "Label", 44),
+            ("amount_text", "As written", 14),
+            ("amount_gbp", "Amount £", 18),
+            ("reason", "Reason", 40),
+        ],
+    )
+
+    # -- Lines ----------------------------------------------------------------------------
+    _sheet(
+        wb,
+        "Lines",
+        head,
+        gbp,
+        put,
+        result.get("lines", []),
+        [
+            ("file_name", "File", 36),
+            ("sheet", "Sheet", 16),
+            ("excel_column", "Column", 7),
+            ("excel_row", "Row", 6),
+            ("kind", "Kind", 9),
+            ("org", "Organisation", 30),
+            ("native_code", "Code", 10),
+            ("native_label", "Label", 44),
+            ("cofog_code", "COFOG", 9),
+            ("cofog_share", "COFOG share", 11),
+            ("amount_gbp", "Amount £", 18),
+            ("treatment", "In the count as", 14),
+            ("transfer_to", "Transfer to", 24),
+        ],
+    )
+    wb.close()
+    return sink.getvalue()
+
+
+def _sheet(
+    wb: Any,
+    name: str,
+    head: Any,
+    gbp: Any,
+    put: Any,
+    rows: list[dict[str, Any]],
+    columns: list[tuple[str, str, int]],
+) -> None:
+    ws = wb.add_worksheet(name)
+    for c, (_, title, width) in enumerate(columns):
+        put(ws, 0, c, title, head)
+        ws.set_column(c, c, width)
+    for r, row in enumerate(rows, start=1):
+        for c, (key, _, _) in enumerate(columns):
+            value = row.get(key)
+            if key.endswith("_gbp") and value is not None:
+                put(ws, r, c, float(Decimal(value)), gbp)
+            else:
+                put(ws, r, c, value)
+    ws.freeze_panes(1, 0)
+    if rows:
+        ws.autofilter(0, 0, len(rows), len(columns) - 1)
+
+
+def write_output(path: Any, data: str | bytes) -> None:
+    """Write a file atomically: to a temporary file beside it, then renamed into place."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with open(tmp, "wb") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)

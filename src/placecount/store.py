@@ -71,7 +71,9 @@ _DDL = [
         amount_pence BIGINT,
         included BOOLEAN NOT NULL,
         reason VARCHAR,
-        mapped BOOLEAN NOT NULL
+        mapped BOOLEAN NOT NULL,
+        transfer_to VARCHAR,
+        transfer_basis VARCHAR
     )""",
     """CREATE TABLE IF NOT EXISTS allocations (
         line_id BIGINT NOT NULL,
@@ -86,7 +88,7 @@ _DDL = [
                l.native_code, l.native_label, l.recipient, l.part, s.units,
                s.region, s.pesa_share, l.amount_text,
                CAST(l.amount_pence AS DECIMAL(18, 0)) / 100 AS amount_gbp,
-               l.included, l.reason, l.mapped
+               l.included, l.reason, l.mapped, l.transfer_to, l.transfer_basis
         FROM lines l JOIN sources s USING (source_id)""",
 ]
 
@@ -147,6 +149,11 @@ class Store:
         store = cls(con, text)
         try:
             store._ensure_schema()
+            # How names are compared across tables: lower case, other characters as one space.
+            con.execute(
+                "CREATE OR REPLACE TEMP MACRO norm(x) AS "
+                "trim(regexp_replace(lower(coalesce(x, '')), '[^a-z0-9]+', ' ', 'g'))"
+            )
             yield store
         finally:
             con.close()
@@ -282,6 +289,8 @@ class Store:
                         "included": pa.array([ln.included for ln in ls], pa.bool_()),
                         "reason": pa.array([ln.reason for ln in ls], pa.string()),
                         "mapped": pa.array([i in mapped for i in range(len(ls))], pa.bool_()),
+                        "transfer_to": pa.array([ln.transfer_to for ln in ls], pa.string()),
+                        "transfer_basis": pa.array([ln.transfer_basis for ln in ls], pa.string()),
                     }
                 )
                 alloc_table = pa.table(
@@ -332,9 +341,11 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+    def query(
+        self, sql: str, params: Sequence[object] | dict[str, object] = ()
+    ) -> list[dict[str, Any]]:
         """Rows of a read-only query as dictionaries."""
-        cur = self.con.execute(sql, list(params))
+        cur = self.con.execute(sql, params if isinstance(params, dict) else list(params))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -354,17 +365,218 @@ class Store:
                ORDER BY source_id, excel_row"""
         )
 
-    def totals_by_division_and_kind(self) -> list[dict[str, Any]]:
-        """Pence by COFOG division and source kind, unmapped lines under division None."""
+    def excluded_lines(self) -> list[dict[str, Any]]:
+        """Rows read but left out of the count, with their reasons."""
         return self.query(
-            """SELECT substr(a.cofog_code, 1, 2) AS division, l.kind,
-                      sum(a.amount_pence) AS amount_pence
+            """SELECT file_name, sheet, excel_row, kind, org, native_code, native_label,
+                      amount_text, CAST(amount_gbp * 100 AS BIGINT) AS amount_pence, reason
+               FROM spend_lines WHERE NOT included
+               ORDER BY source_id, excel_row"""
+        )
+
+
+_CLASSIFY = """
+CREATE OR REPLACE TEMP TABLE classified AS
+WITH base AS (
+    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           a.cofog_code, a.share AS cofog_share, a.amount_pence
+    FROM lines l JOIN allocations a USING (line_id)
+    WHERE l.included
+    UNION ALL
+    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           NULL, '1', l.amount_pence
+    FROM lines l WHERE l.included AND NOT l.mapped
+),
+weighted AS (
+    SELECT b.*,
+        CASE WHEN $theme THEN (
+            SELECT max(r.share) FROM theme_rules r
+            WHERE (r.kind IS NULL OR r.kind = b.kind) AND (
+                (r.cofog IS NOT NULL AND b.cofog_code IS NOT NULL
+                    AND (b.cofog_code = r.cofog OR starts_with(b.cofog_code, r.cofog || '.')))
+                OR (r.label IS NOT NULL AND norm(b.native_label) = r.label)
+                OR (r.code IS NOT NULL AND norm(b.native_code) = r.code))
+        ) ELSE 1 END AS theme_share
+    FROM base b
+)
+SELECT w.*,
+    CAST(round(w.amount_pence * CAST(w.theme_share AS DECIMAL(18, 6))) AS BIGINT) AS pence,
+    CASE
+        WHEN w.kind = 'ndpb' AND NOT list_contains($ndpb_added, norm(w.sponsor))
+            THEN 'ndpb-memo'
+        WHEN $transfers AND w.transfer_to IS NOT NULL
+             AND (list_contains($orgs, norm(w.transfer_to))
+                  OR list_contains($kinds, norm(w.transfer_to)))
+             AND norm(w.transfer_to) <> norm(w.org)
+            THEN 'transfer'
+        WHEN $overlap AND w.kind = 'pesa' AND w.part IN ('total', 'local')
+             AND list_contains($local_divisions, substr(w.cofog_code, 1, 2))
+            THEN 'overlap'
+        ELSE 'counted'
+    END AS treatment,
+    CASE $level
+        WHEN 'division' THEN substr(w.cofog_code, 1, 2)
+        WHEN 'group' THEN CASE WHEN length(w.cofog_code) >= 4
+                               THEN substr(w.cofog_code, 1, 4) ELSE w.cofog_code END
+        ELSE w.cofog_code
+    END AS level_code,
+    (len($f_kinds) = 0 OR list_contains($f_kinds, w.kind))
+      AND (len($f_orgs) = 0 OR list_contains($f_orgs, norm(w.org)))
+      AND (len($f_codes) = 0 OR list_has_any($f_codes,
+           [w.cofog_code, substr(w.cofog_code, 1, 2), substr(w.cofog_code, 1, 4)]))
+      AS in_view
+FROM weighted w
+WHERE w.theme_share IS NOT NULL
+"""
+
+
+class CountQueries:
+    """The count's queries, over a temporary table of classified allocations.
+
+    Each kept line's COFOG allocations (and each unmapped line, whole) get a
+    treatment: ``counted``, ``transfer`` (eliminated: its recipient is in the
+    count), ``overlap`` (PESA total or local spending that local bodies report),
+    or ``ndpb-memo`` (shown, not added). ``in_view`` applies --kind, --org, --cofog.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def context(self) -> dict[str, Any]:
+        """What the classification needs to know about the whole count."""
+        q = self.store.query
+        orgs = [
+            r["o"]
+            for r in q(
+                "SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind <> 'ndpb'"
+            )
+        ]
+        ndpb_orgs = [
+            r["o"]
+            for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'ndpb'")
+        ]
+        kinds = [r["kind"] for r in q("SELECT DISTINCT kind FROM sources ORDER BY kind")]
+        local_divisions = [
+            r["d"]
+            for r in q(
+                """SELECT DISTINCT substr(a.cofog_code, 1, 2) AS d
                FROM allocations a JOIN lines l USING (line_id)
-               WHERE l.included
-               GROUP BY ALL
-               UNION ALL
-               SELECT NULL AS division, kind, sum(amount_pence) AS amount_pence
-               FROM lines WHERE included AND NOT mapped
-               GROUP BY ALL
-               ORDER BY division NULLS LAST, kind"""
+               WHERE l.included AND l.kind IN ('council', 'nhs', 'police', 'generic')
+                 AND a.amount_pence <> 0 ORDER BY d"""
+            )
+        ]
+        pesa_orgs = [
+            r["o"]
+            for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'pesa'")
+        ]
+        sponsors = [
+            r["sp"]
+            for r in q(
+                """SELECT DISTINCT norm(sponsor) AS sp FROM lines
+               WHERE included AND kind = 'ndpb' AND sponsor IS NOT NULL"""
+            )
+        ]
+        return {
+            "orgs": orgs,
+            "ndpb_orgs": ndpb_orgs,
+            "kinds": kinds,
+            "local_divisions": local_divisions,
+            "pesa_orgs": sorted(pesa_orgs),
+            "ndpb_sponsors": sponsors,
+        }
+
+    def classify(self, params: dict[str, Any], theme_rules: list[dict[str, Any]] | None) -> None:
+        import pyarrow as pa
+
+        rules = theme_rules or []
+        table = pa.table(
+            {
+                "kind": pa.array([r.get("kind") for r in rules], pa.string()),
+                "cofog": pa.array([r.get("cofog") for r in rules], pa.string()),
+                "label": pa.array([r.get("label") for r in rules], pa.string()),
+                "code": pa.array([r.get("code") for r in rules], pa.string()),
+                "share": pa.array([str(r["share"]) for r in rules], pa.string()),
+            }
+        )
+        con = self.store.con
+        con.register("theme_rules_arrow", table)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE theme_rules AS SELECT kind, cofog, label, code, "
+            "CAST(share AS DECIMAL(18, 6)) AS share FROM theme_rules_arrow"
+        )
+        con.unregister("theme_rules_arrow")
+        con.execute(_CLASSIFY, {**params, "theme": theme_rules is not None})
+
+    def totals(self) -> list[dict[str, Any]]:
+        """Pence by (code at the level, kind, treatment), for the lines in view."""
+        return self.store.query(
+            """SELECT level_code AS code, kind, treatment, sum(pence) AS pence
+               FROM classified WHERE in_view
+               GROUP BY ALL ORDER BY code NULLS LAST, kind, treatment"""
+        )
+
+    def transfers(self) -> list[dict[str, Any]]:
+        return self.store.query(
+            """SELECT kind, org, transfer_to, transfer_basis, native_label,
+                      sum(pence) AS pence, count(DISTINCT line_id) AS lines
+               FROM classified WHERE treatment = 'transfer' AND in_view
+               GROUP BY ALL ORDER BY kind, org, transfer_to, native_label"""
+        )
+
+    def kept_transfers(self) -> list[dict[str, Any]]:
+        """Lines marked as transfers whose recipient is not in the count: kept, listed."""
+        return self.store.query(
+            """SELECT kind, org, transfer_to, native_label, sum(pence) AS pence
+               FROM classified
+               WHERE treatment = 'counted' AND transfer_to IS NOT NULL AND in_view
+               GROUP BY ALL ORDER BY kind, org, transfer_to, native_label"""
+        )
+
+    def overlap(self) -> list[dict[str, Any]]:
+        return self.store.query(
+            """SELECT substr(cofog_code, 1, 2) AS division, part, sum(pence) AS pence
+               FROM classified WHERE treatment = 'overlap' AND in_view
+               GROUP BY ALL ORDER BY division, part"""
+        )
+
+    def ndpb_by_sponsor(self) -> list[dict[str, Any]]:
+        return self.store.query(
+            """SELECT coalesce(sponsor, '(no sponsor given)') AS sponsor, treatment,
+                      sum(pence) AS pence, count(DISTINCT line_id) AS bodies
+               FROM classified WHERE kind = 'ndpb' AND in_view
+               GROUP BY ALL ORDER BY sponsor, treatment"""
+        )
+
+    def lines(self, prefix: str | None = None) -> list[dict[str, Any]]:
+        """Every allocation in view, with its source cell (for trace and the xlsx).
+
+        ``prefix`` keeps one COFOG code and what lies beneath it; '' keeps unmapped lines.
+        """
+        return self.store.query(
+            """SELECT s.file_name, s.file_sha256, s.sheet, c.excel_row, c.excel_column,
+                      c.kind, c.org, c.native_code, c.native_label, c.cofog_code,
+                      c.cofog_share, c.theme_share, c.pence, c.treatment, c.transfer_to,
+                      c.line_id
+               FROM classified c JOIN sources s USING (source_id)
+               WHERE c.in_view AND ($prefix IS NULL
+                     OR ($prefix = '' AND c.cofog_code IS NULL)
+                     OR c.cofog_code = $prefix OR starts_with(c.cofog_code, $prefix || '.'))
+               ORDER BY c.kind, s.file_name, s.sheet, c.excel_row, c.cofog_code""",
+            {"prefix": prefix},
+        )
+
+    def excluded(self) -> list[dict[str, Any]]:
+        """Lines read but left out, by kind and reason, with the amounts they showed."""
+        return self.store.query(
+            """SELECT kind, reason, count(*) AS lines, coalesce(sum(amount_pence), 0) AS pence
+               FROM lines WHERE NOT included AND amount_pence IS NOT NULL
+               GROUP BY ALL ORDER BY kind, reason"""
+        )
+
+    def pesa_sources(self) -> list[dict[str, Any]]:
+        return self.store.query(
+            """SELECT file_name, sheet, region, part, pesa_share, share_basis, total_pence
+               FROM sources WHERE kind = 'pesa' ORDER BY source_id"""
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
 from . import generic, ndpb, pesa, simple
-from ._cells import financial_year
+from ._cells import financial_year, normalise
 from ._grid import Grid, read_grids
 from ._table import no_header_error, row_is_empty
 
@@ -63,6 +63,7 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
         found.file_sha256, found.file_size = sha, size
         found.encoding = grid.encoding
         _settle_org_and_year(found, grid, schema, options, issues)
+        mark_transfers(found, schema)
         return found, issues
     if not tried:
         raise InputError.one("empty-sheet", "the file has no sheets.", file=path.name)
@@ -77,6 +78,23 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
             note="Check that this is the right file and sheet (--sheet NAME).",
         )
     raise no_header_error(tried, schema)
+
+
+def mark_transfers(found: SourceRead, schema: KindSchema) -> None:
+    """Mark lines that hand money to another body: by a recipient column, or a schema rule."""
+    rules = [(normalise(r.label), r.recipient) for r in schema.transfers]
+    for line in found.lines:
+        if not line.included:
+            continue
+        if line.recipient:
+            line.transfer_to, line.transfer_basis = line.recipient, "recipient column"
+            continue
+        label = normalise(line.native_label)
+        for text, recipient in rules:
+            if text and text in label:
+                line.transfer_to = recipient
+                line.transfer_basis = f"schemas/{found.kind}.toml rule '{text}'"
+                break
 
 
 def _settle_org_and_year(
