@@ -443,15 +443,19 @@ def trace(
     kinds: Sequence[str] = (),
     orgs: Sequence[str] = (),
     theme: str | None = None,
+    by: str | None = None,
 ) -> dict[str, Any]:
     """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``."""
     from .count import Filters
     from .count import trace as do_trace
 
+    if by is not None and by not in ("division", "group", "class"):
+        raise InputError.one("bad-option", f"--by {by!r}: use division, group or class.")
     project = load_project(project_path_for(db))
     filters = Filters(list(kinds), list(orgs), [])
     return _with_store(  # type: ignore[no-any-return]
-        db, lambda s: do_trace(s, project, code, filters=filters, theme=theme)
+        db,
+        lambda s: do_trace(s, project, code, by=by, filters=filters, theme=theme),  # type: ignore[arg-type]
     )
 
 

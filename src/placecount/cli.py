@@ -467,6 +467,15 @@ def trace(
     kind: KindsOption = None,
     org: OrgsOption = None,
     theme: ThemeOption = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="LEVEL",
+            help="The report's rows the code is from: division, group or class "
+            "(default: the code's own level).",
+        ),
+    ] = None,
     db: DbOption = Path("placecount.duckdb"),
     as_json: JsonOption = False,
 ) -> None:
@@ -477,7 +486,7 @@ def trace(
     from .api import trace as do_trace
 
     result = _run(
-        lambda: do_trace(db, code, kinds=kind or [], orgs=org or [], theme=theme),
+        lambda: do_trace(db, code, kinds=kind or [], orgs=org or [], theme=theme, by=by),
         as_json=as_json,
     )
     if as_json:

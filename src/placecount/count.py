@@ -373,11 +373,17 @@ def trace(
     project: Project | None,
     code: str,
     *,
+    by: Level | None = None,
     method: Method | None = None,
     filters: Filters | None = None,
     theme: str | None = None,
 ) -> dict[str, Any]:
-    """Every line behind one figure: the cells, their shares, and what the count did."""
+    """Every line behind one figure: the cells, their shares, and what the count did.
+
+    ``by`` is the level of the report whose row is traced; by default the code's own
+    level, so ``07`` takes everything in division 07. With ``by="group"``, ``07`` is
+    the group-level row of lines mapped only to the division.
+    """
     if code.lower() in {"unmapped", "none", "-"}:
         prefix = ""
     else:
@@ -389,12 +395,15 @@ def trace(
                 note="Use a code such as 07.3, or 'unmapped' for lines with no code.",
             )
         prefix = norm
-    result = count(store, project, method=method, filters=filters, theme=theme)
+    level: Level = by or {2: "division", 4: "group"}.get(len(prefix), "class")  # type: ignore[assignment]
+    result = count(store, project, by=level, method=method, filters=filters, theme=theme)
     lines = CountQueries(store).lines(prefix)
+    result_by = level
     counted = sum(int(x["pence"]) for x in lines if x["treatment"] == "counted")
     return {
         "cofog_code": prefix or None,
         "cofog_name": code_name(prefix or None),
+        "by": result_by,
         "filters": result["filters"],
         "theme": theme,
         "counted_gbp": money(counted),

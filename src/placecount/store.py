@@ -549,10 +549,11 @@ class CountQueries:
                GROUP BY ALL ORDER BY sponsor, treatment"""
         )
 
-    def lines(self, prefix: str | None = None) -> list[dict[str, Any]]:
+    def lines(self, code: str | None = None) -> list[dict[str, Any]]:
         """Every allocation in view, with its source cell (for trace and the xlsx).
 
-        ``prefix`` keeps one COFOG code and what lies beneath it; '' keeps unmapped lines.
+        ``code`` keeps the lines of one row of the report (its code at the report's
+        level); '' keeps unmapped lines.
         """
         return self.store.query(
             """SELECT s.file_name, s.file_sha256, s.sheet, c.excel_row, c.excel_column,
@@ -560,11 +561,10 @@ class CountQueries:
                       c.cofog_share, c.theme_share, c.pence, c.treatment, c.transfer_to,
                       c.line_id
                FROM classified c JOIN sources s USING (source_id)
-               WHERE c.in_view AND ($prefix IS NULL
-                     OR ($prefix = '' AND c.cofog_code IS NULL)
-                     OR c.cofog_code = $prefix OR starts_with(c.cofog_code, $prefix || '.'))
+               WHERE c.in_view AND ($code IS NULL
+                     OR ($code = '' AND c.cofog_code IS NULL) OR c.level_code = $code)
                ORDER BY c.kind, s.file_name, s.sheet, c.excel_row, c.cofog_code""",
-            {"prefix": prefix},
+            {"code": code},
         )
 
     def excluded(self) -> list[dict[str, Any]]:

@@ -1,0 +1,367 @@
+"""`placecount report` and `placecount trace`: the Cumbria method, worked by hand.
+
+Testshire here is small enough to add up on paper:
+
+- County council (£000): Education services 1,000; Fire and rescue services 250;
+  "Contribution to pooled budget" 40, paid to "Testshire PCT" (a body in the count).
+- Testshire PCT (£000): Acute services 600; General practice 150.
+- Police (£): Local policing 300,000.
+- PESA central-government table (£m), share 0.1: 3.1 Police services 2.0, 9.4 Tertiary
+  education 5.0 → £200,000 and £500,000.
+- PESA total table (£m), share 0.1: 7.1 Medical services 10.0 (health: NHS reports it,
+  so taken out), 4.5 Transport 3.0 (no local body reports 04: kept) → £1,000,000 removed,
+  £300,000 kept.
+- NDPBs (£000): Arts Council England (DCMS, executive) 80 shown, not added.
+
+Gross = 1,000,000 + 250,000 + 40,000 + 600,000 + 150,000 + 300,000 + 200,000 + 500,000
+        + 1,000,000 + 300,000 = 4,340,000.
+Less the transfer 40,000 and the PESA overlap 1,000,000: the count is 3,300,000.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from placecount import api
+from placecount.cli import app
+
+D = Decimal
+
+
+@pytest.fixture
+def place(db: Path, xlsx: Callable[..., Path]) -> Path:
+    council = xlsx(
+        [
+            ["Testshire County Council"],
+            ["Service", "Net expenditure (£000)", "Paid to"],
+            ["Education services", 1000],
+            ["Fire and rescue services", 250],
+            ["Contribution to pooled budget", 40, "Testshire PCT"],
+        ],
+        name="council.xlsx",
+    )
+    nhs = xlsx(
+        [["Programme", "Net expenditure £000"], ["Acute services", 600], ["General practice", 150]],
+        name="pct.xlsx",
+    )
+    police = xlsx(
+        [["Objective", "Net expenditure (£)"], ["Local policing", 300000]], name="police.xlsx"
+    )
+    central = xlsx(
+        [
+            ["Central government identifiable expenditure, £ million"],
+            ["", "North West", "East Midlands", "London"],
+            ["3.1 Police services", 9, 2.0, 9],
+            ["9.4 Tertiary education", 9, 5.0, 9],
+        ],
+        name="pesa_cg.xlsx",
+    )
+    total = xlsx(
+        [
+            ["Total identifiable expenditure on services, £ million"],
+            ["", "North West", "East Midlands", "London"],
+            ["7.1 Medical services", 9, 10.0, 9],
+            ["4.5 Transport", 9, 3.0, 9],
+        ],
+        name="pesa_total.xlsx",
+    )
+    ndpb = xlsx(
+        [
+            ["Body", "Sponsor department", "Status", "Expenditure (£000)"],
+            ["Arts Council England", "DCMS", "Executive", 80],
+        ],
+        name="ndpb.xlsx",
+    )
+    api.ingest("council", [council], db, org="Testshire County Council")
+    api.ingest("nhs", [nhs], db, org="Testshire PCT")
+    api.ingest("police", [police], db, org="Testshire Police Authority")
+    api.ingest("pesa", [central], db, region="East Midlands", share="0.1", part="central")
+    api.ingest("pesa", [total], db, region="East Midlands", share="0.1", part="total")
+    api.ingest("ndpb", [ndpb], db)
+    return db
+
+
+def report_csv(runner: CliRunner, db: Path, *args: str) -> dict[tuple[str, str], Decimal]:
+    result = runner.invoke(app, ["report", "--format", "csv", "--db", str(db), *args])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["cofog_code", "cofog_name", "kind", "amount_gbp"]
+    return {(r["cofog_code"], r["kind"]): D(r["amount_gbp"]) for r in rows}
+
+
+def test_csv_is_the_count_worked_by_hand(runner: CliRunner, place: Path) -> None:
+    cells = report_csv(runner, place)
+    assert cells == {
+        ("03", "council"): D("250000.00"),
+        ("03", "police"): D("300000.00"),
+        ("03", "pesa"): D("200000.00"),
+        ("04", "pesa"): D("300000.00"),
+        ("07", "nhs"): D("750000.00"),
+        ("09", "council"): D("1000000.00"),
+        ("09", "pesa"): D("500000.00"),
+    }
+    assert sum(cells.values()) == D("3300000.00")
+
+
+def test_json_reconciliation_and_memo(runner: CliRunner, place: Path) -> None:
+    data = json.loads(runner.invoke(app, ["report", "--format", "json", "--db", str(place)]).stdout)
+    rec = data["reconciliation"]
+    assert (rec["gross_gbp"], rec["transfers_gbp"], rec["pesa_overlap_gbp"], rec["count_gbp"]) == (
+        "4340000.00",
+        "40000.00",
+        "1000000.00",
+        "3300000.00",
+    )
+    assert [(t["from"], t["to"], t["amount_gbp"]) for t in rec["transfers"]] == [
+        ("Testshire County Council", "Testshire PCT", "40000.00")
+    ]
+    assert [(o["cofog_code"], o["part"], o["amount_gbp"]) for o in rec["pesa_overlap"]] == [
+        ("07", "total", "1000000.00")
+    ]
+    assert data["totals"]["ndpb_memo_gbp"] == "80000.00"
+    assert data["totals"]["per_head_gbp"] == "33.00"  # £3,300,000 / 100,000
+    assert [(n["sponsor"], n["added"], n["covered_by_pesa"]) for n in data["ndpb_of_which"]] == [
+        ("DCMS", False, True)
+    ]
+    assert {p["part"] for p in data["pesa"]} == {"central", "total"}
+    assert all(p["share"] == "0.1" and p["share_basis"] == "given" for p in data["pesa"])
+    # the records are the CSV rows; the rows' totals and the shares agree with them
+    assert sum(D(r["amount_gbp"]) for r in data["records"]) == D(data["totals"]["total_gbp"])
+    assert sum(D(r["total_gbp"]) for r in data["rows"]) == D("3300000.00")
+    assert sum(D(r["share_of_total"]) for r in data["rows"]) == pytest.approx(1, abs=0.001)
+
+
+def test_switches_change_the_count_as_expected(runner: CliRunner, place: Path) -> None:
+    keep = report_csv(runner, place, "--no-transfers", "--pesa-overlap", "keep")
+    assert sum(keep.values()) == D("4340000.00")  # gross: nothing taken out
+    added = report_csv(runner, place, "--ndpbs", "add-uncovered")
+    assert sum(added.values()) == D("3300000.00")  # the wide PESA table covers DCMS
+
+
+def test_ndpbs_added_where_no_pesa_covers_the_department(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    ndpb = xlsx(
+        [
+            ["Body", "Sponsor department", "Status", "Expenditure (£000)"],
+            ["Arts Council England", "DCMS", "Executive", 80],
+            ["Environment Agency", "Defra", "Executive", 20],
+        ],
+        name="ndpb.xlsx",
+    )
+    extract = xlsx(
+        [
+            ["Department", "Function", "Sub-function", "Region", "Year", "CG/LG/PC", "Amount £m"],
+            [
+                "Department for Environment, Food and Rural Affairs",
+                "5. Environment protection",
+                "5.3 Pollution abatement",
+                "London",
+                "2008-09",
+                "CG",
+                1.5,
+            ],
+        ],
+        name="cra.xlsx",
+    )
+    api.ingest("ndpb", [ndpb], db)
+    api.ingest("pesa", [extract], db, region="London", share="0.5")
+    memo = report_csv(runner, db)
+    assert sum(memo.values()) == D("750000.00")  # PESA only
+    added = report_csv(runner, db, "--ndpbs", "add-uncovered")
+    # DCMS has no PESA figure here: Arts Council England (08.2) is added; Defra is covered.
+    assert added[("08", "ndpb")] == D("80000.00")
+    assert sum(added.values()) == D("830000.00")
+
+
+def test_schema_rule_marks_a_transfer(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    council = xlsx(
+        [
+            ["Service", "Net expenditure (£)"],
+            ["Education services", 100],
+            ["Section 75 pooled budget contribution", 30],
+        ],
+        name="c.xlsx",
+    )
+    nhs = xlsx([["Programme", "Net expenditure (£)"], ["Acute services", 60]], name="n.xlsx")
+    api.ingest("council", [council], db, org="C")
+    only_council = report_csv(runner, db)
+    assert sum(only_council.values()) == D("130.00")  # no NHS in the count: kept
+    api.ingest("nhs", [nhs], db, org="N")
+    both = report_csv(runner, db)
+    assert sum(both.values()) == D("160.00")  # 100 + 60; the 30 is the NHS's to spend
+
+
+def test_by_group_and_class_and_filters(runner: CliRunner, place: Path) -> None:
+    groups = report_csv(runner, place, "--by", "group")
+    # Medical services maps to the whole division 07 only; NHS lines map to groups.
+    assert groups[("07.3", "nhs")] == D("600000.00")
+    assert groups[("07.2", "nhs")] == D("150000.00")
+    assert sum(groups.values()) == D("3300000.00")
+    classes = report_csv(runner, place, "--by", "class")
+    assert sum(classes.values()) == D("3300000.00")
+    assert report_csv(runner, place, "--kind", "nhs") == {("07", "nhs"): D("750000.00")}
+    assert sum(report_csv(runner, place, "--cofog", "03,9.4").values()) == D("1250000.00")
+    assert sum(report_csv(runner, place, "--org", "testshire pct").values()) == D("750000.00")
+
+
+def test_bad_report_options(runner: CliRunner, place: Path) -> None:
+    for args, message in [
+        (["--by", "county"], "--by 'county': use division, group or class."),
+        (["--kind", "parish"], "--kind 'parish' is not a source kind."),
+        (["--cofog", "99"], "--cofog: '99' is not a COFOG code."),
+        (["--theme", "nope"], "there is no theme 'nope' in placecount.toml."),
+        (["--ndpbs", "all"], "--ndpbs 'all': use memo or add-uncovered."),
+    ]:
+        result = runner.invoke(app, ["report", "--db", str(place), *args])
+        assert result.exit_code == 2, args
+        assert message in result.stderr, (args, result.stderr)
+    binary = runner.invoke(app, ["report", "--format", "xlsx", "--db", str(place)])
+    assert binary.exit_code == 2 and "give -o FILE.xlsx" in binary.stderr
+
+
+def test_trace_adds_up_to_every_figure(runner: CliRunner, place: Path) -> None:
+    for by in ("division", "group", "class"):
+        data = api.report(place, by=by)
+        for row in data["rows"]:
+            code = row["cofog_code"] or "unmapped"
+            traced = api.trace(place, code, by=by)
+            counted = sum(
+                D(x["amount_gbp"]) for x in traced["lines"] if x["treatment"] == "counted"
+            )
+            assert counted == D(row["total_gbp"]) == D(traced["counted_gbp"]), (by, code)
+    nhs = runner.invoke(app, ["trace", "07.3", "--kind", "nhs", "--json", "--db", str(place)])
+    lines = json.loads(nhs.stdout)["lines"]
+    assert [(x["file"], x["cell"], x["native_label"], x["amount_gbp"]) for x in lines] == [
+        ("pct.xlsx", "B2", "Acute services", "600000.00")
+    ]
+    shown = runner.invoke(app, ["trace", "07", "--db", str(place)])
+    assert (
+        shown.exit_code == 0
+        and "overlap" in shown.stdout
+        and "Counted: £750,000.00" in shown.stdout
+    )
+
+
+def test_theme_from_project_file(runner: CliRunner, place: Path) -> None:
+    project = place.parent / "placecount.toml"
+    project.write_text(
+        project.read_text()
+        + (
+            "\n[themes.health_and_care]\n"
+            "description = 'Health and care'\n"
+            "cofog = ['07', { cofog = '03.1', share = 0.25, kind = 'police' }]\n"
+            "lines = [{ label = 'Education services', share = 0.1 }]\n"
+        )
+    )
+    cells = report_csv(runner, place, "--theme", "health_and_care")
+    # NHS 750,000 whole; police 300,000 × 25%; education 1,000,000 × 10%
+    assert cells == {
+        ("07", "nhs"): D("750000.00"),
+        ("03", "police"): D("75000.00"),
+        ("09", "council"): D("100000.00"),
+    }
+    traced = api.trace(place, "03", theme="health_and_care")
+    assert [
+        (x["native_label"], x["theme_share"], x["amount_gbp"])
+        for x in traced["lines"]
+        if x["treatment"] == "counted"
+    ] == [("Local policing", "0.250000", "75000.00")]
+
+
+def test_formats_agree_to_the_penny(runner: CliRunner, place: Path, tmp_path: Path) -> None:
+    csv_total = sum(report_csv(runner, place).values())
+    out = tmp_path / "count.xlsx"
+    assert runner.invoke(app, ["report", "-o", str(out), "--db", str(place)]).exit_code == 0
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["Count", "Sources", "Method", "Unmapped and Excluded", "Lines"]
+    ws = wb["Count"]
+    header = [c.value for c in ws[4]]
+    total_col = header.index("Total £") + 1
+    values = [ws.cell(row=r, column=total_col).value for r in range(5, ws.max_row + 1)]
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    assert all(not isinstance(v, str) for v in values if v is not None)
+    labels = [ws.cell(row=r, column=2).value for r in range(5, ws.max_row + 1)]
+    total_row = labels.index("Total")
+    assert D(str(numbers[total_row])) == csv_total
+    assert D(str(sum(numbers[:total_row]))).quantize(D("0.01")) == csv_total
+    assert ws.freeze_panes == "C5"
+    lines = wb["Lines"]
+    assert lines.max_row - 1 == len(api.report(place, detail=True)["lines"])
+
+    md = runner.invoke(app, ["report", "--format", "md", "--db", str(place)]).stdout
+    assert "| **3,300,000.00** |" in md
+    table = runner.invoke(app, ["report", "--db", str(place)]).stdout
+    assert "3,300,000.00" in table and "The count" in table
+
+    pq_path = tmp_path / "count.parquet"
+    assert runner.invoke(app, ["report", "-o", str(pq_path), "--db", str(place)]).exit_code == 0
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(pq_path)
+    assert sum(t.column("amount_gbp").to_pylist()) == csv_total
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_xlsx_opens_in_libreoffice(runner: CliRunner, place: Path, tmp_path: Path) -> None:
+    out = tmp_path / "count.xlsx"
+    assert runner.invoke(app, ["report", "-o", str(out), "--db", str(place)]).exit_code == 0
+    done = subprocess.run(
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "count.pdf").stat().st_size > 1000
+
+
+amounts = st.integers(min_value=-10_000_000, max_value=1_000_000_000)
+LABELS = [
+    "Education services",
+    "Fire and rescue services",
+    "Library service",
+    "Waste collection",
+    "Older people (aged 65 or over) including older mentally ill",
+    "Mystery line",
+]
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.sampled_from(LABELS), amounts), min_size=1, max_size=12))
+def test_totals_add_up_on_generated_data(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int]]
+) -> None:
+    """Ingest → count keeps every penny: divisions, groups, classes and lines agree."""
+    folder = tmp_path_factory.mktemp("gen")
+    db = folder / "placecount.duckdb"
+    api.init(db, "Genshire", "2008-09", population=1000)
+    path = folder / "gen.csv"
+    text = "Service,Net expenditure (£)\n" + "".join(
+        f'"{label}","{pence / 100:.2f}"\n' for label, pence in rows
+    )
+    path.write_text(text, encoding="utf-8")
+    api.ingest("council", [path], db, org="Gen")
+    expected = sum(D(p) for _, p in rows) / 100
+    for by in ("division", "group", "class"):
+        data = api.report(db, by=by)
+        assert D(data["totals"]["total_gbp"]) == expected
+        assert sum(D(r["total_gbp"]) for r in data["rows"]) == expected
+        assert sum(D(r["amount_gbp"]) for r in data["records"]) == expected
