@@ -233,7 +233,7 @@ def ingest(
         if progress:
             progress(path.name)
         read, issues = read_source(kind, Path(path), options)
-        cofog_col = None
+        cofog_col = read.columns.get("cofog")
         allocations, map_issues = map_lines(
             read.lines, active, read.file_name, read.sheet, cofog_col
         )

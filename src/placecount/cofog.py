@@ -55,7 +55,8 @@ def classification() -> dict[str, Category]:
     return out
 
 
-_CODE = re.compile(r"^\s*(?:gf)?0?(\d{1,2})(?:[.\s]?0?(\d))?(?:[.\s]?(\d))?\s*$", re.IGNORECASE)
+_DOTTED = re.compile(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?(?:\.(\d{1,2}))?\s*$")
+_EUROSTAT = re.compile(r"^\s*GF(\d\d)(\d\d)?\s*$", re.IGNORECASE)
 
 
 def normalise_code(text: str) -> str | None:
@@ -66,16 +67,11 @@ def normalise_code(text: str) -> str | None:
     raw = str(text).strip()
     if raw in classification():
         return raw
-    dotted = re.match(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?(?:\.(\d{1,2}))?\s*$", raw)
-    m = dotted or _CODE.match(raw)
+    m = _DOTTED.match(raw) or _EUROSTAT.match(raw)
     if not m:
         return None
-    div = f"{int(m.group(1)):02d}"
-    code = div
-    if m.group(2) is not None:
-        code += f".{int(m.group(2))}"
-        if m.group(3) is not None:
-            code += f".{int(m.group(3))}"
+    groups = [g for g in m.groups() if g is not None]
+    code = f"{int(groups[0]):02d}" + "".join(f".{int(g)}" for g in groups[1:])
     return code if code in classification() else None
 
 

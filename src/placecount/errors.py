@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "bad-project": "placecount.toml cannot be read or holds a value that is not valid.",
     "project-exists": "placecount.toml already exists; use --force to overwrite it.",
     "database-error": "The database file cannot be opened or is not a placecount database.",
+    "bad-flow": "A funding chain or flow graph row is not valid (empty path, negative amount, cycle, a body paying out more than it receives).",
     "unknown-theme": "The theme asked for is not declared in placecount.toml.",
     "no-lines": "The sheet has a header but no lines with amounts.",
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",

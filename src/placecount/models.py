@@ -165,6 +165,8 @@ class SourceRead:
     share_basis: str | None = None
     encoding: str | None = None
     lines: list[Line] = field(default_factory=list)
+    #: the column letter of each role found in the header, e.g. {"amount": "C"}
+    columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def kept(self) -> list[Line]:

@@ -6,7 +6,7 @@ The three kinds differ only in their column aliases and mapping table
 
 from __future__ import annotations
 
-from ..errors import Issue
+from ..errors import Issue, column_letter
 from ..models import KindSchema, ReadOptions, SourceRead
 from ._grid import Grid
 from ._table import find_header, read_long_table
@@ -43,4 +43,5 @@ def read(
         org=None,
         year=None,
         lines=lines,
+        columns={role: column_letter(c) for role, c in header.roles.items()},
     )
