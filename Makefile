@@ -31,9 +31,12 @@ fix: install
 	$(BIN)/ruff check --fix src tests examples
 	$(BIN)/ruff format src tests examples
 
-# Regenerate the example place's spreadsheets from examples/make_examples.py.
+# Regenerate the example place's spreadsheets and the Leicester mapping wall.
 examples: install
 	$(PY) examples/make_examples.py
+	$(BIN)/placecount flows examples/leicester/european_funding.csv \
+	    --title "Leicester and Leicestershire European funding" \
+	    --chart examples/leicester/mapping_wall.png > /dev/null
 
 # Regenerate the JSON Schemas in schemas/ from the pydantic models.
 schemas: install

@@ -473,3 +473,80 @@ def unmapped_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def known_kinds() -> tuple[str, ...]:
     return KINDS
+
+
+def flows(
+    file: Path | None,
+    *,
+    db: Path | None = None,
+    sheet: str | None = None,
+    rate: str = "0.20",
+    measured: str = "delivered",
+    tolerance: str = "0.01",
+    sensitivity: str | None = None,
+    collapse: str | None = None,
+    chart: Path | None = None,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Funding chains with the 20%-per-hand-over rule applied (see :mod:`placecount.flows`).
+
+    ``file`` is a chains file or a flow graph; with ``file=None`` the transfers marked
+    in the store at ``db`` are the graph. ``chart`` draws the mapping wall.
+    """
+    from . import flows as fl
+
+    r = fl.parse_rate(rate)
+    tol = fl.parse_rate(tolerance, "--tolerance")
+    rates = (
+        [fl.parse_rate(x, "--sensitivity") for x in sensitivity.split(",")] if sensitivity else []
+    )
+    if measured not in ("delivered", "source"):
+        raise InputError.one("bad-option", f"--measured {measured!r}: use delivered or source.")
+    side: fl.Measured = "source" if measured == "source" else "delivered"
+    if file is not None:
+        form, chains, edges = fl.read_flows(Path(file), sheet)
+        if form == "graph":
+            fl.check_graph(edges, tol, Path(file).name, sheet)
+            chains = fl.decompose(edges, side)
+        source = {"form": form, "file": Path(file).name}
+    else:
+        if db is None:
+            raise InputError.one("bad-option", "give a chains or flow file, or --from-store.")
+
+        def transfers(store: Any) -> list[dict[str, Any]]:
+            return store.query(  # type: ignore[no-any-return]
+                """SELECT kind, org, transfer_to, sum(amount_pence) AS pence
+                   FROM lines WHERE included AND transfer_to IS NOT NULL
+                   GROUP BY ALL ORDER BY kind, org, transfer_to"""
+            )
+
+        edges = fl.store_edges(_with_store(db, transfers))
+        if not edges:
+            raise InputError.one(
+                "no-lines",
+                "no transfers are marked in the database.",
+                note="Transfers come from a recipient column, a schema rule or a mapping.",
+            )
+        fl.check_graph(edges, tol)
+        chains = fl.decompose(edges, side)
+        source = {"form": "store", "file": db.name}
+    result = fl.flows(chains, rate=r, sensitivity=rates, collapse=collapse, source=source)
+    t = result["totals"]
+    pct = f"{float(Decimal(result['method']['rate']) * 100):g}%"
+    heading = title or (Path(file).stem if file else "Transfers in the count")
+    result["title"] = (
+        f"{heading}: £{Decimal(t['delivered_gbp']) / 1_000_000:,.1f}m delivered, "
+        f"£{Decimal(t['administration_gbp']) / 1_000_000:,.1f}m administration "
+        f"at {pct} per hand-over"
+    )
+    if chart is not None:
+        from .charts import sankey
+
+        try:
+            sankey(fl.chart_links(chains, r), result["title"], Path(chart))
+        except ValueError as exc:  # e.g. two chains handing money in opposite directions
+            raise InputError.one(
+                "bad-flow", f"the flow map cannot be drawn: {exc}", file=Path(chart).name
+            ) from exc
+        result["chart"] = Path(chart).name
+    return result

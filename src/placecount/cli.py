@@ -519,6 +519,154 @@ def trace(
     console.print(f"Counted: £{money(result['counted_gbp'])}", markup=False)
 
 
+class FlowsFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    xlsx = "xlsx"
+
+
+@app.command()
+def flows(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE]",
+            show_default=False,
+            help="A chains file (stream, path, amount_gbp, measured_at) or a flow "
+            "graph (from, to, amount_gbp[, stream]): .csv or .xlsx.",
+        ),
+    ] = None,
+    from_store: Annotated[
+        bool, typer.Option("--from-store", help="Use the transfers marked in the database.")
+    ] = False,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", metavar="NAME|INDEX", help="The sheet to read.")
+    ] = None,
+    rate: Annotated[
+        str, typer.Option("--rate", metavar="RATE", help="Share lost per hand-over.")
+    ] = "0.20",
+    measured: Annotated[
+        str,
+        typer.Option(
+            "--measured",
+            metavar="SIDE",
+            help="For a flow graph: the amounts are what was delivered (gross up) "
+            "or what entered at the source (forward).",
+        ),
+    ] = "delivered",
+    tolerance: Annotated[
+        str,
+        typer.Option(
+            "--tolerance",
+            metavar="SHARE",
+            help="How far a body's payments may exceed its receipts.",
+        ),
+    ] = "0.01",
+    sensitivity: Annotated[
+        str | None,
+        typer.Option(
+            "--sensitivity",
+            metavar="RATES",
+            help="The totals again at each rate, e.g. 0.1,0.15,0.2,0.25,0.3.",
+        ),
+    ] = None,
+    collapse: Annotated[
+        str | None,
+        typer.Option(
+            "--collapse",
+            metavar="BODY",
+            help="What if this intermediary were taken out: the saving.",
+        ),
+    ] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart",
+            metavar="FILE",
+            help="Draw the mapping wall: .html (interactive), .svg or .png.",
+        ),
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", metavar="TEXT", help="The chart's title.")
+    ] = None,
+    fmt: Annotated[
+        FlowsFormat | None,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="table, csv, json or xlsx (default: from -o, else table).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE.")
+    ] = None,
+    db: DbOption = Path("placecount.duckdb"),
+) -> None:
+    """Funding chains: the Audit Commission's 20%-per-hand-over rule, and the flow map.
+
+    Example: placecount flows examples/leicester/european_funding.csv --sensitivity
+    0.1,0.2,0.3 --chart wall.html
+    """
+    from .api import flows as do_flows
+
+    if file is None and not from_store:
+        _fail("give a chains or flow-graph FILE, or --from-store.")
+    chosen = (
+        fmt.value
+        if fmt
+        else (
+            {".csv": "csv", ".json": "json", ".xlsx": "xlsx"}.get(output.suffix.lower(), "table")
+            if output
+            else "table"
+        )
+    )
+    if chosen == "xlsx" and output is None:
+        _fail("xlsx is a file format: give -o FILE.xlsx.")
+    result = _run(
+        lambda: do_flows(
+            None if from_store else file,
+            db=db,
+            sheet=sheet,
+            rate=rate,
+            measured=measured,
+            tolerance=tolerance,
+            sensitivity=sensitivity,
+            collapse=collapse,
+            chart=chart,
+            title=title,
+        ),
+        as_json=chosen == "json",
+    )
+    from . import render
+
+    data: str | bytes
+    if chosen == "json":
+        data = render.to_json(result)
+    elif chosen == "csv":
+        data = render.flows_csv(result)
+    elif chosen == "xlsx":
+        data = render.flows_xlsx(result)
+    else:
+        import io
+
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        width = 200 if output is not None or not sys.stdout.isatty() else None
+        console = Console(file=buffer, width=width, highlight=False)
+        for part in render.flows_tables(result):
+            console.print(part)
+        data = buffer.getvalue()
+    if output is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
+    else:
+        _run(lambda: render.write_output(output, data))
+        _err_console().print(f"Wrote {output}", markup=False)
+    if chart is not None:
+        _err_console().print(f"Drew {chart}", markup=False)
+
+
 @app.command()
 def sources(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = False) -> None:
     """List what has been ingested: file, kind, org, sheet, lines kept and left out, total.

@@ -557,3 +557,176 @@ def write_output(path: Any, data: str | bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, target)
+
+
+PATH_COLUMNS = [
+    "stream",
+    "path",
+    "hand_overs",
+    "measured_at",
+    "in_gbp",
+    "delivered_gbp",
+    "administration_gbp",
+    "administration_share_of_delivered",
+]
+TOTAL_COLUMNS = [
+    "paths",
+    "in_gbp",
+    "delivered_gbp",
+    "administration_gbp",
+    "administration_share_of_delivered",
+]
+
+
+def flows_csv(result: dict[str, Any]) -> str:
+    """Tidy CSV: one row per source → end path."""
+    return to_csv(result["paths"], PATH_COLUMNS)
+
+
+def flows_tables(result: dict[str, Any]) -> list[Any]:
+    """Paths, streams, totals, sensitivity and the collapse what-if, as rich tables."""
+    rate = percent(result["method"]["rate"])
+    out: list[Any] = []
+    paths = Table(title=result["title"])
+    for head, right in [
+        ("Stream", False),
+        ("Path", False),
+        ("Hand-overs", True),
+        ("Measured", False),
+        ("In £", True),
+        ("Delivered £", True),
+        ("Administration £", True),
+        ("Admin / delivered", True),
+    ]:
+        paths.add_column(head, justify="right" if right else "left")
+    for p in result["paths"]:
+        paths.add_row(
+            p["stream"],
+            p["path"],
+            str(p["hand_overs"]),
+            p["measured_at"],
+            money(p["in_gbp"]),
+            money(p["delivered_gbp"]),
+            money(p["administration_gbp"]),
+            percent(p["administration_share_of_delivered"]),
+        )
+    out.append(paths)
+    streams = Table(title=f"By stream, at {rate} per hand-over", show_footer=True)
+    t = result["totals"]
+    for head, key, right in [
+        ("Stream", "stream", False),
+        ("Paths", "paths", True),
+        ("In £", "in_gbp", True),
+        ("Delivered £", "delivered_gbp", True),
+        ("Administration £", "administration_gbp", True),
+        ("Admin / delivered", "administration_share_of_delivered", True),
+    ]:
+        footer = (
+            "Total"
+            if key == "stream"
+            else (
+                str(t[key])
+                if key == "paths"
+                else percent(t[key])
+                if key.startswith("administration_share")
+                else money(t[key])
+            )
+        )
+        streams.add_column(head, justify="right" if right else "left", footer=footer)
+    for s in result["streams"]:
+        streams.add_row(
+            s["stream"],
+            str(s["paths"]),
+            money(s["in_gbp"]),
+            money(s["delivered_gbp"]),
+            money(s["administration_gbp"]),
+            percent(s["administration_share_of_delivered"]),
+        )
+    out.append(streams)
+    if result["sensitivity"]:
+        sens = Table(title="Sensitivity to the rate")
+        for head in ["Rate", "In £", "Delivered £", "Administration £", "Admin / delivered"]:
+            sens.add_column(head, justify="right")
+        for s in result["sensitivity"]:
+            sens.add_row(
+                percent(s["rate"]),
+                money(s["in_gbp"]),
+                money(s["delivered_gbp"]),
+                money(s["administration_gbp"]),
+                percent(s["administration_share_of_delivered"]),
+            )
+        out.append(sens)
+    c = result.get("collapse")
+    if c:
+        out.append(
+            f"Without {c['body']} ({c['paths_changed']} paths lose a hand-over): "
+            f"administration £{money(c['before']['administration_gbp'])} → "
+            f"£{money(c['after']['administration_gbp'])}, saving "
+            f"£{money(c['administration_saved_gbp'])}; "
+            f"£{money(c['more_delivered_gbp'])} more delivered."
+        )
+    return out
+
+
+def flows_xlsx(result: dict[str, Any]) -> bytes:
+    """Paths, Streams, Sensitivity and Method sheets; amounts as £ numbers."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    sink = io.BytesIO()
+    wb = xlsxwriter.Workbook(
+        sink,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    wb.set_properties({"title": "placecount flows", "created": dt.datetime(*FIXED_DATE)})
+    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    gbp = wb.add_format({"num_format": "£#,##0.00;-£#,##0.00"})
+    pct = wb.add_format({"num_format": "0.0%"})
+
+    def write(name: str, rows: list[dict[str, Any]], cols: list[str]) -> None:
+        ws = wb.add_worksheet(name)
+        for c, col in enumerate(cols):
+            ws.write_string(0, c, col.replace("_", " "), head)
+            ws.set_column(c, c, 60 if col == "path" else 18)
+        for r, row in enumerate(rows, start=1):
+            for c, col in enumerate(cols):
+                v = row.get(col)
+                if v is None:
+                    ws.write_blank(r, c, None)
+                elif col.endswith("_gbp"):
+                    ws.write_number(r, c, float(Decimal(v)), gbp)
+                elif col in ("rate", "administration_share_of_delivered"):
+                    ws.write_number(r, c, float(Decimal(v)), pct)
+                elif isinstance(v, int):
+                    ws.write_number(r, c, v)
+                else:
+                    ws.write_string(r, c, str(v))
+        ws.freeze_panes(1, 0)
+
+    write("Paths", result["paths"], PATH_COLUMNS)
+    write(
+        "Streams",
+        [*result["streams"], {"stream": "Total", **result["totals"]}],
+        ["stream", *TOTAL_COLUMNS],
+    )
+    write("Sensitivity", result["sensitivity"], ["rate", *TOTAL_COLUMNS])
+    method = [{"setting": k, "value": str(v)} for k, v in result["method"].items()]
+    method += [{"setting": f"input.{k}", "value": str(v)} for k, v in result["input"].items()]
+    if result.get("collapse"):
+        c = result["collapse"]
+        method += [
+            {"setting": "collapse.body", "value": c["body"]},
+            {
+                "setting": "collapse.administration_saved_gbp",
+                "value": c["administration_saved_gbp"],
+            },
+        ]
+    write("Method", method, ["setting", "value"])
+    wb.close()
+    return sink.getvalue()
