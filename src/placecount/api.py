@@ -175,6 +175,7 @@ def ingest(
     dry_run: bool = False,
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
+    project_file: Path | None = None,
 ) -> IngestResult:
     """Read files of one kind, map them to COFOG and store them in one transaction.
 
@@ -198,7 +199,7 @@ def ingest(
     fraction, share_text, basis = parse_share(share, place_population, region_population)
     if fraction is not None and kind != "pesa":
         raise InputError.one("bad-option", "--share and populations apply to PESA tables only.")
-    project = load_project(project_path_for(db))
+    project = load_project(_project_file(db, project_file))
     options = ReadOptions(
         sheet=sheet,
         org=org,
@@ -215,7 +216,7 @@ def ingest(
     )
     base = load_mapping(schema.mapping) if schema.mapping else None
     user_mapping_path = mapping or (
-        project_path_for(db).parent / project.mappings[kind]
+        _project_file(db, project_file).parent / project.mappings[kind]
         if project and kind in project.mappings
         else None
     )
@@ -312,6 +313,11 @@ def ingest(
     return result
 
 
+def _project_file(db: Path, project_file: Path | None) -> Path:
+    """The project file: the one given, else ``placecount.toml`` beside the database."""
+    return project_file if project_file is not None else project_path_for(db)
+
+
 def _with_store(db: Path, fn: Callable[[Any], Any]) -> Any:
     from .store import Store
 
@@ -381,6 +387,7 @@ def report(
     ndpbs: str | None = None,
     pesa_overlap: str | None = None,
     detail: bool = False,
+    project_file: Path | None = None,
 ) -> dict[str, Any]:
     """The count by COFOG code and source kind, with its reconciliation and coverage.
 
@@ -402,7 +409,7 @@ def report(
         raise InputError.one("bad-option", f"--ndpbs {ndpbs!r}: use memo or add-uncovered.")
     if pesa_overlap is not None and pesa_overlap not in ("remove", "keep"):
         raise InputError.one("bad-option", f"--pesa-overlap {pesa_overlap!r}: use remove or keep.")
-    project = load_project(project_path_for(db))
+    project = load_project(_project_file(db, project_file))
     method = _method(
         project,
         {"eliminate_transfers": eliminate_transfers, "ndpbs": ndpbs, "pesa_overlap": pesa_overlap},
@@ -444,6 +451,7 @@ def trace(
     orgs: Sequence[str] = (),
     theme: str | None = None,
     by: str | None = None,
+    project_file: Path | None = None,
 ) -> dict[str, Any]:
     """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``."""
     from .count import Filters
@@ -451,7 +459,7 @@ def trace(
 
     if by is not None and by not in ("division", "group", "class"):
         raise InputError.one("bad-option", f"--by {by!r}: use division, group or class.")
-    project = load_project(project_path_for(db))
+    project = load_project(_project_file(db, project_file))
     filters = Filters(list(kinds), list(orgs), [])
     return _with_store(  # type: ignore[no-any-return]
         db,

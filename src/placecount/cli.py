@@ -307,23 +307,17 @@ class ReportFormat(StrEnum):
     parquet = "parquet"
 
 
-_SUFFIX_FORMATS = {
-    ".csv": "csv",
-    ".json": "json",
-    ".md": "md",
-    ".xlsx": "xlsx",
-    ".parquet": "parquet",
-    ".txt": "table",
-}
 
 
 def _pick_format(fmt: ReportFormat | None, output: Path | None) -> str:
+    from .render import SUFFIX_FORMATS
+
     if fmt is not None:
         return fmt.value
     if output is not None:
-        if output.suffix.lower() not in _SUFFIX_FORMATS:
+        if output.suffix.lower() not in SUFFIX_FORMATS:
             _fail(f"cannot tell the format of {output.name!r}: add --format.")
-        return _SUFFIX_FORMATS[output.suffix.lower()]
+        return SUFFIX_FORMATS[output.suffix.lower()]
     return "table"
 
 
@@ -419,34 +413,13 @@ def report(
     )
     from . import render
 
-    data: str | bytes
-    if chosen == "json":
-        data = render.to_json(result)
-    elif chosen == "csv":
-        data = render.report_csv(result)
-    elif chosen == "md":
-        data = render.report_markdown(result)
-    elif chosen == "xlsx":
-        data = render.report_xlsx(result)
-    elif chosen == "parquet":
-        data = render.report_parquet(result)
-    else:
-        if output is None:
-            console = _out_console()
-            console.print(render.report_table(result))
-            for line in render.report_notes(result):
-                console.print(line, markup=False)
-            return
-        import io
-
-        from rich.console import Console
-
-        buffer = io.StringIO()
-        console = Console(file=buffer, width=200, highlight=False)
+    if chosen == "table" and output is None:
+        console = _out_console()
         console.print(render.report_table(result))
         for line in render.report_notes(result):
             console.print(line, markup=False)
-        data = buffer.getvalue()
+        return
+    data = render.report_output(result, chosen)
     if output is None:
         sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
         return
@@ -640,26 +613,16 @@ def flows(
     )
     from . import render
 
-    data: str | bytes
-    if chosen == "json":
-        data = render.to_json(result)
-    elif chosen == "csv":
-        data = render.flows_csv(result)
-    elif chosen == "xlsx":
-        data = render.flows_xlsx(result)
-    else:
-        import io
-
-        from rich.console import Console
-
-        buffer = io.StringIO()
-        width = 200 if output is not None or not sys.stdout.isatty() else None
-        console = Console(file=buffer, width=width, highlight=False)
+    if chosen == "table" and output is None:
+        console = _out_console()
         for part in render.flows_tables(result):
             console.print(part)
-        data = buffer.getvalue()
+        data: str | bytes = ""
+    else:
+        data = render.flows_output(result, chosen)
     if output is None:
-        sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
+        if data:
+            sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
     else:
         _run(lambda: render.write_output(output, data))
         _err_console().print(f"Wrote {output}", markup=False)

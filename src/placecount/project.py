@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -124,6 +125,102 @@ class Theme(BaseModel):
         return value
 
 
+class SourceSpec(BaseModel):
+    """One spreadsheet to ingest, as ``placecount ingest`` would be told it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["council", "nhs", "police", "pesa", "ndpb", "generic"] = Field(
+        description="The source kind."
+    )
+    file: str = Field(description="The file, relative to placecount.toml.")
+    sheet: str | None = Field(default=None, description="Sheet name or 1-based position.")
+    org: str | None = Field(default=None, description="The body whose spending this is.")
+    year: str | None = Field(default=None, description="Financial year, if not the place's.")
+    units: Literal["pounds", "thousands", "millions"] | None = Field(
+        default=None, description="Units, when the sheet does not say."
+    )
+    header_row: int | None = Field(default=None, ge=1, description="The header's Excel row.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Which column plays a role, e.g. amount = 'Outturn'."
+    )
+    mapping: str | None = Field(
+        default=None, description="A mapping CSV overriding the defaults for this file."
+    )
+    region: str | None = Field(default=None, description="PESA: the region.")
+    share: str | None = Field(default=None, description="PESA: the place's share, e.g. '0.0724'.")
+    place_population: int | None = Field(default=None, gt=0, description="PESA: place people.")
+    region_population: int | None = Field(default=None, gt=0, description="PESA: region people.")
+    part: Literal["central", "local", "total", "public-corporation"] | None = Field(
+        default=None, description="PESA: which part of public spending the table is."
+    )
+    strict: bool = Field(default=False, description="An unmapped line is an error.")
+
+
+class ReportOutput(BaseModel):
+    """A report file to write."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["report"] = Field(description="'report'.")
+    file: str = Field(description="Output file; its extension gives the format.")
+    by: Literal["division", "group", "class"] = Field(default="division", description="Rows.")
+    kind: list[str] = Field(default_factory=list, description="Only these source kinds.")
+    org: list[str] = Field(default_factory=list, description="Only these organisations.")
+    cofog: str | None = Field(default=None, description="Only these COFOG codes, e.g. '07,10.2'.")
+    theme: str | None = Field(default=None, description="Only this theme.")
+
+
+class TraceOutput(BaseModel):
+    """The lines behind one figure, as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["trace"] = Field(description="'trace'.")
+    file: str = Field(description="Output .json file.")
+    code: str = Field(description="A COFOG code, or 'unmapped'.")
+    kind: list[str] = Field(default_factory=list, description="Only these source kinds.")
+    by: Literal["division", "group", "class"] | None = Field(
+        default=None, description="The report level the code is from."
+    )
+
+
+class FlowsOutput(BaseModel):
+    """Funding chains with the 20%-per-hand-over rule, and optionally the mapping wall."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["flows"] = Field(description="'flows'.")
+    input: str | None = Field(
+        default=None, description="Chains or flow-graph file; none: the store's transfers."
+    )
+    file: str = Field(description="Output file: .csv, .json or .xlsx.")
+    rate: str = Field(default="0.20", description="Share lost per hand-over.")
+    measured: Literal["delivered", "source"] = Field(
+        default="delivered", description="For a flow graph: what its amounts are."
+    )
+    sensitivity: str | None = Field(default=None, description="Rates, e.g. '0.1,0.2,0.3'.")
+    collapse: str | None = Field(default=None, description="An intermediary to take out.")
+    chart: str | None = Field(default=None, description="The mapping wall: .html, .svg, .png.")
+    title: str | None = Field(default=None, description="The chart's title.")
+
+
+class ScenarioOutput(BaseModel):
+    """A savings scenario (A − (B + C) = Y) priced against this count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["scenario"] = Field(description="'scenario'.")
+    input: str = Field(description="The scenario file (.yaml or .toml).")
+    file: str = Field(description="Output file: .csv, .json, .md or .xlsx.")
+    chart: str | None = Field(default=None, description="A chart of A, B + C and Y.")
+
+
+Output = Annotated[
+    ReportOutput | TraceOutput | FlowsOutput | ScenarioOutput, Field(discriminator="type")
+]
+
+
 class Project(BaseModel):
     """Everything ``placecount.toml`` says about a count."""
 
@@ -140,6 +237,12 @@ class Project(BaseModel):
         default_factory=list, description="Bodies in the place with no data: listed as gaps."
     )
     themes: dict[str, Theme] = Field(default_factory=dict, description="Deep-dive themes by name.")
+    sources: list[SourceSpec] = Field(
+        default_factory=list, description="The spreadsheets, ingested in this order by `run`."
+    )
+    outputs: list[Output] = Field(
+        default_factory=list, description="The files `run` writes, in this order."
+    )
 
 
 def project_path_for(db: Path) -> Path:
@@ -160,13 +263,75 @@ def load_project(path: Path) -> Project | None:
         return Project.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        key = key_path(loc)
         raise InputError.one(
             "bad-project",
-            f"{key}: {err['msg']}.",
+            f"{key}: {err['msg'][0].lower()}{err['msg'][1:]}.",
             file=path.name,
+            row=toml_line(path.read_text(encoding="utf-8"), loc),
             header=key,
         ) from exc
+
+
+#: pydantic puts a discriminated union's tag in an error's location: not a key of the file
+_UNION_TAGS = {"report", "trace", "flows", "scenario"}
+
+
+def key_path(loc: Sequence[object]) -> str:
+    """A location as a reader writes it: ``sources[2].share``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def toml_line(text: str, loc: Sequence[object]) -> int | None:
+    """The line of a key in TOML text (tomllib keeps no positions, so it is looked up).
+
+    Follows ``[table]`` and ``[[array]]`` headers to the right entry, then the key in it;
+    for a key that is missing, the line of its table. None when nothing is found.
+    """
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    found: int | None = None
+    i = 0
+
+    def table_end(first: int) -> int:
+        later = [n for n in range(first + 1, len(lines)) if lines[n].lstrip().startswith("[")]
+        return later[0] if later else len(lines)
+
+    while i < len(loc):
+        part, nxt = loc[i], loc[i + 1] if i + 1 < len(loc) else None
+        if isinstance(part, str) and isinstance(nxt, int):
+            headers = [
+                n for n in range(start, end) if lines[n].replace(" ", "").strip() == f"[[{part}]]"
+            ]
+            if nxt < len(headers):
+                start = headers[nxt]
+                end, found = table_end(start), start + 1
+            i += 2
+            continue
+        if isinstance(part, str):
+            dotted = ".".join(str(k) for k in loc[: i + 1])
+            header = [
+                n
+                for n in range(start, end)
+                if lines[n].replace(" ", "").strip() in (f"[{part}]", f"[{dotted}]")
+            ]
+            if header:
+                start = header[0]
+                end, found = table_end(start), start + 1
+            else:
+                hit = [
+                    n
+                    for n in range(start, end)
+                    if "=" in lines[n] and lines[n].split("=")[0].strip().strip('"') == part
+                ]
+                if hit:
+                    found = hit[0] + 1
+        i += 1
+    return found
 
 
 def write_project(path: Path, project: Project) -> None:

@@ -730,3 +730,52 @@ def flows_xlsx(result: dict[str, Any]) -> bytes:
     write("Method", method, ["setting", "value"])
     wb.close()
     return sink.getvalue()
+
+
+def text_of(parts: list[Any]) -> str:
+    """Rich renderables and lines as plain text 200 columns wide (for files)."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, highlight=False, color_system=None)
+    for part in parts:
+        console.print(part, markup=False) if isinstance(part, str) else console.print(part)
+    return buffer.getvalue()
+
+
+REPORT_FORMATS = ("table", "csv", "json", "md", "xlsx", "parquet")
+FLOWS_FORMATS = ("table", "csv", "json", "xlsx")
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".json": "json",
+    ".md": "md",
+    ".xlsx": "xlsx",
+    ".parquet": "parquet",
+    ".txt": "table",
+}
+
+
+def report_output(result: dict[str, Any], fmt: str) -> str | bytes:
+    """A report in one of REPORT_FORMATS."""
+    if fmt == "json":
+        return to_json(result)
+    if fmt == "csv":
+        return report_csv(result)
+    if fmt == "md":
+        return report_markdown(result)
+    if fmt == "xlsx":
+        return report_xlsx(result)
+    if fmt == "parquet":
+        return report_parquet(result)
+    return text_of([report_table(result), *report_notes(result)])
+
+
+def flows_output(result: dict[str, Any], fmt: str) -> str | bytes:
+    """Funding chains in one of FLOWS_FORMATS."""
+    if fmt == "json":
+        return to_json(result)
+    if fmt == "csv":
+        return flows_csv(result)
+    if fmt == "xlsx":
+        return flows_xlsx(result)
+    return text_of(flows_tables(result))
