@@ -6,7 +6,19 @@ import os
 
 from .errors import CODES
 
-COMMANDS = ["init", "ingest", "report", "trace", "flows", "sources", "unmapped", "cofog"]
+COMMANDS = [
+    "init",
+    "ingest",
+    "report",
+    "trace",
+    "flows",
+    "run",
+    "verify",
+    "diff",
+    "sources",
+    "unmapped",
+    "cofog",
+]
 
 
 def help_text(command: str | None = None) -> str:

@@ -307,8 +307,6 @@ class ReportFormat(StrEnum):
     parquet = "parquet"
 
 
-
-
 def _pick_format(fmt: ReportFormat | None, output: Path | None) -> str:
     from .render import SUFFIX_FORMATS
 
@@ -628,6 +626,148 @@ def flows(
         _err_console().print(f"Wrote {output}", markup=False)
     if chart is not None:
         _err_console().print(f"Drew {chart}", markup=False)
+
+
+@app.command()
+def run(
+    project: Annotated[
+        Path,
+        typer.Argument(
+            metavar="[PROJECT]",
+            show_default=False,
+            help="The project file (default: placecount.toml here).",
+        ),
+    ] = Path("placecount.toml"),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Where the database, outputs and manifest.json go (default: out/ "
+            "beside the project file).",
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Build the whole count from its project file, write every output and manifest.json.
+
+    Example: placecount run examples/exampleshire/placecount.toml --out build/exampleshire
+    """
+    from .run import run as do_run
+
+    err = _err_console()
+    show = not quiet
+
+    def progress(step: str) -> None:
+        if show:
+            err.print(f"  {step}", markup=False)
+
+    manifest = _run(lambda: do_run(project, out, progress))
+    if show:
+        for o in manifest["outputs"]:
+            err.print(f"Wrote {o['path']}  sha256 {o['sha256'][:12]}…", markup=False)
+        err.print(
+            f"The count: £{_money(manifest['totals']['count_gbp'])}; manifest.json written.",
+            markup=False,
+        )
+
+
+def _money(text: str) -> str:
+    from .render import money
+
+    return money(text)
+
+
+@app.command()
+def verify(
+    manifest: Annotated[
+        Path, typer.Argument(metavar="MANIFEST", show_default=False, help="A manifest.json.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Re-run the count a manifest describes and check every input, output and total.
+
+    Exit code 0 when everything matches, 3 when anything differs.
+
+    Example: placecount verify out/manifest.json
+    """
+    from .run import verify as do_verify
+
+    result = _run(lambda: do_verify(manifest), as_json=as_json)
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(to_json(result))
+    else:
+        console = _out_console()
+        for c in result["checks"]:
+            mark = "ok  " if c["status"] == "same" else "FAIL"
+            console.print(f"{mark} {c['what']:<7} {c['path']}: {c['status']}", markup=False)
+        moved = [t for t in result["totals"] if t["moved_gbp"] != "0.00"]
+        for t in moved:
+            console.print(
+                f"FAIL total   {t['total']}: £{_money(t['expected_gbp'] or '0')} → "
+                f"£{_money(t['actual_gbp'] or '0')} (moved £{_money(t['moved_gbp'])})",
+                markup=False,
+            )
+        if not moved:
+            console.print(f"ok   totals: {len(result['totals'])} figures match", markup=False)
+        console.print(
+            "Verified: everything matches."
+            if result["ok"]
+            else "NOT verified: see the FAIL lines.",
+            markup=False,
+        )
+    if not result["ok"]:
+        raise typer.Exit(3)
+
+
+@app.command()
+def diff(
+    first: Annotated[
+        Path,
+        typer.Argument(
+            metavar="A.json", show_default=False, help="A manifest.json or report JSON."
+        ),
+    ],
+    second: Annotated[
+        Path,
+        typer.Argument(
+            metavar="B.json", show_default=False, help="Another, to compare with the first."
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """What changed between two counts, by COFOG code and kind.
+
+    Example: placecount diff last_year/manifest.json this_year/manifest.json
+    """
+    from .run import diff as do_diff
+
+    result = _run(lambda: do_diff(first, second), as_json=as_json)
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(to_json(result))
+        return
+    from .render import rows_table
+
+    console = _out_console()
+    if not result["changed"]:
+        console.print(f"No change: all {result['unchanged']} figures are the same.", markup=False)
+        return
+    console.print(
+        rows_table(
+            f"{result['first']} → {result['second']}",
+            result["changed"],
+            [
+                ("total", "Figure"),
+                ("expected_gbp", "Before £"),
+                ("actual_gbp", "After £"),
+                ("moved_gbp", "Change £"),
+            ],
+        )
+    )
 
 
 @app.command()

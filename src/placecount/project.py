@@ -156,6 +156,14 @@ class SourceSpec(BaseModel):
     )
     strict: bool = Field(default=False, description="An unmapped line is an error.")
 
+    @field_validator("share", mode="before")
+    @classmethod
+    def _share_as_text(cls, value: object) -> object:
+        # share = 0.0724 in TOML is a float: keep the digits as written, never the float
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return repr(value)
+        return value
+
 
 class ReportOutput(BaseModel):
     """A report file to write."""
@@ -265,11 +273,12 @@ def load_project(path: Path) -> Project | None:
         err = exc.errors()[0]
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
         key = key_path(loc)
+        row = toml_line(path.read_text(encoding="utf-8"), loc)
         raise InputError.one(
             "bad-project",
-            f"{key}: {err['msg'][0].lower()}{err['msg'][1:]}.",
+            f"{err['msg'][0].lower()}{err['msg'][1:]}." if row else f"{key}: {err['msg']}.",
             file=path.name,
-            row=toml_line(path.read_text(encoding="utf-8"), loc),
+            row=row,
             header=key,
         ) from exc
 

@@ -1,0 +1,402 @@
+"""Reproducible counts: ``run`` a whole count from its project file, ``verify`` and ``diff``.
+
+``placecount.toml`` lists the sources, in order, and the outputs wanted. ``run``
+builds the database from nothing, writes each output, and writes ``manifest.json``:
+the version, the settings in full, every input and output with its SHA-256, and the
+count's totals. Outputs carry no clock, user name or path, and rows come in a fixed
+order, so the same inputs and settings give the same bytes on any machine.
+``verify`` re-runs a manifest's count in a temporary folder and says, file by file
+and total by total, what matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from . import __version__
+from .errors import InputError
+from .project import (
+    FlowsOutput,
+    Project,
+    ReportOutput,
+    ScenarioOutput,
+    TraceOutput,
+    load_project,
+)
+from .resources import resource_path
+
+MANIFEST = "manifest.json"
+DB_NAME = "placecount.duckdb"
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _rel(path: Path, base: Path) -> str:
+    """A path as the manifest writes it: relative, with forward slashes."""
+    return PurePosixPath(Path(os.path.relpath(path.resolve(), base.resolve()))).as_posix()
+
+
+def run(
+    project_file: Path,
+    out: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Build the count described by ``project_file`` from scratch and write its outputs.
+
+    Returns the manifest, which is also written to ``out/manifest.json``.
+    """
+    from . import api
+
+    project_file = Path(project_file)
+    project = load_project(project_file)
+    if project is None:
+        raise InputError.one(
+            "no-project",
+            f"there is no project file {project_file.name!r} here.",
+            note="Run `placecount init`, then list [[sources]] and [[outputs]] in it.",
+        )
+    if not project.sources:
+        raise InputError.one(
+            "bad-project",
+            "the project lists no [[sources]] to ingest.",
+            file=project_file.name,
+            note="Add a [[sources]] table for each spreadsheet.",
+        )
+    base = project_file.parent
+    out = Path(out) if out is not None else base / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / DB_NAME
+    for stale in (db, db.with_name(DB_NAME + ".wal")):
+        if stale.exists():
+            stale.unlink()
+    inputs: dict[str, Path] = {_rel(project_file, base): project_file}
+    used_kinds: list[str] = []
+    for i, src in enumerate(project.sources, start=1):
+        path = base / src.file
+        if progress:
+            progress(f"ingest {src.kind} {src.file} ({i}/{len(project.sources)})")
+        mapping = base / src.mapping if src.mapping else None
+        api.ingest(
+            src.kind,
+            [path],
+            db,
+            sheet=src.sheet,
+            org=src.org,
+            year=src.year,
+            units=src.units,
+            header_row=src.header_row,
+            mapping=mapping,
+            columns=[f"{k}={v}" for k, v in src.columns.items()],
+            region=src.region,
+            share=src.share,
+            place_population=src.place_population,
+            region_population=src.region_population,
+            part=src.part,
+            strict=src.strict,
+            project_file=project_file,
+        )
+        inputs[_rel(path, base)] = path
+        if mapping is not None:
+            inputs[_rel(mapping, base)] = mapping
+        if src.kind not in used_kinds:
+            used_kinds.append(src.kind)
+    for kind, mapping_file in sorted(project.mappings.items()):
+        if kind in used_kinds:
+            inputs[_rel(base / mapping_file, base)] = base / mapping_file
+    outputs: list[Path] = []
+    for i, spec in enumerate(project.outputs, start=1):
+        if progress:
+            progress(f"write {spec.file} ({i}/{len(project.outputs)})")
+        outputs += _write_output(spec, db, base, out, project_file, inputs)
+    reference = _reference_inputs(used_kinds)
+    totals = _totals(db, project_file)
+    manifest = {
+        "placecount_version": __version__,
+        "project_file": _rel(project_file, out),
+        "settings": project.model_dump(mode="json"),
+        "inputs": [_entry(name, path) for name, path in inputs.items()],
+        "reference_data": [_entry(name, path) for name, path in reference.items()],
+        "outputs": [_entry(_rel(p, out), p) for p in outputs],
+        "totals": totals,
+    }
+    from .render import to_json, write_output
+
+    write_output(out / MANIFEST, to_json(manifest))
+    return manifest
+
+
+def _entry(name: str, path: Path) -> dict[str, Any]:
+    digest, size = sha256_of(path)
+    return {"path": name, "sha256": digest, "size": size}
+
+
+def _reference_inputs(kinds: list[str]) -> dict[str, Path]:
+    """The bundled data a count depends on: the classification, schemas and mappings."""
+    out = {"placecount:data/cofog/cofog.csv": resource_path("data", "cofog", "cofog.csv")}
+    for kind in sorted(kinds):
+        out[f"placecount:schemas/{kind}.toml"] = resource_path("schemas", f"{kind}.toml")
+        mapping = resource_path("data", "cofog", "mappings", f"{kind}.csv")
+        if mapping.exists():
+            out[f"placecount:data/cofog/mappings/{kind}.csv"] = mapping
+    departments = resource_path("data", "reference", "departments.csv")
+    out["placecount:data/reference/departments.csv"] = departments
+    return out
+
+
+def _write_output(
+    spec: Any, db: Path, base: Path, out: Path, project_file: Path, inputs: dict[str, Path]
+) -> list[Path]:
+    from . import api, render
+
+    target = out / spec.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fmt = render.SUFFIX_FORMATS.get(target.suffix.lower())
+    written = [target]
+    if isinstance(spec, ReportOutput):
+        if fmt not in render.REPORT_FORMATS:
+            raise _bad_suffix(spec.file, render.REPORT_FORMATS)
+        result = api.report(
+            db,
+            by=spec.by,
+            kinds=spec.kind,
+            orgs=spec.org,
+            cofog=spec.cofog,
+            theme=spec.theme,
+            detail=fmt == "xlsx",
+            project_file=project_file,
+        )
+        render.write_output(target, render.report_output(result, fmt))
+    elif isinstance(spec, TraceOutput):
+        if fmt != "json":
+            raise _bad_suffix(spec.file, ("json",))
+        result = api.trace(db, spec.code, kinds=spec.kind, by=spec.by, project_file=project_file)
+        render.write_output(target, render.to_json(result))
+    elif isinstance(spec, FlowsOutput):
+        if fmt not in render.FLOWS_FORMATS:
+            raise _bad_suffix(spec.file, render.FLOWS_FORMATS)
+        chart = out / spec.chart if spec.chart else None
+        source = base / spec.input if spec.input else None
+        result = api.flows(
+            source,
+            db=db,
+            rate=spec.rate,
+            measured=spec.measured,
+            sensitivity=spec.sensitivity,
+            collapse=spec.collapse,
+            chart=chart,
+            title=spec.title,
+        )
+        render.write_output(target, render.flows_output(result, fmt))
+        if source is not None:
+            inputs[_rel(source, base)] = source
+        if chart is not None:
+            written.append(chart)
+    elif isinstance(spec, ScenarioOutput):
+        written = _write_scenario(spec, db, base, out, inputs)
+    return written
+
+
+def _write_scenario(
+    spec: ScenarioOutput, db: Path, base: Path, out: Path, inputs: dict[str, Path]
+) -> list[Path]:
+    from . import render, scenario, scenario_render
+
+    source = base / spec.input
+    inputs[_rel(source, base)] = source
+    model = scenario.load_scenario(source)
+    result = scenario.price(model, db)
+    target = out / spec.file
+    fmt = render.SUFFIX_FORMATS.get(target.suffix.lower(), "")
+    render.write_output(target, scenario_render.scenario_output(result, fmt))
+    written = [target]
+    if spec.chart:
+        scenario_render.scenario_chart(result, out / spec.chart)
+        written.append(out / spec.chart)
+    return written
+
+
+def _bad_suffix(name: str, formats: tuple[str, ...]) -> InputError:
+    return InputError.one(
+        "bad-project",
+        f"outputs: cannot tell how to write {name!r}.",
+        file="placecount.toml",
+        note="Use one of the extensions: "
+        + ", ".join(f".{f}" if f != "table" else ".txt" for f in formats)
+        + ".",
+    )
+
+
+def _totals(db: Path, project_file: Path) -> dict[str, Any]:
+    """The count's totals, for the manifest: what `verify` and `diff` compare."""
+    from . import api
+
+    result = api.report(db, project_file=project_file)
+    rec = result["reconciliation"]
+    return {
+        "count_gbp": rec["count_gbp"],
+        "gross_gbp": rec["gross_gbp"],
+        "transfers_gbp": rec["transfers_gbp"],
+        "pesa_overlap_gbp": rec["pesa_overlap_gbp"],
+        "ndpb_memo_gbp": result["totals"]["ndpb_memo_gbp"],
+        "by_kind_gbp": result["totals"]["by_kind_gbp"],
+        "records": result["records"],
+    }
+
+
+# -- verify -------------------------------------------------------------------------------
+
+
+def verify(manifest_file: Path) -> dict[str, Any]:
+    """Re-run a manifest's count in a temporary folder and compare, file by file."""
+    manifest_file = Path(manifest_file)
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        project_file = (manifest_file.parent / manifest["project_file"]).resolve()
+        expected_inputs = manifest["inputs"] + manifest.get("reference_data", [])
+        expected_outputs = manifest["outputs"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError.one(
+            "bad-manifest", f"not a placecount manifest: {exc}.", file=manifest_file.name
+        ) from exc
+    base = project_file.parent
+    checks: list[dict[str, Any]] = []
+    for item in expected_inputs:
+        name = item["path"]
+        path = (
+            resource_path(*name.split(":", 1)[1].split("/"))
+            if name.startswith("placecount:")
+            else base / name
+        )
+        if not path.exists():
+            checks.append({"what": "input", "path": name, "status": "missing"})
+            continue
+        digest, size = sha256_of(path)
+        status = "same" if digest == item["sha256"] else "changed"
+        checks.append(
+            {
+                "what": "input",
+                "path": name,
+                "status": status,
+                "expected_sha256": item["sha256"],
+                "actual_sha256": digest,
+            }
+        )
+    with tempfile.TemporaryDirectory(prefix="placecount-verify-") as tmp:
+        again = run(project_file, Path(tmp))
+        actual = {o["path"]: o["sha256"] for o in again["outputs"]}
+        for item in expected_outputs:
+            got = actual.get(item["path"])
+            status = "missing" if got is None else ("same" if got == item["sha256"] else "differs")
+            checks.append(
+                {
+                    "what": "output",
+                    "path": item["path"],
+                    "status": status,
+                    "expected_sha256": item["sha256"],
+                    "actual_sha256": got,
+                }
+            )
+        for name in sorted(set(actual) - {o["path"] for o in expected_outputs}):
+            checks.append({"what": "output", "path": name, "status": "new"})
+        totals = compare_totals(manifest["totals"], again["totals"])
+        shutil.rmtree(tmp, ignore_errors=True)
+    if again["placecount_version"] != manifest.get("placecount_version"):
+        checks.append(
+            {
+                "what": "version",
+                "path": "placecount",
+                "status": "changed",
+                "expected": manifest.get("placecount_version"),
+                "actual": again["placecount_version"],
+            }
+        )
+    ok = all(c["status"] == "same" for c in checks) and all(
+        t["moved_gbp"] == "0.00" for t in totals
+    )
+    return {"ok": ok, "manifest": manifest_file.name, "checks": checks, "totals": totals}
+
+
+def compare_totals(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each total and each COFOG × kind figure, before and after, with how far it moved."""
+    rows: list[dict[str, Any]] = []
+    for key in ("count_gbp", "gross_gbp", "transfers_gbp", "pesa_overlap_gbp", "ndpb_memo_gbp"):
+        rows.append(_moved(key, before.get(key), after.get(key)))
+    b = {(r["cofog_code"], r["kind"]): r["amount_gbp"] for r in before.get("records", [])}
+    a = {(r["cofog_code"], r["kind"]): r["amount_gbp"] for r in after.get("records", [])}
+    for code, kind in sorted(set(b) | set(a), key=lambda k: (k[0] or "~", k[1])):
+        rows.append(
+            _moved(f"{code or 'unmapped'} {kind}", b.get((code, kind)), a.get((code, kind)))
+        )
+    return rows
+
+
+def _moved(key: str, before: str | None, after: str | None) -> dict[str, Any]:
+    moved = Decimal(after or 0) - Decimal(before or 0)
+    return {
+        "total": key,
+        "expected_gbp": before,
+        "actual_gbp": after,
+        "moved_gbp": str(moved.quantize(Decimal("0.01"))),
+    }
+
+
+# -- diff ---------------------------------------------------------------------------------
+
+
+def diff(first: Path, second: Path) -> dict[str, Any]:
+    """What changed between two counts (two manifests, or two `report --format json` files)."""
+    a, b = _load_totals(Path(first)), _load_totals(Path(second))
+    rows = compare_totals(a, b)
+    changed = [r for r in rows if r["moved_gbp"] != "0.00"]
+    return {
+        "first": Path(first).name,
+        "second": Path(second).name,
+        "changed": changed,
+        "unchanged": len(rows) - len(changed),
+    }
+
+
+def _load_totals(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError.one(
+            "bad-manifest", f"cannot be read as JSON: {exc}.", file=path.name
+        ) from exc
+    if isinstance(data, dict) and "totals" in data and "records" in data.get("totals", {}):
+        return dict(data["totals"])
+    if isinstance(data, dict) and "records" in data and "reconciliation" in data:
+        rec = data["reconciliation"]
+        return {
+            "count_gbp": rec["count_gbp"],
+            "gross_gbp": rec["gross_gbp"],
+            "transfers_gbp": rec["transfers_gbp"],
+            "pesa_overlap_gbp": rec["pesa_overlap_gbp"],
+            "ndpb_memo_gbp": data["totals"].get("ndpb_memo_gbp"),
+            "records": data["records"],
+        }
+    raise InputError.one(
+        "bad-manifest",
+        "this is neither a manifest.json nor a report in JSON.",
+        file=path.name,
+        note="Give two manifest.json files, or two files from `placecount report --format json`.",
+    )
+
+
+__all__ = ["Project", "diff", "run", "verify"]
