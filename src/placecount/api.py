@@ -235,8 +235,8 @@ def ingest(
             progress(path.name)
         read, issues = read_source(kind, Path(path), options)
         cofog_col = read.columns.get("cofog")
-        allocations, map_issues = map_lines(
-            read.lines, active, read.file_name, read.sheet, cofog_col
+        read.table, allocations, map_issues = map_lines(
+            read.table, active, read.file_name, read.sheet, cofog_col
         )
         result.issues.extend(issues)
         result.issues.extend(map_issues)
@@ -270,12 +270,7 @@ def ingest(
                     note="Use --replace to read it again.",
                 )
             )
-        mapped_lines = {a.line_index for a in p.allocations}
-        unmapped_pence = sum(
-            ln.amount_pence or 0
-            for i, ln in enumerate(read.lines)
-            if ln.included and i not in mapped_lines
-        )
+        unmapped_lines, unmapped_pence = _unmapped_summary(read.table, p.allocations)
         result.sources.append(
             {
                 "status": status,
@@ -292,25 +287,27 @@ def ingest(
                 "part": read.part,
                 "pesa_share": read.share,
                 "share_basis": read.share_basis,
-                "lines_kept": len(read.kept),
-                "lines_left_out": len(read.left_out),
+                "lines_kept": read.kept_count,
+                "lines_left_out": read.left_out_count,
                 "total_gbp": str(pence_to_pounds(read.total_pence)),
-                "unmapped_lines": sum(
-                    1 for i, ln in enumerate(read.lines) if ln.included and i not in mapped_lines
-                ),
+                "unmapped_lines": unmapped_lines,
                 "unmapped_gbp": str(pence_to_pounds(unmapped_pence)),
-                "left_out": [
-                    {
-                        "row": ln.row,
-                        "label": ln.native_label or ln.native_code,
-                        "reason": ln.reason,
-                        "amount": ln.amount_text,
-                    }
-                    for ln in read.left_out
-                ],
+                "left_out": read.left_out_summary(),
             }
         )
     return result
+
+
+def _unmapped_summary(table: Any, allocations: Any) -> tuple[int, int]:
+    """How many kept lines have no COFOG allocation, and their pence."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    index = pa.array(range(table.num_rows), pa.int64())
+    mapped = pc.is_in(index, value_set=allocations.column("line_index"))
+    unmapped = pc.and_(table.column("included"), pc.invert(mapped))
+    rows = table.filter(unmapped)
+    return rows.num_rows, int(pc.sum(rows.column("amount_pence")).as_py() or 0)
 
 
 def _project_file(db: Path, project_file: Path | None) -> Path:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError, Issue
-from .models import Line
 from .resources import resource_path
 from .sources._cells import normalise
 
@@ -220,17 +221,6 @@ def load_mapping(name: str) -> Mapping:
     return read_mapping(resource_path("data", "cofog", "mappings", f"{name}.csv"), name)
 
 
-@dataclass
-class Allocation:
-    """Part of a line's amount assigned to one COFOG code."""
-
-    line_index: int
-    cofog_code: str
-    share: str
-    amount_pence: int
-    rule: str
-
-
 def split_pence(pence: int, shares: list[Fraction]) -> list[int]:
     """Split pence by shares so the parts add up exactly (largest remainder).
 
@@ -248,67 +238,160 @@ def split_pence(pence: int, shares: list[Fraction]) -> list[int]:
     return [sign * p for p in parts]
 
 
+ALLOCATION_COLUMNS = ["line_index", "cofog_code", "share", "amount_pence", "rule"]
+
+
 def map_lines(
-    lines: list[Line],
+    table: Any,
     mapping: Mapping | None,
     file_name: str,
     sheet: str | None,
     cofog_column: str | None = None,
-) -> tuple[list[Allocation], list[Issue]]:
-    """COFOG allocations for the kept lines; unmapped lines get none and an issue.
+) -> tuple[Any, Any, list[Issue]]:
+    """COFOG allocations for the kept lines of a line table; unmapped lines get none.
 
-    With no mapping (the ``generic`` kind), each line's own ``cofog`` cell is used.
+    Returns the line table (with transfers marked by the mapping), the allocations
+    (``line_index`` into the table, ``cofog_code``, ``share``, ``amount_pence``,
+    ``rule``) and the issues. With no mapping (the ``generic`` kind), each line's own
+    ``cofog`` cell is used. Each distinct native line is looked up once; lines that map
+    whole to one code are allocated as Arrow columns, and only split lines, transfers
+    named by the mapping and unmapped lines are looked at one by one.
     """
-    allocations: list[Allocation] = []
-    issues: list[Issue] = []
-    bad_codes: list[Issue] = []
-    for i, line in enumerate(lines):
-        if not line.included or line.amount_pence is None:
-            continue
-        if mapping is None:
-            code = normalise_code(line.cofog or "")
-            if code is None:
-                bad_codes.append(
-                    Issue(
-                        code="unknown-cofog-code",
-                        message=f"{line.cofog or ''!r} is not a COFOG code.",
-                        file=file_name,
-                        sheet=sheet,
-                        row=line.row,
-                        column=cofog_column,
-                        value=line.cofog,
-                        note="Use a code such as 07.3 or 10.2.",
-                    )
-                )
-                continue
-            allocations.append(Allocation(i, code, "1", line.amount_pence, "cofog column"))
-            continue
-        rows = mapping.lookup(line.native_code, line.native_label)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .sources._table import per_unique
+
+    kept = pc.and_(table.column("included"), pc.is_valid(table.column("amount_pence")))
+    index = pa.array(range(table.num_rows), pa.int64())
+    if mapping is None:
+        codes = per_unique(table.column("cofog"), lambda v: normalise_code(v) or "", pa.string())
+        bad = pc.and_(kept, pc.fill_null(pc.equal(codes, ""), True))
+        bad_codes = [
+            Issue(
+                code="unknown-cofog-code",
+                message=f"{table.column('cofog')[i].as_py() or ''!r} is not a COFOG code.",
+                file=file_name,
+                sheet=sheet,
+                row=table.column("row")[i].as_py(),
+                column=cofog_column,
+                value=table.column("cofog")[i].as_py(),
+                note="Use a code such as 07.3 or 10.2.",
+            )
+            for i in pc.indices_nonzero(bad).to_pylist()[:20]
+        ]
+        if bad_codes:
+            raise InputError(issues=bad_codes)
+        n = int(pc.sum(kept.cast(pa.int64())).as_py() or 0)
+        allocations = pa.table(
+            {
+                "line_index": pc.filter(index, kept),
+                "cofog_code": pc.filter(codes, kept),
+                "share": pa.array(["1"] * n, pa.string()),
+                "amount_pence": pc.filter(table.column("amount_pence"), kept),
+                "rule": pa.array(["cofog column"] * n, pa.string()),
+            }
+        )
+        return table, allocations, []
+
+    found: list[list[MappingRow] | None] = []
+
+    def lookup(key: str) -> int:
+        code, label = key.split("\x01", 1)
+        found.append(mapping.lookup(code or None, label or None))
+        return len(found) - 1
+
+    keys = pc.binary_join_element_wise(
+        pc.fill_null(table.column("native_code"), ""),
+        pc.fill_null(table.column("native_label"), ""),
+        "\x01",
+    )
+    ids = per_unique(keys, lookup, pa.int64())
+
+    def per_id(fn: Callable[[MappingRow], str]) -> Any:
+        return pc.take(
+            pa.array([fn(r[0]) if r and len(r) == 1 else None for r in found], pa.string()), ids
+        )
+
+    codes = per_id(lambda r: r.cofog_code)
+    whole = pc.and_(kept, pc.is_valid(codes))
+    whole_table = pa.table(
+        {
+            "line_index": pc.filter(index, whole),
+            "cofog_code": pc.filter(codes, whole),
+            "share": pc.filter(per_id(lambda r: r.share_text), whole),
+            "amount_pence": pc.filter(table.column("amount_pence"), whole),
+            "rule": pc.filter(per_id(lambda r: f"{mapping.name}.csv line {r.line}"), whole),
+        }
+    )
+    special_ids = sorted(
+        i for i, r in enumerate(found) if not r or len(r) > 1 or any(x.transfer_to for x in r)
+    )
+    todo = pc.indices_nonzero(
+        pc.and_(kept, pc.is_in(ids, value_set=pa.array(special_ids, pa.int64())))
+    ).to_pylist()
+    out: dict[str, list[Any]] = {c: [] for c in ALLOCATION_COLUMNS}
+    unmapped: dict[int, list[int]] = {}
+    transfer_to = table.column("transfer_to").to_pylist() if todo else []
+    basis = table.column("transfer_basis").to_pylist() if todo else []
+    marked = False
+    todo_ids = pc.take(ids, todo).to_pylist() if todo else []
+    todo_pence = pc.take(table.column("amount_pence"), todo).to_pylist() if todo else []
+    for i, rid, pence in zip(todo, todo_ids, todo_pence, strict=True):
+        rows = found[rid]
         if not rows:
-            issues.append(
-                Issue(
-                    code="unmapped-line",
-                    severity="warning",
-                    message=f"{line.native_label or line.native_code!r} has no COFOG mapping: "
-                    "kept and counted as unmapped.",
-                    file=file_name,
-                    sheet=sheet,
-                    row=line.row,
-                    note="Add it to a mapping file and ingest again with --mapping FILE --replace.",
-                )
-            )
+            unmapped.setdefault(rid, []).append(i)
             continue
-        marked = next((r.transfer_to for r in rows if r.transfer_to), None)
-        if marked and line.transfer_to is None:
-            line.transfer_to, line.transfer_basis = (
-                marked,
-                f"{mapping.name}.csv line {rows[0].line}",
+        target = next((r.transfer_to for r in rows if r.transfer_to), None)
+        if target and transfer_to[i] is None:
+            transfer_to[i], basis[i] = target, f"{mapping.name}.csv line {rows[0].line}"
+            marked = True
+        if len(rows) > 1:
+            for r, part in zip(rows, split_pence(pence, [r.share for r in rows]), strict=True):
+                out["line_index"].append(i)
+                out["cofog_code"].append(r.cofog_code)
+                out["share"].append(r.share_text)
+                out["amount_pence"].append(part)
+                out["rule"].append(f"{mapping.name}.csv line {r.line}")
+    issues: list[Issue] = []
+    for lines in unmapped.values():
+        first = lines[0]
+        what = (
+            table.column("native_label")[first].as_py()
+            or table.column("native_code")[first].as_py()
+        )
+        more = f" ({len(lines)} lines)" if len(lines) > 1 else ""
+        issues.append(
+            Issue(
+                code="unmapped-line",
+                severity="warning",
+                message=f"{what!r}{more} has no COFOG mapping: kept and counted as unmapped.",
+                file=file_name,
+                sheet=sheet,
+                row=table.column("row")[first].as_py(),
+                note="Add it to a mapping file and ingest again with --mapping FILE --replace.",
             )
-        parts = split_pence(line.amount_pence, [r.share for r in rows])
-        for r, part in zip(rows, parts, strict=True):
-            allocations.append(
-                Allocation(i, r.cofog_code, r.share_text, part, f"{mapping.name}.csv line {r.line}")
+        )
+    if marked:
+        for name, values in (("transfer_to", transfer_to), ("transfer_basis", basis)):
+            table = table.set_column(
+                table.schema.get_field_index(name), name, pa.array(values, pa.string())
             )
-    if bad_codes:
-        raise InputError(issues=bad_codes[:20])
-    return allocations, issues
+    allocations = pa.concat_tables([whole_table, _allocation_table(out)]).sort_by(
+        [("line_index", "ascending"), ("cofog_code", "ascending")]
+    )
+    return table, allocations, issues
+
+
+def _allocation_table(data: dict[str, list[Any]]) -> Any:
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "line_index": pa.array(data["line_index"], pa.int64()),
+            "cofog_code": pa.array(data["cofog_code"], pa.string()),
+            "share": pa.array(data["share"], pa.string()),
+            "amount_pence": pa.array(data["amount_pence"], pa.int64()),
+            "rule": pa.array(data["rule"], pa.string()),
+        }
+    )

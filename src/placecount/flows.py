@@ -17,6 +17,7 @@ and delivered + administration = in, to the penny, on every path.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -93,7 +94,7 @@ _GRAPH_COLUMNS = {
 
 
 def _find_columns(
-    rows: list[list[object]], wanted: dict[str, list[str]], required: list[str]
+    rows: Sequence[Sequence[object]], wanted: dict[str, list[str]], required: list[str]
 ) -> tuple[int, dict[str, int]] | None:
     from .sources._cells import header_key
 
@@ -137,7 +138,7 @@ def read_flows(path: Path, sheet: str | None = None) -> tuple[str, list[Chain], 
             if all(cell_text(v) == "" for v in row):
                 continue
 
-            def cell(role: str, row: list[object] = row) -> str:
+            def cell(role: str, row: Sequence[object] = row) -> str:
                 c = cols.get(role)
                 return cell_text(row[c]) if c is not None and c < len(row) else ""
 
@@ -194,7 +195,7 @@ def read_flows(path: Path, sheet: str | None = None) -> tuple[str, list[Chain], 
         if all(cell_text(v) == "" for v in row):
             continue
 
-        def gcell(role: str, row: list[object] = row) -> str:
+        def gcell(role: str, row: Sequence[object] = row) -> str:
             c = cols.get(role)
             return cell_text(row[c]) if c is not None and c < len(row) else ""
 

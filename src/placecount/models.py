@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -145,9 +145,58 @@ class Line:
     transfer_basis: str | None = None
 
 
+#: The columns of a source's line table, in order, with their Arrow types (as text).
+LINE_COLUMNS: list[tuple[str, str]] = [
+    ("row", "int32"),
+    ("column", "string"),
+    ("native_code", "string"),
+    ("native_label", "string"),
+    ("amount_text", "string"),
+    ("amount_pence", "int64"),
+    ("before_share_pence", "int64"),
+    ("included", "bool_"),
+    ("reason", "string"),
+    ("org", "string"),
+    ("year", "string"),
+    ("recipient", "string"),
+    ("status", "string"),
+    ("sponsor", "string"),
+    ("part", "string"),
+    ("cofog", "string"),
+    ("connected", "string"),
+    ("spend_type", "string"),
+    ("transfer_to", "string"),
+    ("transfer_basis", "string"),
+]
+
+
+def line_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema([(name, getattr(pa, kind)()) for name, kind in LINE_COLUMNS])
+
+
+def lines_to_table(lines: list[Line]) -> Any:
+    """Line records (small tables, such as PESA's) as a line table."""
+    import pyarrow as pa
+
+    data: dict[str, list[Any]] = {name: [] for name, _ in LINE_COLUMNS}
+    for ln in lines:
+        for name, _ in LINE_COLUMNS:
+            if name in ("connected", "spend_type"):
+                data[name].append(ln.extra.get(name))
+            else:
+                data[name].append(getattr(ln, name))
+    return pa.table(data, schema=line_schema())
+
+
 @dataclass
 class SourceRead:
-    """What a reader found in one file's sheet, before anything is written."""
+    """What a reader found in one file's sheet, before anything is written.
+
+    ``table`` holds one row per row read (see LINE_COLUMNS): kept in the count or
+    left out with a reason.
+    """
 
     kind: str
     file_name: str
@@ -159,14 +208,58 @@ class SourceRead:
     units_from: str
     org: str | None
     year: str | None
+    table: Any
     region: str | None = None
     part: str | None = None
     share: str | None = None
     share_basis: str | None = None
     encoding: str | None = None
-    lines: list[Line] = field(default_factory=list)
     #: the column letter of each role found in the header, e.g. {"amount": "C"}
     columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kept_count(self) -> int:
+        import pyarrow.compute as pc
+
+        return int(pc.sum(self.table.column("included").cast("int64")).as_py() or 0)
+
+    @property
+    def left_out_count(self) -> int:
+        return int(self.table.num_rows) - self.kept_count
+
+    @property
+    def total_pence(self) -> int:
+        import pyarrow.compute as pc
+
+        kept = self.table.filter(self.table.column("included"))
+        return int(pc.sum(kept.column("amount_pence")).as_py() or 0)
+
+    def left_out_summary(self) -> list[dict[str, Any]]:
+        """The rows left out: row, label, what the amount cell said, and why."""
+        import pyarrow.compute as pc
+
+        out = self.table.filter(pc.invert(self.table.column("included")))
+        cols = out.select(["row", "native_label", "native_code", "amount_text", "reason"])
+        return [
+            {
+                "row": r["row"],
+                "label": r["native_label"] or r["native_code"],
+                "reason": r["reason"],
+                "amount": r["amount_text"],
+            }
+            for r in cols.to_pylist()
+        ]
+
+    @property
+    def lines(self) -> list[Line]:
+        """Every row read, as records (convenient for small tables and for tests)."""
+        out = []
+        for r in self.table.to_pylist():
+            extra = {k: r.pop(k) for k in ("connected", "spend_type") if r.get(k) is not None}
+            r.pop("connected", None)
+            r.pop("spend_type", None)
+            out.append(Line(**r, extra=extra))
+        return out
 
     @property
     def kept(self) -> list[Line]:
@@ -175,10 +268,6 @@ class SourceRead:
     @property
     def left_out(self) -> list[Line]:
         return [ln for ln in self.lines if not ln.included]
-
-    @property
-    def total_pence(self) -> int:
-        return sum(ln.amount_pence or 0 for ln in self.kept)
 
 
 def pence_to_pounds(pence: int) -> Decimal:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cofog import Allocation
 from .errors import InputError, PlacecountError
 from .models import SourceRead
 
@@ -93,12 +92,28 @@ _DDL = [
 ]
 
 
+@contextmanager
+def _arrow_only() -> Iterator[None]:
+    """Hand DuckDB Arrow tables without it importing pandas (a quarter of a second) just to
+    check their type: only when the caller has not imported pandas already."""
+    import sys
+
+    if "pandas" in sys.modules:
+        yield
+        return
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        del sys.modules["pandas"]
+
+
 @dataclass
 class Prepared:
     """One source ready to be written: its lines, their COFOG allocations and the mapping."""
 
     read: SourceRead
-    allocations: list[Allocation]
+    allocations: Any  # Arrow table: line_index, cofog_code, share, amount_pence, rule
     mapping_name: str | None
     mapping_sha256: str | None
 
@@ -236,8 +251,6 @@ class Store:
                 first_line = int(
                     con.execute("SELECT coalesce(max(line_id), 0) + 1 FROM lines").fetchone()[0]
                 )
-                kept = read.kept
-                mapped = {a.line_index for a in p.allocations}
                 con.execute(
                     "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                     "?, ?, ?, ?, ?)",
@@ -260,56 +273,37 @@ class Store:
                         p.mapping_name,
                         p.mapping_sha256,
                         read.encoding,
-                        len(kept),
-                        len(read.lines) - len(kept),
+                        read.kept_count,
+                        read.left_out_count,
                         read.total_pence,
                     ],
                 )
-                ls = read.lines
-                lines_table = pa.table(
-                    {
-                        "line_id": pa.array([first_line + i for i in range(len(ls))], pa.int64()),
-                        "source_id": pa.array([source_id] * len(ls), pa.int32()),
-                        "excel_row": pa.array([ln.row for ln in ls], pa.int32()),
-                        "excel_column": pa.array([ln.column for ln in ls], pa.string()),
-                        "kind": pa.array([read.kind] * len(ls), pa.string()),
-                        "org": pa.array([ln.org for ln in ls], pa.string()),
-                        "financial_year": pa.array([ln.year for ln in ls], pa.string()),
-                        "native_code": pa.array([ln.native_code for ln in ls], pa.string()),
-                        "native_label": pa.array([ln.native_label for ln in ls], pa.string()),
-                        "recipient": pa.array([ln.recipient for ln in ls], pa.string()),
-                        "status": pa.array([ln.status for ln in ls], pa.string()),
-                        "sponsor": pa.array([ln.sponsor for ln in ls], pa.string()),
-                        "part": pa.array([ln.part for ln in ls], pa.string()),
-                        "amount_text": pa.array([ln.amount_text for ln in ls], pa.string()),
-                        "before_share_pence": pa.array(
-                            [ln.before_share_pence for ln in ls], pa.int64()
-                        ),
-                        "amount_pence": pa.array([ln.amount_pence for ln in ls], pa.int64()),
-                        "included": pa.array([ln.included for ln in ls], pa.bool_()),
-                        "reason": pa.array([ln.reason for ln in ls], pa.string()),
-                        "mapped": pa.array([i in mapped for i in range(len(ls))], pa.bool_()),
-                        "transfer_to": pa.array([ln.transfer_to for ln in ls], pa.string()),
-                        "transfer_basis": pa.array([ln.transfer_basis for ln in ls], pa.string()),
-                    }
+                import pyarrow as pa
+                import pyarrow.compute as pc
+
+                index = pa.array(range(read.table.num_rows), pa.int64())
+                mapped = pc.is_in(index, value_set=p.allocations.column("line_index"))
+                indexed = read.table.append_column("i", index).append_column("mapped", mapped)
+                with _arrow_only():
+                    con.register("incoming_lines", indexed)
+                    con.register("incoming_allocations", p.allocations)
+                # line ids follow the rows' order in the file; nothing here depends on a clock
+                con.execute(
+                    """INSERT INTO lines
+                       SELECT ? + l.i, ?, l."row", l."column", ?, l.org, l.year, l.native_code,
+                              l.native_label, l.recipient, l.status, l.sponsor, l.part,
+                              l.amount_text, l.before_share_pence, l.amount_pence, l.included,
+                              l.reason, l.mapped, l.transfer_to, l.transfer_basis
+                       FROM incoming_lines l
+                       ORDER BY l.i""",
+                    [first_line, source_id, read.kind],
                 )
-                alloc_table = pa.table(
-                    {
-                        "line_id": pa.array(
-                            [first_line + a.line_index for a in p.allocations], pa.int64()
-                        ),
-                        "cofog_code": pa.array([a.cofog_code for a in p.allocations], pa.string()),
-                        "share": pa.array([a.share for a in p.allocations], pa.string()),
-                        "amount_pence": pa.array(
-                            [a.amount_pence for a in p.allocations], pa.int64()
-                        ),
-                        "rule": pa.array([a.rule for a in p.allocations], pa.string()),
-                    }
+                con.execute(
+                    """INSERT INTO allocations
+                       SELECT ? + line_index, cofog_code, share, amount_pence, rule
+                       FROM incoming_allocations ORDER BY line_index, cofog_code""",
+                    [first_line],
                 )
-                con.register("incoming_lines", lines_table)
-                con.register("incoming_allocations", alloc_table)
-                con.execute("INSERT INTO lines SELECT * FROM incoming_lines")
-                con.execute("INSERT INTO allocations SELECT * FROM incoming_allocations")
                 con.unregister("incoming_lines")
                 con.unregister("incoming_allocations")
                 self._check_control_totals(source_id, read, p.allocations)
@@ -320,9 +314,7 @@ class Store:
             raise
         return results
 
-    def _check_control_totals(
-        self, source_id: int, read: SourceRead, allocations: list[Allocation]
-    ) -> None:
+    def _check_control_totals(self, source_id: int, read: SourceRead, allocations: Any) -> None:
         """Stored sums must equal the sums read; a difference is placecount's fault."""
         stored_lines, stored_alloc = self.con.execute(
             """SELECT
@@ -332,7 +324,9 @@ class Store:
                    JOIN lines l USING (line_id) WHERE l.source_id = ?)""",
             [source_id, source_id],
         ).fetchone()
-        mapped_read = sum(a.amount_pence for a in allocations)
+        import pyarrow.compute as pc
+
+        mapped_read = int(pc.sum(allocations.column("amount_pence")).as_py() or 0)
         if int(stored_lines) != read.total_pence or int(stored_alloc) != mapped_read:
             raise PlacecountError(
                 f"control total mismatch for {read.file_name}: read {read.total_pence} pence, "

@@ -1,6 +1,7 @@
 """Readers, one per source kind. Each reads a file into lines and never writes.
 
 >>> from pathlib import Path
+from typing import Any
 >>> from placecount.models import ReadOptions
 >>> read = read_source("council", Path("examples/exampleshire/county_council_outturn_2008-09.xlsx"),
 ...                    ReadOptions(org="Exampleshire County Council"))  # doctest: +SKIP
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
 from . import generic, ndpb, pesa, simple
 from ._cells import financial_year, normalise
 from ._grid import Grid, read_grids
-from ._table import no_header_error, row_is_empty
+from ._table import no_header_error, per_unique
 
 #: Who a source is when no --org says: PESA is central government; an NDPB list is its bodies.
 DEFAULT_ORGS = {"pesa": "Central government (PESA)", "ndpb": "NDPBs"}
@@ -53,7 +55,7 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
     non_empty = 0
     for grid in read_grids(path, options.sheet):
         tried.append((grid.file_name, grid.sheet))
-        if all(row_is_empty(r) for r in grid.rows):
+        if grid.is_empty():
             continue
         non_empty += 1
         found = READERS[kind](grid, schema, options, issues)
@@ -82,26 +84,56 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
 
 def mark_transfers(found: SourceRead, schema: KindSchema) -> None:
     """Mark lines that hand money to another body: by a recipient column, or a schema rule."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = found.table
     rules = [(normalise(r.label), r.recipient) for r in schema.transfers]
-    for line in found.lines:
-        if not line.included:
-            continue
-        if line.recipient:
-            line.transfer_to, line.transfer_basis = line.recipient, "recipient column"
-            continue
-        label = normalise(line.native_label)
-        for text, recipient in rules:
-            if text and text in label:
-                line.transfer_to = recipient
-                line.transfer_basis = f"schemas/{found.kind}.toml rule '{text}'"
-                break
+
+    def rule_for(label: str) -> str | None:
+        text = normalise(label)
+        for needle, recipient in rules:
+            if needle and needle in text:
+                return f"{recipient}\x00schemas/{found.kind}.toml rule '{needle}'"
+        return None
+
+    by_rule = (
+        per_unique(t.column("native_label"), rule_for, pa.string())
+        if rules
+        else pa.nulls(t.num_rows, pa.string())
+    )
+    recipient = t.column("recipient")
+    has_recipient = pc.is_valid(recipient)
+    rule_parts = pc.split_pattern(by_rule, "\x00")
+    rule_to = pc.list_element(rule_parts, 0)
+    rule_basis = pc.list_element(rule_parts, 1)
+    included = t.column("included")
+    transfer_to = pc.if_else(has_recipient, recipient, rule_to)
+    basis = pc.if_else(has_recipient, pa.scalar("recipient column"), rule_basis)
+    none = pa.scalar(None, pa.string())
+    transfer_to = pc.if_else(included, transfer_to, none)
+    basis = pc.if_else(pc.is_valid(transfer_to), basis, none)
+    t = t.set_column(t.schema.get_field_index("transfer_to"), "transfer_to", transfer_to)
+    t = t.set_column(t.schema.get_field_index("transfer_basis"), "transfer_basis", basis)
+    found.table = t
+
+
+def _distinct(column: Any) -> list[str]:
+    import pyarrow.compute as pc
+
+    return sorted(v for v in pc.unique(column).to_pylist() if v)
 
 
 def _settle_org_and_year(
     found: SourceRead, grid: Grid, schema: KindSchema, options: ReadOptions, issues: list[Issue]
 ) -> None:
     """Org and year for the source and each line: option, else column, else title or file."""
-    col_orgs = sorted({ln.org for ln in found.lines if ln.org and ln.included})
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = found.table
+    kept = t.filter(t.column("included"))
+    col_orgs = _distinct(kept.column("org"))
     if options.org:
         found.org = options.org
     elif found.org is None and len(col_orgs) == 1:
@@ -122,13 +154,13 @@ def _settle_org_and_year(
         )
     elif found.org is None:
         found.org = "; ".join(col_orgs) if len(col_orgs) <= 3 else f"{len(col_orgs)} bodies"
-    col_years = sorted({ln.year for ln in found.lines if ln.year and ln.included})
+    col_years = _distinct(kept.column("year"))
     if options.year:
         found.year = options.year
     elif found.year is None and len(col_years) == 1:
         found.year = col_years[0]
     if found.year is None and not col_years:
-        title_text = " ".join(str(v) for r in grid.rows[: found.header_row - 1] for v in r if v)
+        title_text = " ".join(str(v) for r in grid.head(found.header_row - 1) for v in r if v)
         found.year = financial_year(title_text) or options.project_year
         if found.year is None:
             issues.append(
@@ -141,9 +173,22 @@ def _settle_org_and_year(
                     note="Say which with --year 2008-09.",
                 )
             )
-    for ln in found.lines:
-        # An NDPB list's lines are each their own body; other kinds take the source's org.
-        if found.kind != "ndpb" and (options.org or not ln.org):
-            ln.org = found.org
-        if options.year or not ln.year:
-            ln.year = found.year
+    # An NDPB list's lines are each their own body; other kinds take the source's org.
+    org = t.column("org")
+    if found.kind != "ndpb":
+        source_org = pa.scalar(found.org, pa.string())
+        org = (
+            pc.if_else(pc.is_valid(org), org, source_org)
+            if not options.org
+            else pa.array([found.org] * t.num_rows, pa.string())
+        )
+    year = t.column("year")
+    source_year = pa.scalar(found.year, pa.string())
+    year = (
+        pc.if_else(pc.is_valid(year), year, source_year)
+        if not options.year
+        else pa.array([found.year] * t.num_rows, pa.string())
+    )
+    t = t.set_column(t.schema.get_field_index("org"), "org", org)
+    t = t.set_column(t.schema.get_field_index("year"), "year", year)
+    found.table = t

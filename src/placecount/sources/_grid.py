@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 
@@ -21,28 +22,103 @@ SUFFIXES = EXCEL_SUFFIXES | {".csv", ".parquet"}
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
+#: Rows kept as Python lists for header detection and titles; the rest stay in Arrow.
+HEAD_ROWS = 100
+
+
 @dataclass
 class Grid:
-    """One sheet's cells; ``rows[i]`` is Excel row ``i + 1``."""
+    """One sheet's cells as text columns; row ``i`` is Excel row ``i + 1``, column ``c``
+    is Excel column ``c`` (0 is A), whatever blank rows or columns lead the sheet.
+
+    Cells are text (``None`` when empty): numbers as their shortest decimal, so that
+    amounts are parsed exactly. The columns are Arrow arrays, so a large sheet is never
+    held as Python objects row by row.
+    """
 
     file_name: str
     sheet: str | None
-    rows: list[list[object]]
+    columns: list[Any]  # pyarrow string arrays, all of length n_rows
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     encoding: str | None = None
+    _head: list[list[str | None]] | None = field(default=None, repr=False)
+    _rows: list[list[str | None]] | None = field(default=None, repr=False)
 
-    def cell(self, row: int, col: int) -> object:
-        """The value at 0-based ``row``, ``col``, or None beyond the data."""
-        if 0 <= row < len(self.rows):
-            r = self.rows[row]
-            if 0 <= col < len(r):
-                v = r[col]
-                return None if v == "" else v
-        return None
+    @property
+    def n_rows(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
 
     @property
     def width(self) -> int:
-        return max((len(r) for r in self.rows), default=0)
+        return len(self.columns)
+
+    def head(self, n: int = HEAD_ROWS) -> list[list[str | None]]:
+        """The first ``n`` rows (at most HEAD_ROWS) as lists of cells."""
+        if self._head is None:
+            k = min(HEAD_ROWS, self.n_rows)
+            cols = [c.slice(0, k).to_pylist() for c in self.columns]
+            self._head = [list(r) for r in zip(*cols, strict=True)] if cols else []
+        return self._head[:n]
+
+    @property
+    def rows(self) -> list[list[str | None]]:
+        """Every row as a list (for small tables such as PESA's; large ones use columns)."""
+        if self._rows is None:
+            cols = [c.to_pylist() for c in self.columns]
+            self._rows = [list(r) for r in zip(*cols, strict=True)] if cols else []
+        return self._rows
+
+    def cell(self, row: int, col: int) -> str | None:
+        """The text at 0-based ``row``, ``col``, or None when empty or beyond the data."""
+        if not (0 <= row < self.n_rows and 0 <= col < self.width):
+            return None
+        if row < HEAD_ROWS:
+            value = self.head()[row][col]
+        elif self._rows is not None:
+            value = self._rows[row][col]
+        else:
+            value = self.columns[col][row].as_py()
+        return None if value == "" else value
+
+    def is_empty(self) -> bool:
+        """True when no cell has text."""
+        import pyarrow.compute as pc
+
+        if any(v is not None and v.strip() for row in self.head() for v in row):
+            return False
+        for c in self.columns:
+            if c.null_count == len(c):
+                continue
+            if pc.any(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(c)), 0)).as_py():
+                return False
+        return True
+
+
+def _string_columns(arrays: list[Any], offset: int = 0, n_rows: int | None = None) -> list[Any]:
+    """Arrow arrays as text columns, with ``offset`` empty columns in front (for column A)."""
+    import pyarrow as pa
+
+    n = n_rows if n_rows is not None else (len(arrays[0]) if arrays else 0)
+    out = [pa.nulls(n, pa.string()) for _ in range(offset)]
+    for a in arrays:
+        if isinstance(a, pa.ChunkedArray):
+            a = a.combine_chunks()
+        out.append(a if a.type == pa.string() else a.cast(pa.string()))
+    return out
+
+
+def grid_from_rows(file_name: str, sheet: str | None, rows: list[list[object]], **kw: Any) -> Grid:
+    """A grid from rows of Python values (small files, and tests)."""
+    import pyarrow as pa
+
+    from ._cells import cell_text
+
+    width = max((len(r) for r in rows), default=0)
+    cols = [
+        pa.array([(cell_text(r[c]) or None) if c < len(r) else None for r in rows], pa.string())
+        for c in range(width)
+    ]
+    return Grid(file_name, sheet, cols, **kw)
 
 
 def sheet_names(path: Path) -> list[str] | None:
@@ -72,8 +148,8 @@ def _check_file(path: Path) -> None:
         )
 
 
-def _open_workbook(path: Path):  # type: ignore[no-untyped-def]
-    import python_calamine as pc
+def _open_workbook(path: Path) -> Any:
+    import fastexcel
 
     suffix = path.suffix.lower()
     try:
@@ -101,14 +177,19 @@ def _open_workbook(path: Path):  # type: ignore[no-untyped-def]
                 note="Open it in Excel and save it again as .xlsx.",
             )
     try:
-        return pc.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error types for damaged files
+        return fastexcel.read_excel(str(path))
+    except Exception as exc:  # the reader raises its own error types for damaged files
         raise InputError.one(
             "corrupt-workbook",
-            f"the workbook cannot be read: {str(exc).strip() or type(exc).__name__}.",
+            f"the workbook cannot be read: {_reason(exc)}.",
             file=path.name,
             note="Open it in Excel and save it again as .xlsx.",
         ) from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
 
 
 def resolve_sheet(names: list[str], sheet: str | int | None, file_name: str) -> str:
@@ -132,22 +213,87 @@ def resolve_sheet(names: list[str], sheet: str | int | None, file_name: str) -> 
 
 
 def read_excel_grid(path: Path, sheet: str) -> Grid:
-    """One worksheet as a grid, values typed as calamine reads them (text stays text)."""
+    """One worksheet as a grid of text cells, read by a Rust reader straight into Arrow."""
+    import pyarrow as pa
+
     wb = _open_workbook(path)
     try:
-        ws = wb.get_sheet_by_name(sheet)
-        rows = ws.to_python(skip_empty_area=False)
-        merged = list(ws.merged_cell_ranges or [])
+        ws = wb.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string")
+        table = ws.to_arrow()
+        first_col = min((c.absolute_index for c in ws.available_columns()), default=0)
     except InputError:
         raise
     except Exception as exc:
         raise InputError.one(
             "corrupt-workbook",
-            f"the sheet cannot be read: {str(exc).strip() or type(exc).__name__}.",
+            f"the sheet cannot be read: {_reason(exc)}.",
             file=path.name,
             sheet=sheet,
         ) from exc
-    return Grid(path.name, sheet, [list(r) for r in rows], merged=merged)
+    arrays = [table.column(i) for i in range(table.num_columns)]
+    if not arrays:
+        arrays = [pa.array([], pa.string())]
+    return Grid(
+        path.name, sheet, _string_columns(arrays, first_col), merged=merged_ranges(path, sheet)
+    )
+
+
+#: Merged cells are read from the sheet's XML only up to this size (they matter in headers,
+#: and large machine-written sheets have none); past it the scan is skipped.
+MERGE_SCAN_LIMIT = 16 * 1024 * 1024
+
+
+def merged_ranges(path: Path, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """A sheet's merged cell ranges as ((row, col), (row, col)), 0-based, from its XML."""
+    import re
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, sheet)
+            if part is None or zf.getinfo(part).file_size > MERGE_SCAN_LIMIT:
+                return []
+            xml = zf.read(part)
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return []
+    out = []
+    for m in re.finditer(rb'<mergeCell[^>]*\sref="([A-Z]+)(\d+):([A-Z]+)(\d+)"', xml):
+        c0, r0, c1, r1 = m.groups()
+        out.append(((int(r0) - 1, _col_index(c0)), (int(r1) - 1, _col_index(c1))))
+    return out
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters.decode():
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding a sheet's cells, found through the workbook's relationships."""
+    import re
+    from xml.sax.saxutils import unescape
+
+    workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    rid = None
+    for m in re.finditer(r"<(?:\w+:)?sheet\b[^>]*>", workbook):
+        tag = m.group(0)
+        name = re.search(r'\bname="([^"]*)"', tag)
+        ref = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\bid="([^"]*)"', tag)
+        if name and ref and unescape(name.group(1), {"&quot;": '"', "&apos;": "'"}) == sheet:
+            rid = ref.group(1)
+            break
+    if rid is None:
+        return None
+    for m in re.finditer(r"<Relationship\b[^>]*>", rels):
+        tag = m.group(0)
+        if f'Id="{rid}"' in tag:
+            target = re.search(r'Target="([^"]*)"', tag)
+            if target:
+                t = target.group(1)
+                return t.lstrip("/") if t.startswith("/") else f"xl/{t}"
+    return None
 
 
 def decode_text(raw: bytes) -> tuple[str, str]:
@@ -164,9 +310,18 @@ def decode_text(raw: bytes) -> tuple[str, str]:
         return raw.decode("latin-1"), "latin-1"
 
 
+#: CSV files up to this size are read in Python; larger ones by DuckDB's reader.
+CSV_PYTHON_LIMIT = 8 * 1024 * 1024
+
+
 def read_csv_grid(path: Path) -> Grid:
-    """A CSV file as a grid of text cells."""
-    text, encoding = decode_text(path.read_bytes())
+    """A CSV file as a grid of text cells (UTF-8, UTF-8 with BOM, else Windows-1252)."""
+    raw = path.read_bytes()
+    if len(raw) > CSV_PYTHON_LIMIT and b"\n\n" not in raw and b"\n\r\n" not in raw:
+        grid = _read_csv_duckdb(path, raw)
+        if grid is not None:
+            return grid
+    text, encoding = decode_text(raw)
     text = text.replace("\x00", "")
     sample = text[:16384]
     delimiter = ","
@@ -175,23 +330,64 @@ def read_csv_grid(path: Path) -> Grid:
     except csv.Error:
         pass
     rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-    return Grid(path.name, None, rows, encoding=encoding)  # type: ignore[arg-type]
+    return grid_from_rows(path.name, None, rows, encoding=encoding)  # type: ignore[arg-type]
+
+
+def _read_csv_duckdb(path: Path, raw: bytes) -> Grid | None:
+    """A large UTF-8 CSV read by DuckDB into Arrow (blank lines would shift row numbers, so
+    files with them take the Python path)."""
+    import duckdb
+
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    sample = raw[:16384].decode("utf-8", "replace")
+    delimiter = ","
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        pass
+    con = duckdb.connect()
+    try:
+        table = con.sql(
+            "SELECT * FROM read_csv(?, header = false, all_varchar = true, "
+            "null_padding = true, delim = ?, quote = '\"', escape = '\"', "
+            "strict_mode = false)",
+            params=[str(path), delimiter],
+        ).to_arrow_table()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    arrays = [table.column(i) for i in range(table.num_columns)]
+    return Grid(path.name, None, _string_columns(arrays), encoding=encoding)
 
 
 def read_parquet_grid(path: Path) -> Grid:
     """A Parquet file as a grid: its column names are row 1."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
     except Exception as exc:
         raise InputError.one(
-            "corrupt-workbook", f"the Parquet file cannot be read: {exc}.", file=path.name
+            "corrupt-workbook",
+            f"the Parquet file cannot be read: {_reason(exc)}.",
+            file=path.name,
         ) from exc
-    columns = [c.to_pylist() for c in table.columns]
-    rows: list[list[object]] = [list(table.column_names)]
-    rows.extend([list(r) for r in zip(*columns, strict=True)] if columns else [])
-    return Grid(path.name, None, rows)
+    columns = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        text = col.combine_chunks()
+        if pa.types.is_floating(text.type):
+            # the shortest decimal that round-trips, as for spreadsheet cells
+            text = pa.array([None if v is None else repr(v) for v in text.to_pylist()], pa.string())
+        elif text.type != pa.string():
+            text = text.cast(pa.string())
+        columns.append(pa.concat_arrays([pa.array([name], pa.string()), text]))
+    return Grid(path.name, None, columns)
 
 
 def read_grids(path: Path, sheet: str | int | None) -> Iterator[Grid]:

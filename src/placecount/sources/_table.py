@@ -10,13 +10,14 @@ kind's column aliases), works out the units, and turns each row into a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from ..errors import InputError, Issue, column_letter
-from ..models import KindSchema, Line, ReadOptions
+from ..models import KindSchema, ReadOptions
 from ._cells import (
     UNIT_FACTOR,
     cell_text,
@@ -155,24 +156,24 @@ def find_header(
     """The first row (or the one given by --header-row) whose cells make a header."""
     if options.header_row is not None:
         r = options.header_row - 1
-        if r < 0 or r >= len(grid.rows):
+        if r < 0 or r >= grid.n_rows:
             raise InputError.one(
                 "header-row-out-of-range",
                 f"--header-row {options.header_row} is outside the sheet, which has "
-                f"{len(grid.rows)} rows.",
+                f"{grid.n_rows} rows.",
                 file=grid.file_name,
                 sheet=grid.sheet,
             )
         candidates: Iterable[int] = [r]
     else:
-        candidates = range(min(HEADER_SCAN_ROWS, len(grid.rows)))
+        candidates = range(min(HEADER_SCAN_ROWS, grid.n_rows))
     for r in candidates:
         texts = header_texts(grid, r)
         if sum(1 for t in texts if t) < 2 and options.header_row is None:
             continue
         found, ties = match_roles(texts, schema, roles, options.columns, own_texts(grid, r))
         if accept(found):
-            if options.header_row is None and r + 1 < len(grid.rows):
+            if options.header_row is None and r + 1 < grid.n_rows:
                 # A two-row header: the row below names more roles, so it is the header.
                 below = header_texts(grid, r + 1)
                 found2, ties2 = match_roles(
@@ -181,7 +182,7 @@ def find_header(
                 if accept(found2) and len(found2) > len(found):
                     r, texts, found, ties = r + 1, below, found2, ties2
             _check_header(grid, r, texts, found, ties, options)
-            title = " ".join(cell_text(v) for row in grid.rows[:r] for v in row if cell_text(v))
+            title = " ".join(cell_text(v) for row in grid.head(r) for v in row if cell_text(v))
             return Header(r, texts, found, title)
     return None
 
@@ -331,6 +332,17 @@ class AmountErrors:
             raise InputError(issues=self.issues)
 
 
+def row_is_empty(row: Sequence[object]) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+
+
+def text_at(grid: Grid, r: int, col: int | None) -> str | None:
+    if col is None:
+        return None
+    t = cell_text(grid.cell(r, col))
+    return t or None
+
+
 def read_amount(
     value: object, row: int, units: str, share: Fraction | None, errors: AmountErrors
 ) -> tuple[str, int | None, int | None]:
@@ -353,15 +365,24 @@ def read_amount(
     return kind, after, before
 
 
-def row_is_empty(row: list[object]) -> bool:
-    return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+#: A plain decimal as spreadsheets and exports write it: the fast, vectorised case.
+_PLAIN_NUMBER = r"^-?(\d{1,15}(\.\d{0,12})?|\.\d{1,12})$"
 
 
-def text_at(grid: Grid, r: int, col: int | None) -> str | None:
-    if col is None:
-        return None
-    t = cell_text(grid.cell(r, col))
-    return t or None
+def per_unique(column: Any, fn: Callable[[str], Any], out_type: Any) -> Any:
+    """Apply ``fn`` to each distinct text of a column once, and spread the answers back.
+
+    A sheet of 200,000 payments has a few dozen distinct service labels: labels are
+    classified once each, not once a row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    values = [None if v is None else fn(v) for v in encoded.dictionary.to_pylist()]
+    return pc.take(pa.array(values, out_type), encoded.indices)
 
 
 def read_long_table(
@@ -370,75 +391,163 @@ def read_long_table(
     schema: KindSchema,
     options: ReadOptions,
     issues: list[Issue],
-) -> tuple[list[Line], str, str]:
-    """Read every row below the header of a long table (one line per row)."""
+) -> tuple[Any, str, str]:
+    """Read every row below the header of a long table (one line per row), in Arrow.
+
+    Returns the line table (see ``placecount.models.LINE_COLUMNS``), the units and
+    where they came from. Amounts are parsed exactly; plain numbers in one vectorised
+    step, anything else (brackets, £, commas, dashes) cell by cell.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     roles = header.roles
     amount_col = roles["amount"]
     units, units_from = resolve_units(grid, header, amount_col, schema, options, issues)
+    start = header.row + 1
+    n = max(grid.n_rows - start, 0)
+    body = [c.slice(start) for c in grid.columns]
+
+    def col(role: str) -> Any:
+        c = roles.get(role)
+        if c is None:
+            return pa.nulls(n, pa.string())
+        trimmed = pc.utf8_trim_whitespace(body[c])
+        if not pc.any(pc.equal(trimmed, "")).as_py():  # the usual case: blanks are nulls
+            return trimmed
+        return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+    rows = pa.array(range(start + 1, start + 1 + n), pa.int32())
+    # a row is empty when no cell has text (cells are None when empty; blanks are rare)
+    non_empty = pa.array([False] * n, pa.bool_())
+    for c in body:
+        if c.null_count < len(c):
+            non_empty = pc.or_(non_empty, pc.is_valid(c))
+    amount_raw = body[amount_col]
+    amount = col("amount")
+    label, code = col("label"), col("code")
+
+    # amounts: plain numbers in one vectorised step; the rest cell by cell
+    plain = pc.fill_null(pc.match_substring_regex(amount, _PLAIN_NUMBER), False)
+    factor = UNIT_FACTOR[units] * 100
+    numbers = pc.cast(pc.filter(amount, plain), pa.decimal128(27, 12))
+    scaled = pc.multiply(numbers, pa.scalar(Decimal(factor), pa.decimal128(10, 0)))
+    pence = pc.cast(pc.round(scaled, 0, round_mode="half_to_even"), pa.int64())
+    before = pc.replace_with_mask(pa.nulls(n, pa.int64()), plain, pence)
+    kind = pc.if_else(plain, pa.scalar("number"), pa.scalar(None, pa.string()))
     errors = AmountErrors(grid, header, amount_col)
-    header_norm = [normalise(t) for t in header.texts]
-    lines: list[Line] = []
-    last_amount_row = -1
-    for r in range(header.row + 1, len(grid.rows)):
-        raw = grid.rows[r]
-        if row_is_empty(raw):
-            continue
-        if [normalise(cell_text(v)) for v in raw[: len(header_norm)]] == header_norm[: len(raw)]:
-            lines.append(_left_out(r, amount_col, "header row repeated", grid, roles))
-            continue
-        value = grid.cell(r, amount_col)
-        kind, pence, before = read_amount(value, r, units, options.share, errors)
-        code = text_at(grid, r, roles.get("code"))
-        label = text_at(grid, r, roles.get("label"))
-        line = Line(
-            row=r + 1,
-            column=column_letter(amount_col),
-            native_code=code,
-            native_label=label,
-            amount_text=cell_text(value) or None,
-            amount_pence=pence,
-            before_share_pence=before,
-            org=text_at(grid, r, roles.get("org")),
-            year=financial_year(text_at(grid, r, roles.get("year"))),
-            recipient=text_at(grid, r, roles.get("recipient")),
-            status=text_at(grid, r, roles.get("status")),
-            sponsor=text_at(grid, r, roles.get("sponsor")),
-            part=text_at(grid, r, roles.get("part")),
-            cofog=text_at(grid, r, roles.get("cofog")),
-            extra={
-                role: t
-                for role in ("connected", "spend_type")
-                if (t := text_at(grid, r, roles.get(role))) is not None
-            },
+    too_large = pc.fill_null(pc.greater(pc.abs(before), MAX_POUNDS * 100), False)
+    for i in pc.indices_nonzero(too_large).to_pylist():
+        value = amount[i].as_py()
+        errors.add(
+            start + i,
+            value,
+            "amount-too-large",
+            f"{value!r} {units} is over £1 trillion: not a believable amount.",
         )
-        if kind in ("number", "nil"):
-            last_amount_row = r
-            if is_total_label(label or "") or is_total_label(code or ""):
-                line.included, line.reason = False, "total row"
-        elif kind == "not-available":
-            line.included, line.reason = False, "amount not available"
-        elif kind == "blank":
-            line.included, line.reason = False, "no amount"
-        else:
-            line.included, line.reason = False, "bad amount"
-        lines.append(line)
+    share = options.share
+    after = before
+    if share is not None:
+        after = pa.array(
+            [None if b is None else round(Fraction(b) * share) for b in before.to_pylist()],
+            pa.int64(),
+        )
+    odd = pc.indices_nonzero(pc.and_(pc.invert(plain), non_empty)).to_pylist()
+    if odd:
+        kinds, befores, afters = kind.to_pylist(), before.to_pylist(), after.to_pylist()
+        for i in odd:
+            found, after_pence, before_pence = read_amount(
+                amount_raw[i].as_py(), start + i, units, share, errors
+            )
+            kinds[i], afters[i], befores[i] = found, after_pence, before_pence
+        kind = pa.array(kinds, pa.string())
+        before, after = pa.array(befores, pa.int64()), pa.array(afters, pa.int64())
     errors.raise_if_any()
-    # Rows with no amount after the last amount are notes under the table.
-    for line in lines:
-        if line.reason == "no amount" and line.row - 1 > last_amount_row:
-            line.reason = "note under the table"
-    return lines, units, units_from
 
-
-def _left_out(r: int, col: int, reason: str, grid: Grid, roles: dict[str, int]) -> Line:
-    return Line(
-        row=r + 1,
-        column=column_letter(col),
-        native_code=text_at(grid, r, roles.get("code")),
-        native_label=text_at(grid, r, roles.get("label")),
-        amount_text=cell_text(grid.cell(r, col)) or None,
-        amount_pence=None,
-        before_share_pence=None,
-        included=False,
-        reason=reason,
+    is_total = pc.or_(
+        pc.fill_null(per_unique(label, is_total_label, pa.bool_()), False),
+        pc.fill_null(per_unique(code, is_total_label, pa.bool_()), False),
     )
+    has_amount = pc.fill_null(pc.is_in(kind, value_set=pa.array(["number", "nil"])), False)
+    with_amount = pc.indices_nonzero(has_amount)
+    last_amount = with_amount[-1].as_py() if len(with_amount) else -1
+    after_last = pc.greater(pa.array(range(n), pa.int64()), last_amount)
+    repeated = pa.array(_repeated_header(body, header.texts, non_empty), pa.bool_())
+    none = pa.scalar(None, pa.string())
+    reason = pc.case_when(
+        pc.make_struct(
+            pc.invert(non_empty),
+            repeated,
+            pc.and_(has_amount, is_total),
+            has_amount,
+            pc.fill_null(pc.equal(kind, "not-available"), False),
+            pc.and_(pc.fill_null(pc.equal(kind, "blank"), True), after_last),
+            pc.fill_null(pc.equal(kind, "blank"), True),
+        ),
+        pa.scalar("empty"),
+        pa.scalar("header row repeated"),
+        pa.scalar("total row"),
+        none,
+        pa.scalar("amount not available"),
+        pa.scalar("note under the table"),
+        pa.scalar("no amount"),
+        pa.scalar("bad amount"),
+    )
+    reason_arr = reason
+    included = pc.is_null(reason_arr)
+    year = per_unique(col("year"), lambda v: financial_year(v), pa.string())
+    table = pa.table(
+        {
+            "row": rows,
+            "column": pa.array([column_letter(amount_col)] * n, pa.string()),
+            "native_code": code,
+            "native_label": label,
+            "amount_text": amount,
+            "amount_pence": after,
+            "before_share_pence": before,
+            "included": included,
+            "reason": reason_arr,
+            "org": col("org"),
+            "year": year,
+            "recipient": col("recipient"),
+            "status": col("status"),
+            "sponsor": col("sponsor"),
+            "part": col("part"),
+            "cofog": col("cofog"),
+            "connected": col("connected"),
+            "spend_type": col("spend_type"),
+            "transfer_to": pa.nulls(n, pa.string()),
+            "transfer_basis": pa.nulls(n, pa.string()),
+        }
+    )
+    # empty rows are not lines: they are dropped, and the Excel row numbers kept
+    table = table.filter(pc.not_equal(reason_arr, "empty").fill_null(True))
+    return table.cast(_schema()), units, units_from
+
+
+def _schema() -> Any:
+    from ..models import line_schema
+
+    return line_schema()
+
+
+def _repeated_header(body: list[Any], texts: list[str], non_empty: Any) -> list[bool]:
+    """Rows that repeat the header (as printed at the top of each page of some exports)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    checks = [(c, normalise(t)) for c, t in enumerate(texts) if t.strip() and c < len(body)]
+    if not checks:
+        return [False] * len(non_empty)
+    first_col = checks[0][0]
+    wanted = texts[first_col].strip().lower()
+    candidates = pc.fill_null(
+        pc.equal(
+            pc.utf8_lower(pc.utf8_trim_whitespace(body[first_col])), pa.scalar(wanted, pa.string())
+        ),
+        False,
+    )
+    out = [False] * len(non_empty)
+    for i in pc.indices_nonzero(candidates).to_pylist():
+        out[i] = all(normalise(body[c][i].as_py()) == h for c, h in checks)
+    return out

@@ -12,6 +12,7 @@ from ..models import KindSchema, ReadOptions, SourceRead
 from . import simple
 from ._cells import normalise
 from ._grid import Grid
+from ._table import per_unique
 
 ROLES = ["amount", "label", "sponsor", "status", "connected", "year", "recipient"]
 
@@ -44,14 +45,32 @@ def read(
     grid: Grid, schema: KindSchema, options: ReadOptions, issues: list[Issue]
 ) -> SourceRead | None:
     """Read an NDPB list; each body is its own organisation; apply the exclusion rules."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     found = simple.read(grid, schema, options, issues, roles=ROLES)
     if found is None:
         return None
-    for line in found.lines:
-        line.org = line.native_label
-        if not line.included:
-            continue
-        reason = exclusion(schema, line.status, line.sponsor, line.extra.get("connected"))
-        if reason:
-            line.included, line.reason = False, reason
+    t = found.table
+    # each distinct (status, sponsor, connected) is judged once
+    key = pc.binary_join_element_wise(
+        pc.fill_null(t.column("status"), "\x00"),
+        pc.fill_null(t.column("sponsor"), "\x00"),
+        pc.fill_null(t.column("connected"), "\x00"),
+        "\x01",
+    )
+
+    def judge(k: str) -> str | None:
+        status, sponsor, connected = (None if v == "\x00" else v for v in k.split("\x01"))
+        return exclusion(schema, status, sponsor, connected)
+
+    excluded = per_unique(key, judge, pa.string())
+    keep = pc.and_(t.column("included"), pc.is_null(excluded))
+    reason = pc.if_else(
+        pc.and_(t.column("included"), pc.is_valid(excluded)), excluded, t.column("reason")
+    )
+    t = t.set_column(t.schema.get_field_index("org"), "org", t.column("native_label"))
+    t = t.set_column(t.schema.get_field_index("included"), "included", keep)
+    t = t.set_column(t.schema.get_field_index("reason"), "reason", reason)
+    found.table = t
     return found

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import InputError, Issue, column_letter
-from ..models import KindSchema, Line, ReadOptions, SourceRead
+from ..models import KindSchema, Line, ReadOptions, SourceRead, lines_to_table
 from ._cells import cell_text, financial_year, normalise
 from ._grid import Grid
 from ._table import (
@@ -98,7 +98,7 @@ class _Wide:
 
 def _find_wide_header(grid: Grid, schema: KindSchema, options: ReadOptions) -> _Wide | None:
     known = {normalise(r) for r in schema.regions}
-    rows = [options.header_row - 1] if options.header_row else range(min(60, len(grid.rows)))
+    rows = [options.header_row - 1] if options.header_row else range(min(60, grid.n_rows))
     for r in rows:
         texts = header_texts(grid, r)
         regions = {texts[c]: c for c in range(len(texts)) if normalise(texts[c]) in known}
@@ -111,7 +111,7 @@ def _find_wide_header(grid: Grid, schema: KindSchema, options: ReadOptions) -> _
             continue
         first = min(regions.values())
         label_col = _label_column(grid, r, first, texts, schema)
-        title = " ".join(cell_text(v) for row in grid.rows[:r] for v in row if cell_text(v))
+        title = " ".join(cell_text(v) for row in grid.head(r) for v in row if cell_text(v))
         return _Wide(r, texts, regions, label_col, title)
     return None
 
@@ -125,7 +125,7 @@ def _label_column(
             return c
     # Otherwise the left-most column with text below the header.
     for c in range(first_region):
-        if any(isinstance(grid.cell(i, c), str) for i in range(r + 1, min(r + 30, len(grid.rows)))):
+        if any(isinstance(grid.cell(i, c), str) for i in range(r + 1, min(r + 30, grid.n_rows))):
             return c
     return 0
 
@@ -267,7 +267,7 @@ def _read_wide(
         part=part,
         share=options.share_text,
         share_basis=options.share_basis,
-        lines=lines,
+        table=lines_to_table(lines),
     )
 
 
@@ -387,5 +387,5 @@ def _read_long(
         part=parts[0] if len(parts) == 1 else "mixed",
         share=options.share_text,
         share_basis=options.share_basis,
-        lines=lines,
+        table=lines_to_table(lines),
     )

@@ -30,7 +30,7 @@ def read(
     header = find_header(grid, schema, options, wanted, accept)
     if header is None:
         return None
-    lines, units, units_from = read_long_table(grid, header, schema, options, issues)
+    table, units, units_from = read_long_table(grid, header, schema, options, issues)
     return SourceRead(
         kind=schema.kind,
         file_name=grid.file_name,
@@ -42,6 +42,6 @@ def read(
         units_from=units_from,
         org=None,
         year=None,
-        lines=lines,
+        table=table,
         columns={role: column_letter(c) for role, c in header.roles.items()},
     )
