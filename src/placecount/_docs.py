@@ -11,6 +11,8 @@ COMMANDS = [
     "ingest",
     "report",
     "trace",
+    "scenario",
+    "journey",
     "flows",
     "run",
     "verify",

@@ -875,3 +875,7 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# the scenario and journey commands live in their own module, on the same app
+from . import cli_scenario  # noqa: E402,F401

@@ -53,6 +53,7 @@ CODES: dict[str, str] = {
     "project-exists": "placecount.toml already exists; use --force to overwrite it.",
     "database-error": "The database file cannot be opened or is not a placecount database.",
     "bad-flow": "A funding chain or flow graph row is not valid (empty path, negative amount, cycle, a body paying out more than it receives).",
+    "bad-scenario": "A scenario or journey file cannot be used as written: an unknown or missing key, a negative value, a share above 1, a profile of the wrong length, low or high on the wrong side.",
     "bad-manifest": "A manifest or report JSON file cannot be read.",
     "unknown-theme": "The theme asked for is not declared in placecount.toml.",
     "no-lines": "The sheet has a header but no lines with amounts.",

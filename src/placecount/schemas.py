@@ -16,11 +16,14 @@ from .errors import Issue
 from .models import KindSchema
 from .project import Project
 from .resources import resource_path
+from .scenario import Journey, Scenario
 
 MODELS: dict[str, type[BaseModel]] = {
     "placecount.toml.schema.json": Project,
     "kind.schema.json": KindSchema,
     "issue.schema.json": Issue,
+    "scenario.schema.json": Scenario,
+    "journey.schema.json": Journey,
 }
 
 
