@@ -300,12 +300,9 @@ def ingest(
 
 def _unmapped_summary(table: Any, allocations: Any) -> tuple[int, int]:
     """How many kept lines have no COFOG allocation, and their pence."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    index = pa.array(range(table.num_rows), pa.int64())
-    mapped = pc.is_in(index, value_set=allocations.column("line_index"))
-    unmapped = pc.and_(table.column("included"), pc.invert(mapped))
+    unmapped = pc.and_(table.column("included"), pc.invert(table.column("mapped")))
     rows = table.filter(unmapped)
     return rows.num_rows, int(pc.sum(rows.column("amount_pence")).as_py() or 0)
 

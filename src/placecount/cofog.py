@@ -292,7 +292,7 @@ def map_lines(
                 "rule": pa.array(["cofog column"] * n, pa.string()),
             }
         )
-        return table, allocations, []
+        return _with_mapped(table, kept), allocations, []
 
     found: list[list[MappingRow] | None] = []
 
@@ -327,6 +327,7 @@ def map_lines(
     special_ids = sorted(
         i for i, r in enumerate(found) if not r or len(r) > 1 or any(x.transfer_to for x in r)
     )
+    has_rows = pc.take(pa.array([bool(r) for r in found], pa.bool_()), ids)
     todo = pc.indices_nonzero(
         pc.and_(kept, pc.is_in(ids, value_set=pa.array(special_ids, pa.int64())))
     ).to_pylist()
@@ -380,7 +381,12 @@ def map_lines(
     allocations = pa.concat_tables([whole_table, _allocation_table(out)]).sort_by(
         [("line_index", "ascending"), ("cofog_code", "ascending")]
     )
-    return table, allocations, issues
+    return _with_mapped(table, pc.and_(kept, has_rows)), allocations, issues
+
+
+def _with_mapped(table: Any, mapped: Any) -> Any:
+    """The line table with its ``mapped`` column set: the kept lines that got a COFOG code."""
+    return table.set_column(table.schema.get_field_index("mapped"), "mapped", mapped)
 
 
 def _allocation_table(data: dict[str, list[Any]]) -> Any:

@@ -167,6 +167,7 @@ LINE_COLUMNS: list[tuple[str, str]] = [
     ("spend_type", "string"),
     ("transfer_to", "string"),
     ("transfer_basis", "string"),
+    ("mapped", "bool_"),
 ]
 
 
@@ -185,6 +186,8 @@ def lines_to_table(lines: list[Line]) -> Any:
         for name, _ in LINE_COLUMNS:
             if name in ("connected", "spend_type"):
                 data[name].append(ln.extra.get(name))
+            elif name == "mapped":
+                data[name].append(False)
             else:
                 data[name].append(getattr(ln, name))
     return pa.table(data, schema=line_schema())
@@ -258,6 +261,7 @@ class SourceRead:
             extra = {k: r.pop(k) for k in ("connected", "spend_type") if r.get(k) is not None}
             r.pop("connected", None)
             r.pop("spend_type", None)
+            r.pop("mapped", None)
             out.append(Line(**r, extra=extra))
         return out
 

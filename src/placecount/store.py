@@ -52,7 +52,7 @@ _DDL = [
         total_pence BIGINT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS lines (
-        line_id BIGINT PRIMARY KEY,
+        line_id BIGINT NOT NULL,
         source_id INTEGER NOT NULL,
         excel_row INTEGER NOT NULL,
         excel_column VARCHAR,
@@ -279,11 +279,9 @@ class Store:
                     ],
                 )
                 import pyarrow as pa
-                import pyarrow.compute as pc
 
                 index = pa.array(range(read.table.num_rows), pa.int64())
-                mapped = pc.is_in(index, value_set=p.allocations.column("line_index"))
-                indexed = read.table.append_column("i", index).append_column("mapped", mapped)
+                indexed = read.table.append_column("i", index)
                 with _arrow_only():
                     con.register("incoming_lines", indexed)
                     con.register("incoming_allocations", p.allocations)
@@ -294,14 +292,13 @@ class Store:
                               l.native_label, l.recipient, l.status, l.sponsor, l.part,
                               l.amount_text, l.before_share_pence, l.amount_pence, l.included,
                               l.reason, l.mapped, l.transfer_to, l.transfer_basis
-                       FROM incoming_lines l
-                       ORDER BY l.i""",
+                       FROM incoming_lines l""",
                     [first_line, source_id, read.kind],
                 )
                 con.execute(
                     """INSERT INTO allocations
                        SELECT ? + line_index, cofog_code, share, amount_pence, rule
-                       FROM incoming_allocations ORDER BY line_index, cofog_code""",
+                       FROM incoming_allocations""",
                     [first_line],
                 )
                 con.unregister("incoming_lines")

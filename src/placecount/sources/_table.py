@@ -518,6 +518,7 @@ def read_long_table(
             "spend_type": col("spend_type"),
             "transfer_to": pa.nulls(n, pa.string()),
             "transfer_basis": pa.nulls(n, pa.string()),
+            "mapped": pa.array([False] * n, pa.bool_()),
         }
     )
     # empty rows are not lines: they are dropped, and the Excel row numbers kept
