@@ -234,8 +234,8 @@ class SourceRead:
     def total_pence(self) -> int:
         import pyarrow.compute as pc
 
-        kept = self.table.filter(self.table.column("included"))
-        return int(pc.sum(kept.column("amount_pence")).as_py() or 0)
+        kept = pc.filter(self.table.column("amount_pence"), self.table.column("included"))
+        return int(pc.sum(kept).as_py() or 0)
 
     def left_out_summary(self) -> list[dict[str, Any]]:
         """The rows left out: row, label, what the amount cell said, and why."""

@@ -132,8 +132,8 @@ def _settle_org_and_year(
     import pyarrow.compute as pc
 
     t = found.table
-    kept = t.filter(t.column("included"))
-    col_orgs = _distinct(kept.column("org"))
+    included = t.column("included")
+    col_orgs = _distinct(pc.filter(t.column("org"), included))
     if options.org:
         found.org = options.org
     elif found.org is None and len(col_orgs) == 1:
@@ -154,7 +154,7 @@ def _settle_org_and_year(
         )
     elif found.org is None:
         found.org = "; ".join(col_orgs) if len(col_orgs) <= 3 else f"{len(col_orgs)} bodies"
-    col_years = _distinct(kept.column("year"))
+    col_years = _distinct(pc.filter(t.column("year"), included))
     if options.year:
         found.year = options.year
     elif found.year is None and len(col_years) == 1:

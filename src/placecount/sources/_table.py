@@ -522,7 +522,9 @@ def read_long_table(
         }
     )
     # empty rows are not lines: they are dropped, and the Excel row numbers kept
-    table = table.filter(pc.not_equal(reason_arr, "empty").fill_null(True))
+    empty = pc.fill_null(pc.equal(reason_arr, "empty"), False)
+    if pc.any(empty).as_py():
+        table = table.filter(pc.invert(empty))
     return table.cast(_schema()), units, units_from
 
 
