@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Issue
-from .models import KINDS, ReadOptions, pence_to_pounds
+from .models import KINDS, Limits, ReadOptions, pence_to_pounds
 from .project import Place, Project, check_year, load_project, project_path_for, write_project
 
 DEFAULT_DB = "placecount.duckdb"
@@ -176,6 +176,7 @@ def ingest(
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
     project_file: Path | None = None,
+    limits: Limits | None = None,
 ) -> IngestResult:
     """Read files of one kind, map them to COFOG and store them in one transaction.
 
@@ -213,6 +214,7 @@ def ingest(
         share_basis=basis,
         part=part,
         project_year=project.place.financial_year if project else None,
+        limits=limits or Limits(),
     )
     base = load_mapping(schema.mapping) if schema.mapping else None
     user_mapping_path = mapping or (

@@ -231,6 +231,32 @@ def ingest(
     strict: Annotated[
         bool, typer.Option("--strict", help="A line with no COFOG mapping is an error.")
     ] = False,
+    max_file_mb: Annotated[
+        int,
+        typer.Option("--max-file-mb", metavar="MB", min=1, help="Refuse a file larger than this."),
+    ] = 1024,
+    max_rows: Annotated[
+        int,
+        typer.Option(
+            "--max-rows", metavar="N", min=1, help="Refuse a sheet with more rows than this."
+        ),
+    ] = 20_000_000,
+    max_columns: Annotated[
+        int,
+        typer.Option(
+            "--max-columns", metavar="N", min=1, help="Refuse a sheet with more columns than this."
+        ),
+    ] = 1_000,
+    max_unzipped_mb: Annotated[
+        int,
+        typer.Option(
+            "--max-unzipped-mb",
+            metavar="MB",
+            min=1,
+            help="Refuse a workbook that would inflate past this when unzipped "
+            "(a guard against 'zip bombs').",
+        ),
+    ] = 4096,
     db: DbOption = Path("placecount.duckdb"),
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -242,6 +268,7 @@ def ingest(
     PESA: placecount ingest pesa cra_2009.xlsx --region "North West" --share 0.0724
     """
     from .api import ingest as do_ingest
+    from .models import Limits
 
     progress_cb = None
     progress_ctx: Any = None
@@ -277,6 +304,7 @@ def ingest(
                 dry_run=dry_run,
                 strict=strict,
                 progress=progress_cb,
+                limits=Limits(max_file_mb, max_rows, max_columns, max_unzipped_mb),
             ),
             as_json=as_json,
         )

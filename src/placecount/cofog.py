@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Issue
+from .errors import InputError, Issue, shorten
 from .resources import resource_path
 from .sources._cells import normalise
 
@@ -366,7 +366,8 @@ def map_lines(
             Issue(
                 code="unmapped-line",
                 severity="warning",
-                message=f"{what!r}{more} has no COFOG mapping: kept and counted as unmapped.",
+                message=f"{shorten(what)!r}{more} has no COFOG mapping: kept and counted as "
+                "unmapped.",
                 file=file_name,
                 sheet=sheet,
                 row=table.column("row")[first].as_py(),

@@ -53,6 +53,8 @@ CODES: dict[str, str] = {
     "project-exists": "placecount.toml already exists; use --force to overwrite it.",
     "database-error": "The database file cannot be opened or is not a placecount database.",
     "bad-flow": "A funding chain or flow graph row is not valid (empty path, negative amount, cycle, a body paying out more than it receives).",
+    "limit-exceeded": "A file is larger, longer or wider than the limit set (a guard against damaged or hostile files); the limit can be raised.",
+    "database-in-use": "Another placecount process is using the database; try again when it has finished.",
     "bad-scenario": "A scenario or journey file cannot be used as written: an unknown or missing key, a negative value, a share above 1, a profile of the wrong length, low or high on the wrong side.",
     "bad-manifest": "A manifest or report JSON file cannot be read.",
     "unknown-theme": "The theme asked for is not declared in placecount.toml.",
@@ -99,7 +101,8 @@ class Issue(BaseModel):
 
     def __str__(self) -> str:
         where = self.position()
-        text = f"{where}: {self.message}" if where else self.message
+        message = self.message if len(self.message) <= 500 else self.message[:500] + "…"
+        text = f"{where}: {message}" if where else message
         if self.note:
             text += f" {self.note}"
         return text
@@ -126,6 +129,13 @@ class InputError(PlacecountError):
     def one(cls, code: str, message: str, **where: object) -> InputError:
         """Build the error from a single issue: ``InputError.one("bad-year", "...", file=...)``."""
         return cls(issues=[Issue(code=code, message=message, **where)])  # type: ignore[arg-type]
+
+
+def shorten(text: object, limit: int = 80) -> str:
+    """Text quoted in a message, cut to ``limit`` characters: a 10,000-character cell must
+    not bury the message about it."""
+    value = "" if text is None else str(text)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def column_letter(index: int) -> str:

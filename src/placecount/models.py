@@ -118,6 +118,22 @@ class ReadOptions:
     share_basis: str | None = None
     part: str | None = None
     project_year: str | None = None
+    limits: Limits = field(default_factory=lambda: Limits())
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much placecount reads from one file before it stops with a clear message.
+
+    They guard against a damaged or hostile file (a "zip bomb" workbook that inflates
+    to gigabytes) exhausting the machine; each can be raised with an ingest option.
+    """
+
+    max_file_mb: int = 1024
+    max_rows: int = 20_000_000
+    max_columns: int = 1_000
+    #: how far a workbook may inflate when unzipped, in MB
+    max_unzipped_mb: int = 4096
 
 
 @dataclass

@@ -26,12 +26,34 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Text that a spreadsheet would take for a formula, made to read as text.
+
+    A label from someone's spreadsheet such as ``=HYPERLINK("http://x","y")`` must not
+    become a live formula in a reader's Excel: it gets a leading apostrophe, which Excel
+    and LibreOffice show as text. Numbers (``-1234.00``) are left alone.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if value.startswith(("-", "+")):
+        try:
+            Decimal(value)
+            return value
+        except ArithmeticError:
+            pass
+    return "'" + value
+
+
 def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """CSV with a header row; text that looks like a formula is written as text."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for r in rows:
-        writer.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
+        writer.writerow([safe_cell("" if r.get(c) is None else r.get(c)) for c in columns])
     return out.getvalue()
 
 

@@ -92,6 +92,46 @@ _DDL = [
 ]
 
 
+#: How long to wait for another placecount process to finish with the database (seconds);
+#: the environment variable PLACECOUNT_LOCK_WAIT changes it.
+LOCK_WAIT = 10.0
+
+
+def _connect(path: str) -> Any:
+    """Connect, waiting a little while another process holds the database's lock.
+
+    DuckDB lets one process write a database file at a time: a second one gets a lock
+    error at once. A finance officer running two commands should see the second wait,
+    then either go ahead or get a plain "in use" message, never a damaged file.
+    """
+    import os
+    import time
+
+    import duckdb
+
+    wait = float(os.environ.get("PLACECOUNT_LOCK_WAIT", LOCK_WAIT))
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.Error as exc:
+            message = str(exc).splitlines()[0]
+            locked = "lock" in message.lower()
+            if locked and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            if locked:
+                raise InputError.one(
+                    "database-in-use",
+                    f"the database {Path(path).name!r} is in use by another placecount "
+                    f"process (waited {wait:g} s).",
+                    note="Try again when it has finished.",
+                ) from exc
+            raise InputError.one(
+                "database-error", f"cannot open the database {Path(path).name!r}: {message}"
+            ) from exc
+
+
 @contextmanager
 def _arrow_only() -> Iterator[None]:
     """Hand DuckDB Arrow tables without it importing pandas (a quarter of a second) just to
@@ -142,7 +182,6 @@ class Store:
     @contextmanager
     def open(cls, path: str | Path, create: bool = True) -> Iterator[Store]:
         """Open (and with ``create``, make) the database at ``path``."""
-        import duckdb
 
         text = str(path)
         if text != ":memory:" and not create and not Path(text).exists():
@@ -151,16 +190,7 @@ class Store:
                 f"there is no database {Path(text).name!r} here.",
                 note="Run `placecount init` first, or point at it with --db PATH.",
             )
-        try:
-            con = duckdb.connect(text)
-        except duckdb.Error as exc:
-            message = str(exc).splitlines()[0]
-            if "lock" in message.lower():
-                message = "the database is in use by another placecount process; try again."
-            raise InputError.one(
-                "database-error",
-                f"cannot open the database {Path(text).name!r}: {message}",
-            ) from exc
+        con = _connect(text)
         store = cls(con, text)
         try:
             store._ensure_schema()

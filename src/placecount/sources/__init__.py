@@ -53,7 +53,7 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
     issues: list[Issue] = []
     tried: list[tuple[str, str | None]] = []
     non_empty = 0
-    for grid in read_grids(path, options.sheet):
+    for grid in read_grids(path, options.sheet, options.limits):
         tried.append((grid.file_name, grid.sheet))
         if grid.is_empty():
             continue

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..models import Limits
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 SUFFIXES = EXCEL_SUFFIXES | {".csv", ".parquet"}
@@ -160,22 +161,7 @@ def _open_workbook(path: Path) -> Any:
             "file-not-found", f"cannot be opened: {exc.strerror}.", file=path.name
         ) from exc
     if suffix in {".xlsx", ".xlsm"}:
-        if head.startswith(_CFB_MAGIC):
-            raise InputError.one(
-                "password-protected",
-                "the workbook is password-protected (encrypted), so it cannot be read.",
-                file=path.name,
-                note="Open it in Excel, remove the password (File › Info › Protect Workbook) "
-                "and save a copy.",
-            )
-        if not zipfile.is_zipfile(path):
-            raise InputError.one(
-                "corrupt-workbook",
-                "this is not a valid Excel workbook (it may be damaged, or saved with the "
-                "wrong extension).",
-                file=path.name,
-                note="Open it in Excel and save it again as .xlsx.",
-            )
+        _open_workbook_checks(path, head)
     try:
         return fastexcel.read_excel(str(path))
     except Exception as exc:  # the reader raises its own error types for damaged files
@@ -185,6 +171,29 @@ def _open_workbook(path: Path) -> Any:
             file=path.name,
             note="Open it in Excel and save it again as .xlsx.",
         ) from exc
+
+
+def _open_workbook_checks(path: Path, head: bytes | None = None) -> None:
+    """An encrypted workbook, or a file that is not a zip, gets its own plain message."""
+    if head is None:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    if head.startswith(_CFB_MAGIC):
+        raise InputError.one(
+            "password-protected",
+            "the workbook is password-protected (encrypted), so it cannot be read.",
+            file=path.name,
+            note="Open it in Excel, remove the password (File › Info › Protect Workbook) "
+            "and save a copy.",
+        )
+    if not zipfile.is_zipfile(path):
+        raise InputError.one(
+            "corrupt-workbook",
+            "this is not a valid Excel workbook (it may be damaged, or saved with the "
+            "wrong extension).",
+            file=path.name,
+            note="Open it in Excel and save it again as .xlsx.",
+        )
 
 
 def _reason(exc: Exception) -> str:
@@ -297,17 +306,36 @@ def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
 
 
 def decode_text(raw: bytes) -> tuple[str, str]:
-    """Decode CSV bytes as UTF-8 (with or without BOM), else Windows-1252, so '£' survives."""
+    """Decode CSV bytes as UTF-8 (with or without BOM), else Windows-1252, so '£' survives.
+
+    A file pasted together from two sources can mix them: then each line is decoded on
+    its own, UTF-8 where it is valid and Windows-1252 where it is not.
+    """
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+        raw, bom = raw[3:], True
+    else:
+        bom = False
     try:
-        return raw.decode("utf-8"), "utf-8"
+        return raw.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError:
         pass
+    lines = raw.splitlines(keepends=True)
+    utf8 = 0
+    out = []
+    for line in lines:
+        try:
+            out.append(line.decode("utf-8"))
+            utf8 += any(b > 127 for b in line)
+        except UnicodeDecodeError:
+            out.append(_cp1252(line))
+    return "".join(out), ("mixed utf-8 and cp1252" if utf8 else "cp1252")
+
+
+def _cp1252(data: bytes) -> str:
     try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # five bytes have no Windows-1252 meaning: read as Latin-1
+        return data.decode("latin-1")
 
 
 #: CSV files up to this size are read in Python; larger ones by DuckDB's reader.
@@ -390,25 +418,95 @@ def read_parquet_grid(path: Path) -> Grid:
     return Grid(path.name, None, columns)
 
 
-def read_grids(path: Path, sheet: str | int | None) -> Iterator[Grid]:
+def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None) -> Iterator[Grid]:
     """The grids to look at: the sheet asked for, or each sheet in turn when none is.
 
     Sheets are read one at a time, so a reader that finds its table on the first
-    sheet never parses the rest.
+    sheet never parses the rest. The file's size, and a workbook's size once
+    unzipped, are checked against ``limits`` before anything is parsed.
     """
+    limits = limits or Limits()
     _check_file(path)
+    check_size(path, limits)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        yield read_csv_grid(path)
+        yield check_shape(read_csv_grid(path), limits)
         return
     if suffix == ".parquet":
-        yield read_parquet_grid(path)
+        yield check_shape(read_parquet_grid(path), limits)
         return
+    if suffix in {".xlsx", ".xlsm"}:
+        _open_workbook_checks(path)
+        check_unzipped(path, limits)
     names = list(_open_workbook(path).sheet_names)
     if not names:
         raise InputError.one("empty-sheet", "the workbook has no sheets.", file=path.name)
     if sheet is not None:
-        yield read_excel_grid(path, resolve_sheet(names, sheet, path.name))
+        yield check_shape(read_excel_grid(path, resolve_sheet(names, sheet, path.name)), limits)
         return
     for name in names:
-        yield read_excel_grid(path, name)
+        yield check_shape(read_excel_grid(path, name), limits)
+
+
+def check_size(path: Path, limits: Limits) -> None:
+    size = path.stat().st_size
+    if size > limits.max_file_mb * 1024 * 1024:
+        raise InputError.one(
+            "limit-exceeded",
+            f"the file is {size / 1024 / 1024:,.0f} MB, over the limit of "
+            f"{limits.max_file_mb:,} MB.",
+            file=path.name,
+            note="Raise it with --max-file-mb if the file is genuine.",
+        )
+
+
+def check_unzipped(path: Path, limits: Limits) -> None:
+    """Refuse a workbook whose parts would inflate past the limit (a "zip bomb"), before
+    a byte of it is parsed: the sizes are declared in the zip's directory."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            total = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError.one(
+            "corrupt-workbook",
+            "this is not a valid Excel workbook (it may be damaged, or saved with the "
+            "wrong extension).",
+            file=path.name,
+            note="Open it in Excel and save it again as .xlsx.",
+        ) from exc
+    if "xl/workbook.xml" not in names:
+        raise InputError.one(
+            "corrupt-workbook",
+            "this is a zip file, but not an Excel workbook (it has no workbook inside).",
+            file=path.name,
+            note="Check that this is the right file.",
+        )
+    if total > limits.max_unzipped_mb * 1024 * 1024:
+        raise InputError.one(
+            "limit-exceeded",
+            f"the workbook would inflate to {total / 1024 / 1024:,.0f} MB when opened, over "
+            f"the limit of {limits.max_unzipped_mb:,} MB: it may be damaged or hostile.",
+            file=path.name,
+            note="If it is genuine, raise the limit with --max-unzipped-mb.",
+        )
+
+
+def check_shape(grid: Grid, limits: Limits) -> Grid:
+    if grid.n_rows > limits.max_rows:
+        raise InputError.one(
+            "limit-exceeded",
+            f"the sheet has {grid.n_rows:,} rows, over the limit of {limits.max_rows:,}.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            note="Raise it with --max-rows if the file is genuine.",
+        )
+    if grid.width > limits.max_columns:
+        raise InputError.one(
+            "limit-exceeded",
+            f"the sheet has {grid.width:,} columns, over the limit of {limits.max_columns:,}.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            note="Raise it with --max-columns if the file is genuine.",
+        )
+    return grid

@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..errors import InputError, Issue, column_letter
+from ..errors import InputError, Issue, column_letter, shorten
 from ..models import KindSchema, ReadOptions
 from ._cells import (
     UNIT_FACTOR,
@@ -349,7 +349,9 @@ def read_amount(
     """Parse one amount cell: ('number'|'nil'|'blank'|'not-available'|'bad', pence, before)."""
     kind, number = parse_amount(value)
     if kind == "bad":
-        errors.add(row, value, "unparseable-amount", f"{cell_text(value)!r} is not an amount.")
+        errors.add(
+            row, value, "unparseable-amount", f"{shorten(cell_text(value))!r} is not an amount."
+        )
         return "bad", None, None
     if number is None:
         return kind, None, None
@@ -358,7 +360,7 @@ def read_amount(
             row,
             value,
             "amount-too-large",
-            f"{cell_text(value)!r} {units} is over £1 trillion: not a believable amount.",
+            f"{cell_text(value)!r} ({units}) is over £1 trillion: not a believable amount.",
         )
         return "bad", None, None
     before, after = to_pence(number, units, share)
@@ -443,7 +445,7 @@ def read_long_table(
             start + i,
             value,
             "amount-too-large",
-            f"{value!r} {units} is over £1 trillion: not a believable amount.",
+            f"{value!r} ({units}) is over £1 trillion: not a believable amount.",
         )
     share = options.share
     after = before
@@ -452,7 +454,10 @@ def read_long_table(
             [None if b is None else round(Fraction(b) * share) for b in before.to_pylist()],
             pa.int64(),
         )
-    odd = pc.indices_nonzero(pc.and_(pc.invert(plain), non_empty)).to_pylist()
+    repeated = pa.array(_repeated_header(body, header.texts, non_empty), pa.bool_())
+    odd = pc.indices_nonzero(
+        pc.and_(pc.and_(pc.invert(plain), non_empty), pc.invert(repeated))
+    ).to_pylist()
     if odd:
         kinds, befores, afters = kind.to_pylist(), before.to_pylist(), after.to_pylist()
         for i in odd:
@@ -472,7 +477,6 @@ def read_long_table(
     with_amount = pc.indices_nonzero(has_amount)
     last_amount = with_amount[-1].as_py() if len(with_amount) else -1
     after_last = pc.greater(pa.array(range(n), pa.int64()), last_amount)
-    repeated = pa.array(_repeated_header(body, header.texts, non_empty), pa.bool_())
     none = pa.scalar(None, pa.string())
     reason = pc.case_when(
         pc.make_struct(
