@@ -103,6 +103,18 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
         raise typer.Exit(1) from None
 
 
+def _emit_rows(rows: Any, as_json: bool, title: str, columns: list[tuple[str, str]]) -> None:
+    """Rows as JSON on stdout, or as a table with the given (key, heading) columns."""
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(to_json(rows))
+        return
+    from .render import rows_table
+
+    _out_console().print(rows_table(title, rows, columns))
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     _err_console().print(f"error: {message}", style="bold red", markup=False)
     raise typer.Exit(code)
@@ -807,29 +819,21 @@ def sources(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = Fals
     from .api import sources as do_sources
 
     rows = _run(lambda: do_sources(db), as_json=as_json)
-    if as_json:
-        from .render import to_json
-
-        sys.stdout.write(to_json(rows))
-        return
-    from .render import rows_table
-
-    _out_console().print(
-        rows_table(
-            "Sources",
-            rows,
-            [
-                ("file_name", "File"),
-                ("sheet", "Sheet"),
-                ("kind", "Kind"),
-                ("org", "Org"),
-                ("financial_year", "Year"),
-                ("units", "Units"),
-                ("lines_kept", "Lines"),
-                ("lines_left_out", "Left out"),
-                ("total_gbp", "Total £"),
-            ],
-        )
+    _emit_rows(
+        rows,
+        as_json,
+        "Sources",
+        [
+            ("file_name", "File"),
+            ("sheet", "Sheet"),
+            ("kind", "Kind"),
+            ("org", "Org"),
+            ("financial_year", "Year"),
+            ("units", "Units"),
+            ("lines_kept", "Lines"),
+            ("lines_left_out", "Left out"),
+            ("total_gbp", "Total £"),
+        ],
     )
 
 
@@ -842,28 +846,20 @@ def unmapped(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = Fal
     from .api import unmapped as do_unmapped
 
     rows = _run(lambda: do_unmapped(db), as_json=as_json)
-    if as_json:
-        from .render import to_json
-
-        sys.stdout.write(to_json(rows))
-        return
-    from .render import rows_table
-
-    _out_console().print(
-        rows_table(
-            "Unmapped lines",
-            rows,
-            [
-                ("file_name", "File"),
-                ("sheet", "Sheet"),
-                ("excel_row", "Row"),
-                ("kind", "Kind"),
-                ("org", "Org"),
-                ("native_code", "Code"),
-                ("native_label", "Label"),
-                ("amount_gbp", "Amount £"),
-            ],
-        )
+    _emit_rows(
+        rows,
+        as_json,
+        "Unmapped lines",
+        [
+            ("file_name", "File"),
+            ("sheet", "Sheet"),
+            ("excel_row", "Row"),
+            ("kind", "Kind"),
+            ("org", "Org"),
+            ("native_code", "Code"),
+            ("native_label", "Label"),
+            ("amount_gbp", "Amount £"),
+        ],
     )
 
 
@@ -882,17 +878,10 @@ def cofog(
     from .api import browse_cofog
 
     rows = _run(lambda: browse_cofog(code), as_json=as_json)
-    if as_json:
-        from .render import to_json
-
-        sys.stdout.write(to_json(rows))
-        return
-    from .render import rows_table
-
     cols = [("code", "Code"), ("name", "Name")]
     if code is not None:
         cols.append(("note", "UN note"))
-    _out_console().print(rows_table("COFOG 1999", rows, cols))
+    _emit_rows(rows, as_json, "COFOG 1999", cols)
 
 
 def main() -> None:

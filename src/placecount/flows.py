@@ -17,7 +17,7 @@ and delivered + administration = in, to the penny, on every path.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -133,29 +133,8 @@ def read_flows(path: Path, sheet: str | None = None) -> tuple[str, list[Chain], 
         hr, cols = chains_header
         units = detect_units(cell_text(rows[hr][cols["amount"]])) or "pounds"
         chains: list[Chain] = []
-        for r in range(hr + 1, len(rows)):
-            row = rows[r]
-            if all(cell_text(v) == "" for v in row):
-                continue
-
-            def cell(role: str, row: Sequence[object] = row) -> str:
-                c = cols.get(role)
-                return cell_text(row[c]) if c is not None and c < len(row) else ""
-
-            def bad(role: str, message: str, r: int = r) -> None:
-                c = cols.get(role, 0)
-                issues.append(
-                    Issue(
-                        code="bad-flow",
-                        message=message,
-                        row=r + 1,
-                        column=column_letter(c),
-                        header=cell_text(rows[hr][c]),
-                        file=file_name,
-                        sheet=sheet_name,
-                    )
-                )
-
+        for row in _data_rows(rows, hr, cols, file_name, sheet_name, issues):
+            cell, bad = row.cell, row.bad
             text = cell("path")
             bodies = [b.strip() for b in text.split(">")]
             if not text.strip():
@@ -170,7 +149,7 @@ def read_flows(path: Path, sheet: str | None = None) -> tuple[str, list[Chain], 
             if len(set(bodies)) != len(bodies):
                 bad("path", f"{text!r} passes through the same body twice (a cycle).")
                 continue
-            pence = _amount(cell("amount"), units, lambda m: bad("amount", m))
+            pence = _amount(cell("amount"), units, lambda m, bad=bad: bad("amount", m))
             measured = cell("measured").strip().lower() or "delivered"
             if measured not in ("source", "delivered"):
                 bad("measured", f"measured_at {measured!r} must be 'source' or 'delivered'.")
@@ -178,7 +157,7 @@ def read_flows(path: Path, sheet: str | None = None) -> tuple[str, list[Chain], 
             if pence is None:
                 continue
             side: Measured = "source" if measured == "source" else "delivered"
-            chains.append(Chain(cell("stream") or "all", bodies, pence, side, [r + 1]))
+            chains.append(Chain(cell("stream") or "all", bodies, pence, side, [row.number]))
         if issues:
             raise InputError(issues=issues[:20])
         if not chains:
@@ -190,29 +169,8 @@ def read_flows(path: Path, sheet: str | None = None) -> tuple[str, list[Chain], 
     hr, cols = graph_header
     units = detect_units(cell_text(rows[hr][cols["amount"]])) or "pounds"
     edges: list[Edge] = []
-    for r in range(hr + 1, len(rows)):
-        row = rows[r]
-        if all(cell_text(v) == "" for v in row):
-            continue
-
-        def gcell(role: str, row: Sequence[object] = row) -> str:
-            c = cols.get(role)
-            return cell_text(row[c]) if c is not None and c < len(row) else ""
-
-        def gbad(role: str, message: str, r: int = r) -> None:
-            c = cols.get(role, 0)
-            issues.append(
-                Issue(
-                    code="bad-flow",
-                    message=message,
-                    row=r + 1,
-                    column=column_letter(c),
-                    header=cell_text(rows[hr][c]),
-                    file=file_name,
-                    sheet=sheet_name,
-                )
-            )
-
+    for row in _data_rows(rows, hr, cols, file_name, sheet_name, issues):
+        gcell, gbad = row.cell, row.bad
         src, dst = gcell("from").strip(), gcell("to").strip()
         if not src or not dst:
             gbad("from" if not src else "to", "a hand-over needs a body in both from and to.")
@@ -220,10 +178,10 @@ def read_flows(path: Path, sheet: str | None = None) -> tuple[str, list[Chain], 
         if src == dst:
             gbad("to", f"{src!r} pays itself: a hand-over is between two bodies.")
             continue
-        pence = _amount(gcell("amount"), units, lambda m: gbad("amount", m))
+        pence = _amount(gcell("amount"), units, lambda m, gbad=gbad: gbad("amount", m))
         if pence is None:
             continue
-        edges.append(Edge(src, dst, pence, gcell("stream") or "all", r + 1))
+        edges.append(Edge(src, dst, pence, gcell("stream") or "all", row.number))
     if issues:
         raise InputError(issues=issues[:20])
     if not edges:
@@ -232,6 +190,50 @@ def read_flows(path: Path, sheet: str | None = None) -> tuple[str, list[Chain], 
         )
     check_graph(edges, Fraction(Decimal(DEFAULT_TOLERANCE)), grid.file_name, grid.sheet)
     return "graph", [], edges
+
+
+@dataclass
+class _Row:
+    """One data row of a chains file or flow graph, with its cells by role."""
+
+    cells: Sequence[object]
+    number: int  # as Excel numbers it
+    header: Sequence[object]
+    cols: dict[str, int]
+    file_name: str
+    sheet: str | None
+    issues: list[Issue]
+
+    def cell(self, role: str) -> str:
+        c = self.cols.get(role)
+        return cell_text(self.cells[c]) if c is not None and c < len(self.cells) else ""
+
+    def bad(self, role: str, message: str) -> None:
+        c = self.cols.get(role, 0)
+        self.issues.append(
+            Issue(
+                code="bad-flow",
+                message=message,
+                row=self.number,
+                column=column_letter(c),
+                header=cell_text(self.header[c]),
+                file=self.file_name,
+                sheet=self.sheet,
+            )
+        )
+
+
+def _data_rows(
+    rows: Sequence[Sequence[object]],
+    hr: int,
+    cols: dict[str, int],
+    file_name: str,
+    sheet: str | None,
+    issues: list[Issue],
+) -> Iterator[_Row]:
+    for r in range(hr + 1, len(rows)):
+        if any(cell_text(v) for v in rows[r]):
+            yield _Row(rows[r], r + 1, rows[hr], cols, file_name, sheet, issues)
 
 
 def _amount(text: str, units: str, bad: Any) -> int | None:

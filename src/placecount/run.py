@@ -11,7 +11,6 @@ and total by total, what matches.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,19 +31,10 @@ from .project import (
     load_project,
 )
 from .resources import resource_path
+from .sources import file_digest
 
 MANIFEST = "manifest.json"
 DB_NAME = "placecount.duckdb"
-
-
-def sha256_of(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-            size += len(block)
-    return h.hexdigest(), size
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -142,7 +132,7 @@ def run(
 
 
 def _entry(name: str, path: Path) -> dict[str, Any]:
-    digest, size = sha256_of(path)
+    digest, size = file_digest(path)
     return {"path": name, "sha256": digest, "size": size}
 
 
@@ -286,7 +276,7 @@ def verify(manifest_file: Path) -> dict[str, Any]:
         if not path.exists():
             checks.append({"what": "input", "path": name, "status": "missing"})
             continue
-        digest, size = sha256_of(path)
+        digest, size = file_digest(path)
         status = "same" if digest == item["sha256"] else "changed"
         checks.append(
             {
