@@ -415,6 +415,7 @@ def report(
     def run(store: Any) -> dict[str, Any]:
         from .store import CountQueries
 
+        queries = CountQueries(store)
         result = count(
             store,
             project,
@@ -422,10 +423,11 @@ def report(
             method=method,
             filters=filters,
             theme=theme,
+            queries=queries,
         )
         if detail:
             result["sources"] = _source_rows(store.sources())
-            result["lines"] = CountQueries(store).lines()
+            result["lines"] = queries.lines()
             for line in result["lines"]:
                 line["amount_gbp"] = str(pence_to_pounds(int(line.pop("pence"))))
                 line["theme_share"] = str(line["theme_share"])

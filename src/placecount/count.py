@@ -165,8 +165,12 @@ def count(
     method: Method | None = None,
     filters: Filters | None = None,
     theme: str | None = None,
+    queries: CountQueries | None = None,
 ) -> dict[str, Any]:
-    """The count as a dictionary: rows, totals, reconciliation, coverage and method."""
+    """The count as a dictionary: rows, totals, reconciliation, coverage and method.
+
+    Pass ``queries`` to read the lines behind the count afterwards (``queries.lines()``).
+    """
     method = method or (project.method if project else Method())
     filters = filters or Filters()
     population = project.place.population if project else None
@@ -180,7 +184,7 @@ def count(
                 note="Themes: " + (", ".join(sorted(themes)) or "none declared") + ".",
             )
         theme_def = themes[theme]
-    queries = CountQueries(store)
+    queries = queries or CountQueries(store)
     ctx = queries.context()
     covered = ndpb_coverage(ctx, queries)
     added = (
@@ -396,8 +400,11 @@ def trace(
             )
         prefix = norm
     level: Level = by or {2: "division", 4: "group"}.get(len(prefix), "class")  # type: ignore[assignment]
-    result = count(store, project, by=level, method=method, filters=filters, theme=theme)
-    lines = CountQueries(store).lines(prefix)
+    queries = CountQueries(store)
+    result = count(
+        store, project, by=level, method=method, filters=filters, theme=theme, queries=queries
+    )
+    lines = queries.lines(prefix)
     result_by = level
     counted = sum(int(x["pence"]) for x in lines if x["treatment"] == "counted")
     return {

@@ -396,8 +396,9 @@ class Store:
         )
 
 
-_CLASSIFY = """
-CREATE OR REPLACE TEMP TABLE classified AS
+#: Each kept line's COFOG allocations (and each unmapped line, whole), weighed by a
+#: theme and given a treatment. {weight} is one of the two constants below.
+_CLASSIFIED = """
 WITH base AS (
     SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
            l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
@@ -411,16 +412,7 @@ WITH base AS (
     FROM lines l WHERE l.included AND NOT l.mapped
 ),
 weighted AS (
-    SELECT b.*,
-        CASE WHEN $theme THEN (
-            SELECT max(r.share) FROM theme_rules r
-            WHERE (r.kind IS NULL OR r.kind = b.kind) AND (
-                (r.cofog IS NOT NULL AND b.cofog_code IS NOT NULL
-                    AND (b.cofog_code = r.cofog OR starts_with(b.cofog_code, r.cofog || '.')))
-                OR (r.label IS NOT NULL AND norm(b.native_label) = r.label)
-                OR (r.code IS NOT NULL AND norm(b.native_code) = r.code))
-        ) ELSE 1 END AS theme_share
-    FROM base b
+    SELECT b.*, {weight} AS theme_share FROM base b
 )
 SELECT w.*,
     CAST(round(w.amount_pence * CAST(w.theme_share AS DECIMAL(18, 6))) AS BIGINT) AS pence,
@@ -452,6 +444,33 @@ FROM weighted w
 WHERE w.theme_share IS NOT NULL
 """
 
+_NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
+_THEME = """(
+    SELECT max(r.share) FROM theme_rules r
+    WHERE (r.kind IS NULL OR r.kind = b.kind) AND (
+        (r.cofog IS NOT NULL AND b.cofog_code IS NOT NULL
+            AND (b.cofog_code = r.cofog OR starts_with(b.cofog_code, r.cofog || '.')))
+        OR (r.label IS NOT NULL AND norm(b.native_label) = r.label)
+        OR (r.code IS NOT NULL AND norm(b.native_code) = r.code)))"""
+
+#: The count needs sums, not lines: one pass over the allocations keeps what each
+#: query groups by. Lines that are transfers or NDPBs keep their id (there are few),
+#: so lines and bodies are counted exactly.
+_SUMMARY = """
+CREATE OR REPLACE TEMP TABLE classified_summary AS
+SELECT level_code, kind, treatment, in_view,
+       substr(cofog_code, 1, 2) AS division,
+       CASE WHEN treatment = 'overlap' THEN part END AS part,
+       CASE WHEN transfer_to IS NOT NULL THEN org END AS org,
+       transfer_to, transfer_basis,
+       CASE WHEN transfer_to IS NOT NULL THEN native_label END AS native_label,
+       CASE WHEN kind = 'ndpb' THEN sponsor END AS sponsor,
+       CASE WHEN transfer_to IS NOT NULL OR kind = 'ndpb' THEN line_id END AS line_id,
+       sum(pence) AS pence
+FROM ({select}) c
+GROUP BY ALL
+"""
+
 
 class CountQueries:
     """The count's queries, over a temporary table of classified allocations.
@@ -464,6 +483,8 @@ class CountQueries:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.params: dict[str, Any] = {}
+        self.select = ""
 
     def context(self) -> dict[str, Any]:
         """What the classification needs to know about the whole count."""
@@ -528,13 +549,15 @@ class CountQueries:
             "CAST(share AS DECIMAL(18, 6)) AS share FROM theme_rules_arrow"
         )
         con.unregister("theme_rules_arrow")
-        con.execute(_CLASSIFY, {**params, "theme": theme_rules is not None})
+        self.params = params
+        self.select = _CLASSIFIED.replace("{weight}", _THEME if theme_rules else _NO_THEME)
+        con.execute(_SUMMARY.replace("{select}", self.select), params)
 
     def totals(self) -> list[dict[str, Any]]:
         """Pence by (code at the level, kind, treatment), for the lines in view."""
         return self.store.query(
             """SELECT level_code AS code, kind, treatment, sum(pence) AS pence
-               FROM classified WHERE in_view
+               FROM classified_summary WHERE in_view
                GROUP BY ALL ORDER BY code NULLS LAST, kind, treatment"""
         )
 
@@ -542,7 +565,7 @@ class CountQueries:
         return self.store.query(
             """SELECT kind, org, transfer_to, transfer_basis, native_label,
                       sum(pence) AS pence, count(DISTINCT line_id) AS lines
-               FROM classified WHERE treatment = 'transfer' AND in_view
+               FROM classified_summary WHERE treatment = 'transfer' AND in_view
                GROUP BY ALL ORDER BY kind, org, transfer_to, native_label"""
         )
 
@@ -550,15 +573,15 @@ class CountQueries:
         """Lines marked as transfers whose recipient is not in the count: kept, listed."""
         return self.store.query(
             """SELECT kind, org, transfer_to, native_label, sum(pence) AS pence
-               FROM classified
+               FROM classified_summary
                WHERE treatment = 'counted' AND transfer_to IS NOT NULL AND in_view
                GROUP BY ALL ORDER BY kind, org, transfer_to, native_label"""
         )
 
     def overlap(self) -> list[dict[str, Any]]:
         return self.store.query(
-            """SELECT substr(cofog_code, 1, 2) AS division, part, sum(pence) AS pence
-               FROM classified WHERE treatment = 'overlap' AND in_view
+            """SELECT division, part, sum(pence) AS pence
+               FROM classified_summary WHERE treatment = 'overlap' AND in_view
                GROUP BY ALL ORDER BY division, part"""
         )
 
@@ -566,7 +589,7 @@ class CountQueries:
         return self.store.query(
             """SELECT coalesce(sponsor, '(no sponsor given)') AS sponsor, treatment,
                       sum(pence) AS pence, count(DISTINCT line_id) AS bodies
-               FROM classified WHERE kind = 'ndpb' AND in_view
+               FROM classified_summary WHERE kind = 'ndpb' AND in_view
                GROUP BY ALL ORDER BY sponsor, treatment"""
         )
 
@@ -581,11 +604,13 @@ class CountQueries:
                       c.kind, c.org, c.native_code, c.native_label, c.cofog_code,
                       c.cofog_share, c.theme_share, c.pence, c.treatment, c.transfer_to,
                       c.line_id
-               FROM classified c JOIN sources s USING (source_id)
+               FROM ({select}) c JOIN sources s USING (source_id)
                WHERE c.in_view AND ($code IS NULL
                      OR ($code = '' AND c.cofog_code IS NULL) OR c.level_code = $code)
-               ORDER BY c.kind, s.file_name, s.sheet, c.excel_row, c.cofog_code""",
-            {"code": code},
+               ORDER BY c.kind, s.file_name, s.sheet, c.excel_row, c.cofog_code""".replace(
+                "{select}", self.select
+            ),
+            {**self.params, "code": code},
         )
 
     def excluded(self) -> list[dict[str, Any]]:
