@@ -397,7 +397,9 @@ class Store:
 
 
 #: Each kept line's COFOG allocations (and each unmapped line, whole), weighed by a
-#: theme and given a treatment. {weight} is one of the two constants below.
+#: theme and given a treatment. {weight} and {pence} are the constants below: without a
+#: theme the pence are taken as they are (decimal arithmetic on 10 million rows costs
+#: seconds).
 _CLASSIFIED = """
 WITH base AS (
     SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
@@ -415,7 +417,7 @@ weighted AS (
     SELECT b.*, {weight} AS theme_share FROM base b
 )
 SELECT w.*,
-    CAST(round(w.amount_pence * CAST(w.theme_share AS DECIMAL(18, 6))) AS BIGINT) AS pence,
+    {pence} AS pence,
     CASE
         WHEN w.kind = 'ndpb' AND NOT list_contains($ndpb_added, norm(w.sponsor))
             THEN 'ndpb-memo'
@@ -445,6 +447,8 @@ WHERE w.theme_share IS NOT NULL
 """
 
 _NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
+_WHOLE_PENCE = "w.amount_pence"
+_THEME_PENCE = "CAST(round(w.amount_pence * CAST(w.theme_share AS DECIMAL(18, 6))) AS BIGINT)"
 _THEME = """(
     SELECT max(r.share) FROM theme_rules r
     WHERE (r.kind IS NULL OR r.kind = b.kind) AND (
@@ -500,15 +504,24 @@ class CountQueries:
             for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'ndpb'")
         ]
         kinds = [r["kind"] for r in q("SELECT DISTINCT kind FROM sources ORDER BY kind")]
-        local_divisions = [
-            r["d"]
-            for r in q(
-                """SELECT DISTINCT substr(a.cofog_code, 1, 2) AS d
+        # only a PESA total or local-government table needs them (for the overlap rule)
+        needs_local = q(
+            "SELECT count(*) AS n FROM sources WHERE kind = 'pesa' "
+            "AND part IN ('total', 'local', 'mixed')"
+        )[0]["n"]
+        local_divisions = (
+            [
+                r["d"]
+                for r in q(
+                    """SELECT DISTINCT substr(a.cofog_code, 1, 2) AS d
                FROM allocations a JOIN lines l USING (line_id)
                WHERE l.included AND l.kind IN ('council', 'nhs', 'police', 'generic')
                  AND a.amount_pence <> 0 ORDER BY d"""
-            )
-        ]
+                )
+            ]
+            if needs_local
+            else []
+        )
         pesa_orgs = [
             r["o"]
             for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'pesa'")
@@ -530,27 +543,30 @@ class CountQueries:
         }
 
     def classify(self, params: dict[str, Any], theme_rules: list[dict[str, Any]] | None) -> None:
-        import pyarrow as pa
-
-        rules = theme_rules or []
-        table = pa.table(
-            {
-                "kind": pa.array([r.get("kind") for r in rules], pa.string()),
-                "cofog": pa.array([r.get("cofog") for r in rules], pa.string()),
-                "label": pa.array([r.get("label") for r in rules], pa.string()),
-                "code": pa.array([r.get("code") for r in rules], pa.string()),
-                "share": pa.array([str(r["share"]) for r in rules], pa.string()),
-            }
-        )
         con = self.store.con
-        con.register("theme_rules_arrow", table)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE theme_rules AS SELECT kind, cofog, label, code, "
-            "CAST(share AS DECIMAL(18, 6)) AS share FROM theme_rules_arrow"
-        )
-        con.unregister("theme_rules_arrow")
+        if theme_rules is not None:
+            import pyarrow as pa
+
+            table = pa.table(
+                {
+                    "kind": pa.array([r.get("kind") for r in theme_rules], pa.string()),
+                    "cofog": pa.array([r.get("cofog") for r in theme_rules], pa.string()),
+                    "label": pa.array([r.get("label") for r in theme_rules], pa.string()),
+                    "code": pa.array([r.get("code") for r in theme_rules], pa.string()),
+                    "share": pa.array([str(r["share"]) for r in theme_rules], pa.string()),
+                }
+            )
+            with _arrow_only():
+                con.register("theme_rules_arrow", table)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE theme_rules AS SELECT kind, cofog, label, code, "
+                "CAST(share AS DECIMAL(18, 6)) AS share FROM theme_rules_arrow"
+            )
+            con.unregister("theme_rules_arrow")
         self.params = params
-        self.select = _CLASSIFIED.replace("{weight}", _THEME if theme_rules else _NO_THEME)
+        self.select = _CLASSIFIED.replace(
+            "{weight}", _THEME if theme_rules is not None else _NO_THEME
+        ).replace("{pence}", _THEME_PENCE if theme_rules is not None else _WHOLE_PENCE)
         con.execute(_SUMMARY.replace("{select}", self.select), params)
 
     def totals(self) -> list[dict[str, Any]]:
