@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 DEMO := build/demo
 
-.PHONY: all install test lint fix demo docs examples schemas smoke bench clean
+.PHONY: all install test lint fix demo docs examples schemas smoke bench bench-quick clean
 
 all: test lint
 
@@ -58,6 +58,14 @@ smoke:
 	build/smoke-venv/bin/pip install --quiet .
 	build/smoke-venv/bin/placecount --help > /dev/null
 	build/smoke-venv/bin/placecount cofog 07 > /dev/null
+
+# Benchmarks against the fastest bare tool for each step (under 10 minutes on 2 cores);
+# writes bench/results.json. `make bench-quick` runs at 1/10 scale to try it.
+bench: install
+	$(PY) bench/run.py
+
+bench-quick: install
+	$(PY) bench/run.py --quick
 
 clean:
 	rm -rf build $(VENV) .pytest_cache .mypy_cache .ruff_cache
