@@ -890,9 +890,12 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # the scenario and journey commands live in their own module, on the same app
 from . import cli_scenario  # noqa: E402,F401
+
+if __name__ == "__main__":  # pragma: no cover
+    # `python -m placecount.cli`: run the imported module's app, on which every command
+    # (the scenario ones included) is registered
+    from placecount.cli import main as registered_main
+
+    registered_main()

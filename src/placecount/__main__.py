@@ -1,0 +1,5 @@
+"""`python -m placecount` runs the command line."""
+
+from placecount.cli import main
+
+main()
