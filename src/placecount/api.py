@@ -477,10 +477,6 @@ def unmapped_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def known_kinds() -> tuple[str, ...]:
-    return KINDS
-
-
 def flows(
     file: Path | None,
     *,

@@ -76,14 +76,6 @@ def normalise_code(text: str) -> str | None:
     return code if code in classification() else None
 
 
-def division_of(code: str) -> str:
-    return code[:2]
-
-
-def group_of(code: str) -> str | None:
-    return code[:4] if len(code) >= 4 else None
-
-
 @dataclass(frozen=True)
 class MappingRow:
     native_code: str | None

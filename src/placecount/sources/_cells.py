@@ -73,7 +73,6 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
 
 Units = Literal["pounds", "thousands", "millions"]
 UNIT_FACTOR: dict[str, int] = {"pounds": 1, "thousands": 1_000, "millions": 1_000_000}
-UNIT_LABEL: dict[str, str] = {"pounds": "£", "thousands": "£000", "millions": "£m"}
 
 _MILLIONS = re.compile(
     r"£\s*'?\s*(?:m\b|mn\b|mill?\b|millions?\b|000\s*,?\s*000\b)|\bmillions?\b|\b£?m\s*\)|\(£?m\)",

@@ -122,13 +122,6 @@ def grid_from_rows(file_name: str, sheet: str | None, rows: list[list[object]], 
     return Grid(file_name, sheet, cols, **kw)
 
 
-def sheet_names(path: Path) -> list[str] | None:
-    """The sheet names of a workbook, or None for csv and parquet."""
-    if path.suffix.lower() not in EXCEL_SUFFIXES:
-        return None
-    return list(_open_workbook(path).sheet_names)
-
-
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise InputError.one(
