@@ -304,9 +304,9 @@ def rows_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, 
 FIXED_DATE = (2000, 1, 1)
 
 
-def report_xlsx(result: dict[str, Any]) -> bytes:
-    """A workbook a finance officer can forward: Count, Sources, Method, Unmapped and
-    Excluded, and Lines. Amounts are numbers with a £ format, never text."""
+def new_workbook(title: str) -> tuple[Any, io.BytesIO]:
+    """An xlsx workbook in memory that treats every string as text (never a formula or a
+    link) and carries a fixed date, so the same figures give the same bytes."""
     import datetime as dt
 
     import xlsxwriter
@@ -321,7 +321,14 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
             "strings_to_numbers": False,
         },
     )
-    wb.set_properties({"title": "placecount count", "created": dt.datetime(*FIXED_DATE)})
+    wb.set_properties({"title": title, "created": dt.datetime(*FIXED_DATE)})
+    return wb, sink
+
+
+def report_xlsx(result: dict[str, Any]) -> bytes:
+    """A workbook a finance officer can forward: Count, Sources, Method, Unmapped and
+    Excluded, and Lines. Amounts are numbers with a £ format, never text."""
+    wb, sink = new_workbook("placecount count")
     bold = wb.add_format({"bold": True})
     title_fmt = wb.add_format({"bold": True, "font_size": 14})
     head = wb.add_format(
@@ -692,21 +699,7 @@ def flows_tables(result: dict[str, Any]) -> list[Any]:
 
 def flows_xlsx(result: dict[str, Any]) -> bytes:
     """Paths, Streams, Sensitivity and Method sheets; amounts as £ numbers."""
-    import datetime as dt
-
-    import xlsxwriter
-
-    sink = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        sink,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
-    wb.set_properties({"title": "placecount flows", "created": dt.datetime(*FIXED_DATE)})
+    wb, sink = new_workbook("placecount flows")
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     gbp = wb.add_format({"num_format": "£#,##0.00;-£#,##0.00"})
     pct = wb.add_format({"num_format": "0.0%"})

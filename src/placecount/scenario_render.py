@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .render import FIXED_DATE, money, percent, to_csv
+from .render import money, new_workbook, percent, to_csv
 
 CASE_TITLES = {"low": "Low (prudent)", "central": "Central", "high": "High"}
 CSV_COLUMNS = [
@@ -393,26 +393,7 @@ def scenario_markdown(result: dict[str, Any]) -> str:
 
 def scenario_xlsx(result: dict[str, Any]) -> bytes:
     """Summary, Years (case × year), Agencies, Items and Method sheets; £ as numbers."""
-    import datetime as dt
-
-    import xlsxwriter
-
-    sink = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        sink,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
-    wb.set_properties(
-        {
-            "title": f"placecount scenario: {result['scenario']['name']}",
-            "created": dt.datetime(*FIXED_DATE),
-        }
-    )
+    wb, sink = new_workbook(f"placecount scenario: {result['scenario']['name']}")
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     gbp_format = wb.add_format({"num_format": "£#,##0.00;-£#,##0.00"})
     bold = wb.add_format({"bold": True})
