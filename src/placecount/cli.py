@@ -284,15 +284,27 @@ def ingest(
 
     progress_cb = None
     progress_ctx: Any = None
-    if not quiet and not as_json and sys.stderr.isatty() and len(files) > 1:
-        from rich.progress import Progress
+    if not quiet and not as_json and sys.stderr.isatty():
+        # on a terminal: a spinner and a bar over the files, gone when the ingest is done
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-        progress_ctx = Progress(console=_err_console(), transient=True)
+        progress_ctx = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} files"),
+            console=_err_console(),
+            transient=True,
+        )
         task = progress_ctx.add_task("Reading", total=len(files))
         progress_ctx.start()
+        seen: list[str] = []
 
         def progress_cb(name: str) -> None:
-            progress_ctx.update(task, advance=1, description=f"Reading {name}")
+            if seen:
+                progress_ctx.advance(task)
+            seen.append(name)
+            progress_ctx.update(task, description=f"Reading {name}")
 
     try:
         result = _run(
