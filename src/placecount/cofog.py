@@ -252,10 +252,10 @@ def map_lines(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .sources._table import per_unique
+    from .sources._table import arange, per_unique
 
     kept = pc.and_(table.column("included"), pc.is_valid(table.column("amount_pence")))
-    index = pa.array(range(table.num_rows), pa.int64())
+    index = arange(0, table.num_rows, pa.int64())
     if mapping is None:
         codes = per_unique(table.column("cofog"), lambda v: normalise_code(v) or "", pa.string())
         bad = pc.and_(kept, pc.fill_null(pc.equal(codes, ""), True))
@@ -279,9 +279,9 @@ def map_lines(
             {
                 "line_index": pc.filter(index, kept),
                 "cofog_code": pc.filter(codes, kept),
-                "share": pa.array(["1"] * n, pa.string()),
+                "share": pa.repeat(pa.scalar("1"), n),
                 "amount_pence": pc.filter(table.column("amount_pence"), kept),
-                "rule": pa.array(["cofog column"] * n, pa.string()),
+                "rule": pa.repeat(pa.scalar("cofog column"), n),
             }
         )
         return _with_mapped(table, kept), allocations, []

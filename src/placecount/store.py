@@ -310,7 +310,9 @@ class Store:
                 )
                 import pyarrow as pa
 
-                index = pa.array(range(read.table.num_rows), pa.int64())
+                from .sources._table import arange
+
+                index = arange(0, read.table.num_rows, pa.int64())
                 indexed = read.table.append_column("i", index)
                 with _arrow_only():
                     con.register("incoming_lines", indexed)

@@ -419,9 +419,9 @@ def read_long_table(
             return trimmed
         return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
-    rows = pa.array(range(start + 1, start + 1 + n), pa.int32())
+    rows = arange(start + 1, n, pa.int32())
     # a row is empty when no cell has text (cells are None when empty; blanks are rare)
-    non_empty = pa.array([False] * n, pa.bool_())
+    non_empty = pa.repeat(pa.scalar(False), n)
     for c in body:
         if c.null_count < len(c):
             non_empty = pc.or_(non_empty, pc.is_valid(c))
@@ -454,7 +454,7 @@ def read_long_table(
             [None if b is None else round(Fraction(b) * share) for b in before.to_pylist()],
             pa.int64(),
         )
-    repeated = pa.array(_repeated_header(body, header.texts, non_empty), pa.bool_())
+    repeated = _repeated_header(body, header.texts, non_empty)
     odd = pc.indices_nonzero(
         pc.and_(pc.and_(pc.invert(plain), non_empty), pc.invert(repeated))
     ).to_pylist()
@@ -476,7 +476,7 @@ def read_long_table(
     has_amount = pc.fill_null(pc.is_in(kind, value_set=pa.array(["number", "nil"])), False)
     with_amount = pc.indices_nonzero(has_amount)
     last_amount = with_amount[-1].as_py() if len(with_amount) else -1
-    after_last = pc.greater(pa.array(range(n), pa.int64()), last_amount)
+    after_last = pc.greater(arange(0, n, pa.int64()), last_amount)
     none = pa.scalar(None, pa.string())
     reason = pc.case_when(
         pc.make_struct(
@@ -503,7 +503,7 @@ def read_long_table(
     table = pa.table(
         {
             "row": rows,
-            "column": pa.array([column_letter(amount_col)] * n, pa.string()),
+            "column": pa.repeat(pa.scalar(column_letter(amount_col)), n),
             "native_code": code,
             "native_label": label,
             "amount_text": amount,
@@ -522,7 +522,7 @@ def read_long_table(
             "spend_type": col("spend_type"),
             "transfer_to": pa.nulls(n, pa.string()),
             "transfer_basis": pa.nulls(n, pa.string()),
-            "mapped": pa.array([False] * n, pa.bool_()),
+            "mapped": pa.repeat(pa.scalar(False), n),
         }
     )
     # empty rows are not lines: they are dropped, and the Excel row numbers kept
@@ -538,14 +538,15 @@ def _schema() -> Any:
     return line_schema()
 
 
-def _repeated_header(body: list[Any], texts: list[str], non_empty: Any) -> list[bool]:
+def _repeated_header(body: list[Any], texts: list[str], non_empty: Any) -> Any:
     """Rows that repeat the header (as printed at the top of each page of some exports)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    n = len(non_empty)
     checks = [(c, normalise(t)) for c, t in enumerate(texts) if t.strip() and c < len(body)]
     if not checks:
-        return [False] * len(non_empty)
+        return pa.repeat(pa.scalar(False), n)
     first_col = checks[0][0]
     wanted = texts[first_col].strip().lower()
     candidates = pc.fill_null(
@@ -554,7 +555,22 @@ def _repeated_header(body: list[Any], texts: list[str], non_empty: Any) -> list[
         ),
         False,
     )
-    out = [False] * len(non_empty)
-    for i in pc.indices_nonzero(candidates).to_pylist():
-        out[i] = all(normalise(body[c][i].as_py()) == h for c, h in checks)
-    return out
+    hits = [
+        i
+        for i in pc.indices_nonzero(candidates).to_pylist()
+        if all(normalise(body[c][i].as_py()) == h for c, h in checks)
+    ]
+    if not hits:
+        return pa.repeat(pa.scalar(False), n)
+    mask = [False] * n
+    for i in hits:
+        mask[i] = True
+    return pa.array(mask, pa.bool_())
+
+
+def arange(start: int, n: int, kind: Any) -> Any:
+    """``start, start + 1, …`` as an Arrow array of ``n`` values, without a Python list."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.array(np.arange(start, start + n, dtype=kind.to_pandas_dtype()), kind)
