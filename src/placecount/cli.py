@@ -115,6 +115,18 @@ def _emit_rows(rows: Any, as_json: bool, title: str, columns: list[tuple[str, st
     _out_console().print(rows_table(title, rows, columns))
 
 
+def _emit(data: str | bytes, output: Path | None) -> None:
+    """Data to stdout, or written atomically to ``output`` with a word on stderr."""
+    if output is None:
+        if data:
+            sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
+        return
+    from .render import write_output
+
+    _run(lambda: write_output(output, data))
+    _err_console().print(f"Wrote {output}", markup=False)
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     _err_console().print(f"error: {message}", style="bold red", markup=False)
     raise typer.Exit(code)
@@ -469,12 +481,7 @@ def report(
         for line in render.report_notes(result):
             console.print(line, markup=False)
         return
-    data = render.report_output(result, chosen)
-    if output is None:
-        sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
-        return
-    _run(lambda: render.write_output(output, data))
-    _err_console().print(f"Wrote {output}", markup=False)
+    _emit(render.report_output(result, chosen), output)
 
 
 @app.command()
@@ -670,12 +677,7 @@ def flows(
         data: str | bytes = ""
     else:
         data = render.flows_output(result, chosen)
-    if output is None:
-        if data:
-            sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
-    else:
-        _run(lambda: render.write_output(output, data))
-        _err_console().print(f"Wrote {output}", markup=False)
+    _emit(data, output)
     if chart is not None:
         _err_console().print(f"Drew {chart}", markup=False)
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import DbOption, _err_console, _fail, _run, app
+from .cli import DbOption, _emit, _err_console, _fail, _run, app
 
 
 class ScenarioFormat(StrEnum):
@@ -44,16 +44,6 @@ def _format(chosen: str | None, output: Path | None, allowed: tuple[str, ...]) -
     if fmt is None or fmt not in allowed:
         _fail(f"cannot tell the format of {output.name!r}: add --format.")
     return fmt
-
-
-def _emit(data: str | bytes, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
-        return
-    from .render import write_output
-
-    _run(lambda: write_output(output, data))
-    _err_console().print(f"Wrote {output}", markup=False)
 
 
 OutputOption = Annotated[

@@ -142,19 +142,13 @@ def _check_file(path: Path) -> None:
         )
 
 
-def _open_workbook(path: Path) -> Any:
+def _open_workbook(path: Path, checked: bool = False) -> Any:
+    """The workbook's reader; the checks that give plain messages come first (unless the
+    caller has ``checked`` already)."""
     import fastexcel
 
-    suffix = path.suffix.lower()
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise InputError.one(
-            "file-not-found", f"cannot be opened: {exc.strerror}.", file=path.name
-        ) from exc
-    if suffix in {".xlsx", ".xlsm"}:
-        _open_workbook_checks(path, head)
+    if not checked and path.suffix.lower() in {".xlsx", ".xlsm"}:
+        _open_workbook_checks(path)
     try:
         return fastexcel.read_excel(str(path))
     except Exception as exc:  # the reader raises its own error types for damaged files
@@ -166,11 +160,15 @@ def _open_workbook(path: Path) -> Any:
         ) from exc
 
 
-def _open_workbook_checks(path: Path, head: bytes | None = None) -> None:
+def _open_workbook_checks(path: Path) -> None:
     """An encrypted workbook, or a file that is not a zip, gets its own plain message."""
-    if head is None:
+    try:
         with path.open("rb") as fh:
             head = fh.read(8)
+    except OSError as exc:
+        raise InputError.one(
+            "file-not-found", f"cannot be opened: {exc.strerror}.", file=path.name
+        ) from exc
     if head.startswith(_CFB_MAGIC):
         raise InputError.one(
             "password-protected",
@@ -180,13 +178,17 @@ def _open_workbook_checks(path: Path, head: bytes | None = None) -> None:
             "and save a copy.",
         )
     if not zipfile.is_zipfile(path):
-        raise InputError.one(
-            "corrupt-workbook",
-            "this is not a valid Excel workbook (it may be damaged, or saved with the "
-            "wrong extension).",
-            file=path.name,
-            note="Open it in Excel and save it again as .xlsx.",
-        )
+        raise _not_a_workbook(path)
+
+
+def _not_a_workbook(path: Path) -> InputError:
+    return InputError.one(
+        "corrupt-workbook",
+        "this is not a valid Excel workbook (it may be damaged, or saved with the "
+        "wrong extension).",
+        file=path.name,
+        note="Open it in Excel and save it again as .xlsx.",
+    )
 
 
 def _reason(exc: Exception) -> str:
@@ -214,11 +216,14 @@ def resolve_sheet(names: list[str], sheet: str | int | None, file_name: str) -> 
     )
 
 
-def read_excel_grid(path: Path, sheet: str) -> Grid:
-    """One worksheet as a grid of text cells, read by a Rust reader straight into Arrow."""
+def read_excel_grid(path: Path, sheet: str, wb: Any = None) -> Grid:
+    """One worksheet as a grid of text cells, read by a Rust reader straight into Arrow.
+
+    ``wb`` is the workbook already opened by the caller, if any: it is opened once.
+    """
     import pyarrow as pa
 
-    wb = _open_workbook(path)
+    wb = wb if wb is not None else _open_workbook(path)
     try:
         ws = wb.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string")
         table = ws.to_arrow()
@@ -431,14 +436,14 @@ def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None
     if suffix in {".xlsx", ".xlsm"}:
         _open_workbook_checks(path)
         check_unzipped(path, limits)
-    names = list(_open_workbook(path).sheet_names)
+    wb = _open_workbook(path, checked=True)
+    names = list(wb.sheet_names)
     if not names:
         raise InputError.one("empty-sheet", "the workbook has no sheets.", file=path.name)
     if sheet is not None:
-        yield check_shape(read_excel_grid(path, resolve_sheet(names, sheet, path.name)), limits)
-        return
+        names = [resolve_sheet(names, sheet, path.name)]
     for name in names:
-        yield check_shape(read_excel_grid(path, name), limits)
+        yield check_shape(read_excel_grid(path, name, wb), limits)
 
 
 def check_size(path: Path, limits: Limits) -> None:
@@ -461,13 +466,7 @@ def check_unzipped(path: Path, limits: Limits) -> None:
             names = set(zf.namelist())
             total = sum(i.file_size for i in zf.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError.one(
-            "corrupt-workbook",
-            "this is not a valid Excel workbook (it may be damaged, or saved with the "
-            "wrong extension).",
-            file=path.name,
-            note="Open it in Excel and save it again as .xlsx.",
-        ) from exc
+        raise _not_a_workbook(path) from exc
     if "xl/workbook.xml" not in names:
         raise InputError.one(
             "corrupt-workbook",
