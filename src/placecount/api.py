@@ -21,6 +21,24 @@ from .project import Place, Project, check_year, load_project, project_path_for,
 DEFAULT_DB = "placecount.duckdb"
 UNITS = ("pounds", "thousands", "millions")
 PARTS = ("central", "local", "total", "public-corporation")
+MEASURES = ("net", "gross", "income")
+
+
+def read_orgs_file(path: Path | None) -> list[str]:
+    """The bodies listed in an ``--orgs`` file: one name or ONS code a line, '#' comments."""
+    if path is None:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError.one(
+            "file-not-found", f"--orgs: the file cannot be read ({exc}).", file=path.name
+        ) from exc
+    names = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+    out = [n for n in names if n]
+    if not out:
+        raise InputError.one("bad-option", "--orgs: the file names no bodies.", file=path.name)
+    return out
 
 
 def init(
@@ -161,6 +179,9 @@ def ingest(
     *,
     sheet: str | None = None,
     org: str | None = None,
+    orgs: Sequence[str] = (),
+    orgs_file: Path | None = None,
+    measure: str | None = None,
     year: str | None = None,
     units: str | None = None,
     header_row: int | None = None,
@@ -201,9 +222,18 @@ def ingest(
     if fraction is not None and kind != "pesa":
         raise InputError.one("bad-option", "--share and populations apply to PESA tables only.")
     project = load_project(_project_file(db, project_file))
+    all_orgs = ([org] if org else []) + list(orgs) + read_orgs_file(orgs_file)
+    if measure is not None and measure not in MEASURES:
+        raise InputError.one(
+            "bad-option", f"--measure {measure!r}: use " + ", ".join(MEASURES) + "."
+        )
     options = ReadOptions(
         sheet=sheet,
-        org=org,
+        org=all_orgs[0] if len(all_orgs) == 1 else None,
+        orgs=all_orgs,
+        measure=measure,
+        strict=strict,
+        population=project.place.population if project else None,
         year=check_year(year) if year else None,
         units=units,
         header_row=header_row,

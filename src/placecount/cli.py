@@ -200,7 +200,27 @@ def ingest(
         typer.Option("--sheet", metavar="NAME|INDEX", help="Sheet name or 1-based position."),
     ] = None,
     org: Annotated[
-        str | None, typer.Option("--org", metavar="NAME", help="The body whose spending this is.")
+        list[str] | None,
+        typer.Option(
+            "--org",
+            metavar="NAME|CODE",
+            help="The body whose spending this is; in a table of many bodies, the row to take "
+            "(a name as published or an ONS code; repeatable).",
+        ),
+    ] = None,
+    orgs_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--orgs", metavar="FILE", help="A text file of bodies to take, one name or code a line."
+        ),
+    ] = None,
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            "--measure",
+            metavar="MEASURE",
+            help="Where each line has several measures: net (the default), gross or income.",
+        ),
     ] = None,
     year: Annotated[
         str | None, typer.Option("--year", metavar="YYYY-YY", help="Financial year, e.g. 2008-09.")
@@ -325,7 +345,9 @@ def ingest(
                 files,
                 db,
                 sheet=sheet,
-                org=org,
+                orgs=org or [],
+                orgs_file=orgs_file,
+                measure=measure,
                 year=year,
                 units=units,
                 header_row=header_row,

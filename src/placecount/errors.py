@@ -30,6 +30,7 @@ CODES: dict[str, str] = {
     "ambiguous-column": "More than one column could play the same role.",
     "unparseable-amount": "An amount cell holds text that is not a number.",
     "amount-too-large": "An amount is beyond any public body's spending (over £1 trillion).",
+    "unit-not-proved": "No unit is stated anywhere in the file and plausibility a head does not settle it: say --units.",
     "unit-not-stated": "No unit (£, £000, £m) was found in the header or title; the default was used.",
     "unknown-kind": "The source kind is not one placecount knows.",
     "bad-option": "An option's value is not valid.",

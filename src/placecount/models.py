@@ -35,6 +35,24 @@ ROLES = (
     "subfunction",
     "part",
     "spend_type",
+    "org_code",
+    "org_class",
+    "identifiable",
+    "date",
+    "supplier",
+)
+
+#: Line columns beyond the core ones, kept in ``Line.extra`` when lines are records.
+EXTRA_COLUMNS = (
+    "connected",
+    "spend_type",
+    "org_code",
+    "org_class",
+    "measure",
+    "sector",
+    "identifiable",
+    "table_name",
+    "paid_on",
 )
 
 
@@ -119,6 +137,14 @@ class ReadOptions:
     part: str | None = None
     project_year: str | None = None
     limits: Limits = field(default_factory=lambda: Limits())
+    #: every --org given (and the names in --orgs FILE): rows to pick in a table of many bodies
+    orgs: list[str] = field(default_factory=list)
+    #: which measure to count where a line has several (gross, income, net): default net
+    measure: str | None = None
+    #: stop at a cell that is not an amount, instead of leaving its line out with the reason
+    strict: bool = False
+    #: the place's population (project file), for checking that amounts are plausible
+    population: int | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +207,13 @@ LINE_COLUMNS: list[tuple[str, str]] = [
     ("cofog", "string"),
     ("connected", "string"),
     ("spend_type", "string"),
+    ("org_code", "string"),
+    ("org_class", "string"),
+    ("measure", "string"),
+    ("sector", "string"),
+    ("identifiable", "string"),
+    ("table_name", "string"),
+    ("paid_on", "string"),
     ("transfer_to", "string"),
     ("transfer_basis", "string"),
     ("mapped", "bool_"),
@@ -200,7 +233,7 @@ def lines_to_table(lines: list[Line]) -> Any:
     data: dict[str, list[Any]] = {name: [] for name, _ in LINE_COLUMNS}
     for ln in lines:
         for name, _ in LINE_COLUMNS:
-            if name in ("connected", "spend_type"):
+            if name in EXTRA_COLUMNS:
                 data[name].append(ln.extra.get(name))
             elif name == "mapped":
                 data[name].append(False)
@@ -274,9 +307,9 @@ class SourceRead:
         """Every row read, as records (convenient for small tables and for tests)."""
         out = []
         for r in self.table.to_pylist():
-            extra = {k: r.pop(k) for k in ("connected", "spend_type") if r.get(k) is not None}
-            r.pop("connected", None)
-            r.pop("spend_type", None)
+            extra = {k: r.pop(k) for k in EXTRA_COLUMNS if r.get(k) is not None}
+            for k in EXTRA_COLUMNS:
+                r.pop(k, None)
             r.pop("mapped", None)
             out.append(Line(**r, extra=extra))
         return out

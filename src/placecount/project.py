@@ -136,6 +136,14 @@ class SourceSpec(BaseModel):
     file: str = Field(description="The file, relative to placecount.toml.")
     sheet: str | None = Field(default=None, description="Sheet name or 1-based position.")
     org: str | None = Field(default=None, description="The body whose spending this is.")
+    orgs: list[str] = Field(
+        default_factory=list,
+        description="In a table of many bodies (one row per authority), the rows to take: "
+        "names as published or ONS codes.",
+    )
+    measure: Literal["net", "gross", "income"] | None = Field(
+        default=None, description="Where lines have several measures, which to count (net)."
+    )
     year: str | None = Field(default=None, description="Financial year, if not the place's.")
     units: Literal["pounds", "thousands", "millions"] | None = Field(
         default=None, description="Units, when the sheet does not say."

@@ -88,6 +88,8 @@ def run(
             db,
             sheet=src.sheet,
             org=src.org,
+            orgs=src.orgs,
+            measure=src.measure,
             year=src.year,
             units=src.units,
             header_row=src.header_row,

@@ -24,7 +24,18 @@ from typing import Any
 from .errors import InputError, PlacecountError
 from .models import SourceRead
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Line columns added in schema 2: a fixed list of names, never user text.
+_V2_LINE_COLUMNS = (
+    "spend_type",
+    "org_code",
+    "org_class",
+    "measure",
+    "sector",
+    "identifiable",
+    "table_name",
+    "paid_on",
+)
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -72,7 +83,15 @@ _DDL = [
         reason VARCHAR,
         mapped BOOLEAN NOT NULL,
         transfer_to VARCHAR,
-        transfer_basis VARCHAR
+        transfer_basis VARCHAR,
+        spend_type VARCHAR,
+        org_code VARCHAR,
+        org_class VARCHAR,
+        measure VARCHAR,
+        sector VARCHAR,
+        identifiable VARCHAR,
+        table_name VARCHAR,
+        paid_on VARCHAR
     )""",
     """CREATE TABLE IF NOT EXISTS allocations (
         line_id BIGINT NOT NULL,
@@ -87,7 +106,9 @@ _DDL = [
                l.native_code, l.native_label, l.recipient, l.part, s.units,
                s.region, s.pesa_share, l.amount_text,
                CAST(l.amount_pence AS DECIMAL(18, 0)) / 100 AS amount_gbp,
-               l.included, l.reason, l.mapped, l.transfer_to, l.transfer_basis
+               l.included, l.reason, l.mapped, l.transfer_to, l.transfer_basis,
+               l.spend_type, l.org_code, l.org_class, l.measure, l.sector, l.identifiable,
+               l.table_name, l.paid_on
         FROM lines l JOIN sources s USING (source_id)""",
 ]
 
@@ -218,6 +239,9 @@ class Store:
             )
         if "meta" in tables:
             row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row and row[0] == "1":
+                self._upgrade_from_1()
+                return
             if row and row[0] != SCHEMA_VERSION:
                 raise InputError.one(
                     "database-error",
@@ -228,6 +252,15 @@ class Store:
         for ddl in _DDL:
             self.con.execute(ddl)
         self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        self.con.execute("COMMIT")
+
+    def _upgrade_from_1(self) -> None:
+        """Schema 1 databases gain the line columns of schema 2 (empty for old lines)."""
+        self.con.execute("BEGIN TRANSACTION")
+        for name in _V2_LINE_COLUMNS:
+            self.con.execute(f"ALTER TABLE lines ADD COLUMN IF NOT EXISTS {name} VARCHAR")
+        self.con.execute(_DDL[-1])
+        self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
         self.con.execute("COMMIT")
 
     # -- writing ---------------------------------------------------------------------------
@@ -323,7 +356,9 @@ class Store:
                        SELECT ? + l.i, ?, l."row", l."column", ?, l.org, l.year, l.native_code,
                               l.native_label, l.recipient, l.status, l.sponsor, l.part,
                               l.amount_text, l.before_share_pence, l.amount_pence, l.included,
-                              l.reason, l.mapped, l.transfer_to, l.transfer_basis
+                              l.reason, l.mapped, l.transfer_to, l.transfer_basis,
+                              l.spend_type, l.org_code, l.org_class, l.measure, l.sector,
+                              l.identifiable, l.table_name, l.paid_on
                        FROM incoming_lines l""",
                     [first_line, source_id, read.kind],
                 )

@@ -1,0 +1,132 @@
+"""Units proved, never assumed.
+
+A sheet's unit (pounds, £ thousand, £ million) comes from what the file says: the
+amount column's header, the title rows, a notes or metadata sheet ("Levels of
+expenditure shown are in £'000s"), or cells that carry their unit ("£1,021,386,000").
+When the file says nothing, the candidates are tested against what a real body could
+spend a head: a council's service spending is some £20 to £15,000 a resident, never
+£2 and never £2 million. Exactly one plausible candidate proves the unit, and the
+summary says it was proved so; otherwise the ingest stops with the evidence and asks
+for ``--units``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..errors import InputError
+from ._cells import UNIT_FACTOR
+
+#: What one body of each kind could plausibly spend a year, in £ a head of the
+#: population it serves. Each range spans less than 1,000×, so at most one of the three
+#: units (each 1,000× the last) falls inside it.
+PLAUSIBLE_PER_HEAD: dict[str, tuple[Decimal, Decimal]] = {
+    # a district's services (~£100) to a metropolitan borough's with schools (~£2,500)
+    "council": (Decimal(20), Decimal(15_000)),
+    # an ICB or PCT commissions some £1,500–£3,000 a head
+    "nhs": (Decimal(50), Decimal(20_000)),
+    # police forces spend some £150–£600 a head; a fire authority some £40
+    "police": (Decimal(20), Decimal(5_000)),
+    # a region's identifiable spending is some £8,000–£15,000 a head
+    "pesa": (Decimal(50), Decimal(30_000)),
+    # the NDPBs' spending in a place: some £10–£300 a head
+    "ndpb": (Decimal(1), Decimal(800)),
+    # a council's or an ICB's payments over £500: some £40–£2,000 a head
+    "payments": (Decimal(3), Decimal(2_990)),
+    "generic": (Decimal(1), Decimal(800)),
+}
+
+#: No real body spends more than this a head of the people it serves: a count or a source
+#: above it has been read in the wrong unit.
+MAX_PER_HEAD = Decimal(50_000)
+
+_UNIT_NAMES = {"pounds": "£", "thousands": "£ thousand", "millions": "£ million"}
+
+
+def per_head_text(pounds: Decimal) -> str:
+    """'£1,234 a head' (whole pounds below £100, pence only when under £1)."""
+    if abs(pounds) < 1:
+        return f"£{pounds:,.2f} a head"
+    return f"£{pounds:,.0f} a head"
+
+
+def per_head_by_unit(total: Decimal, people: int) -> dict[str, Decimal]:
+    """The total (as written in the file) per head under each candidate unit."""
+    return {u: total * f / people for u, f in UNIT_FACTOR.items()}
+
+
+def prove_units(
+    kind: str,
+    total: Decimal,
+    people: int | None,
+    *,
+    file_name: str,
+    sheet: str | None,
+    what: str = "the lines kept",
+    whose: str = "the place",
+) -> tuple[str, str]:
+    """The unit a sheet with no stated unit must be in, from plausibility, or an error.
+
+    ``total`` is the sum of the amounts kept, as numbers written in the file; ``people``
+    is the population the source serves (the place's, or the region's for PESA).
+
+    >>> prove_units("council", Decimal(1_500_000), 1_000_000, file_name="f.xlsx", sheet=None)
+    ('thousands', 'proved by plausibility: £1,500 a head of the place in £ thousand (in £ it would be £2 a head, in £ million £1,500,000 a head)')
+    """
+    lo, hi = PLAUSIBLE_PER_HEAD.get(kind, PLAUSIBLE_PER_HEAD["generic"])
+    if not people or people <= 0 or total == 0:
+        raise _not_proved(
+            kind,
+            file_name,
+            sheet,
+            "no unit is stated in the header, the title or a notes sheet, and there is no "
+            "population to test the candidates against"
+            if not people
+            else "no unit is stated in the header, the title or a notes sheet, and the "
+            "lines add up to nothing",
+        )
+    heads = per_head_by_unit(abs(total), people)
+    fits = [u for u, v in heads.items() if lo <= v <= hi]
+    described = "; ".join(f"in {_UNIT_NAMES[u]}: {per_head_text(v)}" for u, v in heads.items())
+    if len(fits) != 1:
+        raise _not_proved(
+            kind,
+            file_name,
+            sheet,
+            f"no unit is stated, and {what} ({total:,} as written) give {described} of "
+            f"{whose} ({people:,} people); a {kind} source plausibly spends "
+            f"£{lo:,}–£{hi:,} a head, which "
+            + ("no unit gives" if not fits else "more than one unit gives"),
+        )
+    unit = fits[0]
+    others = ", ".join(
+        f"in {_UNIT_NAMES[u]} it would be {per_head_text(v)}" for u, v in heads.items() if u != unit
+    )
+    return unit, (
+        f"proved by plausibility: {per_head_text(heads[unit])} of {whose} in "
+        f"{_UNIT_NAMES[unit]} ({others})"
+    )
+
+
+def _not_proved(kind: str, file_name: str, sheet: str | None, evidence: str) -> InputError:
+    return InputError.one(
+        "unit-not-proved",
+        f"the unit of the amounts cannot be proved: {evidence}.",
+        file=file_name,
+        sheet=sheet,
+        note="Say which with --units pounds|thousands|millions.",
+    )
+
+
+def implausible_unit_hint(total_pence: int, people: int, kind: str) -> str | None:
+    """For a source whose total is beyond any real body a head: the unit that would fit."""
+    pounds = Decimal(total_pence) / 100
+    lo, hi = PLAUSIBLE_PER_HEAD.get(kind, PLAUSIBLE_PER_HEAD["generic"])
+    for name, factor in (("thousands", 1000), ("millions", 1_000_000)):
+        for direction, scaled in (("smaller", pounds / factor), ("larger", pounds * factor)):
+            if lo <= abs(scaled) / people <= hi:
+                return (
+                    f"read {factor:,}× {direction} it would be "
+                    f"{per_head_text(abs(scaled) / people)}: check --units ({name}?)"
+                )
+    return None
