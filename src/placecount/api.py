@@ -206,7 +206,7 @@ def ingest(
     """
     from .cofog import load_mapping, map_lines, read_mapping
     from .models import load_kind_schema
-    from .sources import read_source
+    from .sources import read_sources
     from .store import Prepared, Store
 
     schema = load_kind_schema(kind)
@@ -265,25 +265,26 @@ def ingest(
     for path in files:
         if progress:
             progress(path.name)
-        read, issues = read_source(kind, Path(path), options)
-        cofog_col = read.columns.get("cofog")
-        read.table, allocations, map_issues = map_lines(
-            read.table, active, read.file_name, read.sheet, cofog_col
-        )
+        reads, issues = read_sources(kind, Path(path), options)
         result.issues.extend(issues)
-        result.issues.extend(map_issues)
-        if strict and map_issues:
-            for i in map_issues:
-                i.severity = "error"
-            raise InputError(issues=map_issues)
-        prepared.append(
-            Prepared(
-                read,
-                allocations,
-                active.name if active else None,
-                active.sha256 if active else None,
+        for read in reads:
+            cofog_col = read.columns.get("cofog")
+            read.table, allocations, map_issues = map_lines(
+                read.table, active, read.file_name, read.sheet, cofog_col
             )
-        )
+            result.issues.extend(map_issues)
+            if strict and map_issues:
+                for i in map_issues:
+                    i.severity = "error"
+                raise InputError(issues=map_issues)
+            prepared.append(
+                Prepared(
+                    read,
+                    allocations,
+                    active.name if active else None,
+                    active.sha256 if active else None,
+                )
+            )
     statuses: list[str] = ["dry run"] * len(prepared)
     if not dry_run:
         with Store.open(db) as store:

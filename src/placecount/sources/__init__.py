@@ -1,6 +1,7 @@
 """Readers, one per source kind. Each reads a file into lines and never writes.
 
->>> from pathlib import Path
+>>> from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 >>> from placecount.models import ReadOptions
 >>> read = read_source("council", Path("examples/exampleshire/county_council_outturn_2008-09.xlsx"),
@@ -10,6 +11,7 @@ from typing import Any
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +46,38 @@ def file_digest(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+#: Readers that look at a whole workbook (several sheets, a notes sheet) before the
+#: sheet-by-sheet readers: each returns its sources (one per sheet read), or None when
+#: the workbook is not of its form.
+WorkbookReader = Callable[[Path, KindSchema, ReadOptions, list[Issue]], list[SourceRead] | None]
+WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {}
+
+
+def read_sources(
+    kind: str, path: Path, options: ReadOptions
+) -> tuple[list[SourceRead], list[Issue]]:
+    """Read one file as sources of ``kind``: one per sheet read (most files have one).
+
+    Raises :class:`~placecount.errors.InputError` when the file cannot be read as asked.
+    """
+    schema = load_kind_schema(kind)
+    issues: list[Issue] = []
+    for reader in WORKBOOK_READERS.get(kind, []):
+        found_all = reader(path, schema, options, issues)
+        if found_all is None:
+            continue
+        sha, size = file_digest(path)
+        for found in found_all:
+            found.file_sha256, found.file_size = sha, size
+            _settle_org_and_year(found, None, schema, options, issues)
+            mark_transfers(found, schema)
+        return found_all, issues
+    found, more = read_source(kind, path, options)
+    return [found], issues + more
+
+
 def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead, list[Issue]]:
-    """Read one file as a source of ``kind``: the lines found and the issues met.
+    """Read one file's first sheet with a table of ``kind``: the lines found and the issues.
 
     Raises :class:`~placecount.errors.InputError` when the file cannot be read as asked.
     """
@@ -125,7 +157,11 @@ def _distinct(column: Any) -> list[str]:
 
 
 def _settle_org_and_year(
-    found: SourceRead, grid: Grid, schema: KindSchema, options: ReadOptions, issues: list[Issue]
+    found: SourceRead,
+    grid: Grid | None,
+    schema: KindSchema,
+    options: ReadOptions,
+    issues: list[Issue],
 ) -> None:
     """Org and year for the source and each line: option, else column, else title or file."""
     import pyarrow as pa
@@ -160,7 +196,11 @@ def _settle_org_and_year(
     elif found.year is None and len(col_years) == 1:
         found.year = col_years[0]
     if found.year is None and not col_years:
-        title_text = " ".join(str(v) for r in grid.head(found.header_row - 1) for v in r if v)
+        title_text = (
+            " ".join(str(v) for r in grid.head(found.header_row - 1) for v in r if v)
+            if grid is not None
+            else ""
+        )
         found.year = financial_year(title_text) or options.project_year
         if found.year is None:
             issues.append(
