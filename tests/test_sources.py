@@ -232,20 +232,86 @@ def test_units_option_overrides_header_and_title(xlsx: Callable[..., Path]) -> N
     assert [ln.amount_pence for ln in found.kept] == [pence("7", "millions")]
 
 
-@pytest.mark.parametrize(("kind", "label"), [("council", "Roads"), ("police", "Local policing")])
-def test_unit_not_stated_warns_and_uses_the_schema_default(
-    xlsx: Callable[..., Path], kind: str, label: str
+# Issue 11: units are proved, never assumed. With no unit anywhere, the candidates are
+# tested against what a body could spend a head of the place; one plausible unit proves
+# it, otherwise the ingest stops and asks for --units.
+
+
+@pytest.mark.parametrize(
+    ("written", "population", "units"),
+    [
+        # £1,234,567 over 1,000 people: as £000 £1,234,567 a head (no), as £ £1,235 (yes)
+        ("1234567", 1_000, "pounds"),
+        # 450,000 over 300,000 people: as £000 £1,500 a head (yes), as £ £1.50 (no)
+        ("450000", 300_000, "thousands"),
+        # 2,400 over 300,000 people: as £m £8,000 a head (yes), as £000 £8 (no)
+        ("2400", 300_000, "millions"),
+    ],
+)
+def test_unit_not_stated_is_proved_by_plausibility_a_head(
+    xlsx: Callable[..., Path], written: str, population: int, units: str
 ) -> None:
-    with (ROOT / "schemas" / f"{kind}.toml").open("rb") as fh:
-        default = tomllib.load(fh)["default_units"]
-    path = xlsx([["Outturn"], ["Code", "Service", "Net expenditure"], ["X1", label, 7]])
-    found, issues = read_with_issues(kind, path)
-    assert found.units == default
-    assert [ln.amount_pence for ln in found.kept] == [pence("7", default)]
-    warnings = [
-        (i.code, i.severity, i.row, i.column) for i in issues if i.code == "unit-not-stated"
-    ]
-    assert warnings == [("unit-not-stated", "warning", 2, "C")]
+    path = xlsx([["Outturn"], ["Code", "Service", "Net expenditure"], ["X1", "Roads", written]])
+    found, issues = read_with_issues("council", path, population=population)
+    assert found.units == units
+    assert [ln.amount_pence for ln in found.kept] == [pence(written, units)]
+    proved = [(i.code, i.severity, i.row, i.column) for i in issues if i.code == "unit-proved"]
+    assert proved == [("unit-proved", "info", 2, "C")]
+    assert found.units_from.startswith("proved by plausibility")
+
+
+@pytest.mark.parametrize(
+    ("population", "evidence"),
+    [
+        (None, "no population"),
+        # 7 over 10,000,000 people: £0.0000007, £0.0007 or £0.70 a head: none plausible
+        (10_000_000, "which no unit gives"),
+    ],
+)
+def test_unit_not_proved_stops_and_asks_for_units(
+    xlsx: Callable[..., Path], population: int | None, evidence: str
+) -> None:
+    path = xlsx([["Outturn"], ["Code", "Service", "Net expenditure"], ["X1", "Roads", 7]])
+    with pytest.raises(InputError) as exc:
+        read("council", path, population=population)
+    issue = exc.value.issues[0]
+    assert issue.code == "unit-not-proved"
+    assert evidence in issue.message
+    assert "--units" in (issue.note or "")
+
+
+def test_unit_from_a_notes_sheet(tmp_path: Path) -> None:
+    """The CRA database's way: the data sheet says nothing, a Metadata sheet says £'000s."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Data"
+    ws.append(["Code", "Service", "Net expenditure"])
+    ws.append(["X1", "Roads", 7])
+    meta = wb.create_sheet("Metadata")
+    meta["A1"] = "A difference of £40 million is due to rounding."
+    meta["A2"] = "Levels of expenditure shown are in £'000s."
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    found = read("council", path)
+    assert found.units == "thousands"
+    assert found.units_from == "sheet 'Metadata' A2: \"Levels of expenditure shown are in £'000s.\""
+    assert [ln.amount_pence for ln in found.kept] == [pence("7", "thousands")]
+
+
+def test_unit_from_cells_written_in_pounds(xlsx: Callable[..., Path]) -> None:
+    path = xlsx([["Service", "Net expenditure"], ["Roads", "£1,021,386,000"], ["Parks", 5]])
+    found = read("council", path)
+    assert found.units == "pounds"
+    assert "A2" not in found.units_from and "B2" in found.units_from
+    assert [ln.amount_pence for ln in found.kept] == [102_138_600_000, 500]
+
+
+def test_title_rows_that_disagree_on_the_unit_are_an_error(xlsx: Callable[..., Path]) -> None:
+    path = xlsx([["£ thousand"], ["£ million"], ["Service", "Net expenditure"], ["Roads", 7]])
+    with pytest.raises(InputError) as exc:
+        read("council", path)
+    assert exc.value.issues[0].code == "unit-ambiguous"
 
 
 # --- merged header cells -----------------------------------------------------------------

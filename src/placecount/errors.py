@@ -30,6 +30,8 @@ CODES: dict[str, str] = {
     "ambiguous-column": "More than one column could play the same role.",
     "unparseable-amount": "An amount cell holds text that is not a number.",
     "amount-too-large": "An amount is beyond any public body's spending (over £1 trillion).",
+    "unit-proved": "No unit is stated: the one that gives a plausible £ a head was used, and the summary says so.",
+    "unit-ambiguous": "The title rows state different units: say --units.",
     "unit-not-proved": "No unit is stated anywhere in the file and plausibility a head does not settle it: say --units.",
     "unit-not-stated": "No unit (£, £000, £m) was found in the header or title; the default was used.",
     "unknown-kind": "The source kind is not one placecount knows.",

@@ -145,6 +145,8 @@ class ReadOptions:
     strict: bool = False
     #: the place's population (project file), for checking that amounts are plausible
     population: int | None = None
+    #: the unit a notes or metadata sheet of the workbook states, and where
+    notes_units: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
 from . import generic, ndpb, pesa, simple
 from ._cells import financial_year, normalise
-from ._grid import Grid, read_grids
+from ._grid import Grid, _check_file, read_grids
 from ._table import no_header_error, per_unique
 
 #: Who a source is when no --org says: PESA is central government; an NDPB list is its bodies.
@@ -83,7 +84,13 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
     """
     schema = load_kind_schema(kind)
     issues: list[Issue] = []
+    if options.units is None and options.notes_units is None:
+        from ._units import notes_units
+
+        _check_file(path)
+        options = dataclasses.replace(options, notes_units=notes_units(path, options.limits))
     tried: list[tuple[str, str | None]] = []
+    hints: list[str] = []
     non_empty = 0
     for grid in read_grids(path, options.sheet, options.limits):
         tried.append((grid.file_name, grid.sheet))
@@ -92,6 +99,8 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
         non_empty += 1
         found = READERS[kind](grid, schema, options, issues)
         if found is None:
+            where = f"sheet {grid.sheet!r} " if grid.sheet else ""
+            hints.extend(where + h for h in grid.hints)
             continue
         sha, size = file_digest(path)
         found.file_sha256, found.file_size = sha, size
@@ -111,7 +120,7 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
             sheet=sheet,
             note="Check that this is the right file and sheet (--sheet NAME).",
         )
-    raise no_header_error(tried, schema)
+    raise no_header_error(tried, schema, hints[:3])
 
 
 def mark_transfers(found: SourceRead, schema: KindSchema) -> None:

@@ -42,6 +42,8 @@ class Grid:
     columns: list[Any]  # pyarrow string arrays, all of length n_rows
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     encoding: str | None = None
+    #: what a reader noticed while looking for the header (fits it would not take)
+    hints: list[str] = field(default_factory=list)
     _head: list[list[str | None]] | None = field(default=None, repr=False)
     _rows: list[list[str | None]] | None = field(default=None, repr=False)
 

@@ -84,18 +84,55 @@ def own_texts(grid: Grid, r: int) -> list[str]:
     return texts
 
 
-def _rank(key: str, aliases: list[str]) -> int | None:
-    best: int | None = None
+#: Words that may qualify a header without changing what it is: "Net expenditure 2008-09",
+#: "Outturn (final)", "Actual net expenditure". A header that is an alias plus only these
+#: is a strong match (the documented pattern); any other extra word makes the match weak.
+QUALIFIERS = frozenset(
+    "actual actuals outturn final provisional revised audited unaudited budget estimate "
+    "estimates forecast plan planned original total of in the for year fy financial ending "
+    "march april 31 30 gbp pounds pound thousand thousands million millions k m bn".split()
+)
+_YEARISH = re.compile(r"^(?:19|20)\d\d$|^\d\d$")
+
+#: Tiers of a header's fit for a role: the lower the better.
+EXACT, QUALIFIED, WEAK = 0, 1, 2
+
+
+def _fit(key: str, aliases: list[str]) -> tuple[int, int] | None:
+    """How well a header fits a role: (tier, alias position), or None for no fit.
+
+    Exact: the whole cell is an alias (after case, punctuation and units are set aside).
+    Qualified: an alias plus years or words such as "outturn", "actual", "final".
+    Weak: an alias inside other words ("Winter service" holds "service"): never taken
+    without ``--column``.
+    """
+    best: tuple[int, int] | None = None
+    words = key.split()
     for i, alias in enumerate(aliases):
         a = normalise(alias)
+        if not a:
+            continue
         if key == a:
-            rank = 2 * i
-        elif a and f" {a} " in f" {key} ":
-            rank = 2 * i + 1
+            fit = (EXACT, i)
+        elif f" {a} " in f" {key} ":
+            rest = f" {key} ".replace(f" {a} ", " ", 1).split()
+            extra = [w for w in rest if w not in QUALIFIERS and not _YEARISH.match(w)]
+            fit = (WEAK, i) if extra else (QUALIFIED, i)
         else:
             continue
-        best = rank if best is None else min(best, rank)
+        if len(words) > 12:  # a sentence (a note or a title), not a header
+            fit = (WEAK, i)
+        best = fit if best is None else min(best, fit)
     return best
+
+
+@dataclass
+class RoleMatch:
+    """The columns found for each role, the ties at the best fit, and the weak fits set aside."""
+
+    found: dict[str, int]
+    ties: list[tuple[str, list[int]]]
+    weak: list[tuple[str, int]]
 
 
 def match_roles(
@@ -105,7 +142,19 @@ def match_roles(
     overrides: dict[str, str],
     own: list[str] | None = None,
 ) -> tuple[dict[str, int], list[tuple[str, list[int]]]]:
-    """Assign columns to roles. Returns the roles found and any ties (role, columns).
+    """Assign columns to roles. Returns the roles found and any ties (role, columns)."""
+    m = match_roles_fully(texts, schema, roles, overrides, own)
+    return m.found, m.ties
+
+
+def match_roles_fully(
+    texts: list[str],
+    schema: KindSchema,
+    roles: Iterable[str],
+    overrides: dict[str, str],
+    own: list[str] | None = None,
+) -> RoleMatch:
+    """Assign columns to roles, best fit first; weak fits are listed, never taken.
 
     A column's own header text counts first; a group heading above it only when
     its own text matches nothing (``own`` gives the cells without group headings).
@@ -114,6 +163,7 @@ def match_roles(
     own_keys = [header_key(t) for t in own] if own is not None else keys
     found: dict[str, int] = {}
     ties: list[tuple[str, list[int]]] = []
+    weak: list[tuple[str, int]] = []
     used: set[int] = set()
     for role, wanted in overrides.items():
         w = normalise(wanted)
@@ -125,25 +175,28 @@ def match_roles(
         if role in found or role in overrides:
             continue
         aliases = schema.columns.get(role, [])
-        ranked = []
+        ranked: list[tuple[tuple[int, int, int], int]] = []
         for c, k in enumerate(keys):
             if not k or c in used:
                 continue
-            r = _rank(own_keys[c], aliases) if own_keys[c] else None
-            if r is None:
-                r = _rank(k, aliases)
-                r = None if r is None else r + 10_000
-            if r is not None:
-                ranked.append((r, c))
-        if not ranked:
+            fit = _fit(own_keys[c], aliases) if own_keys[c] else None
+            grouped = 0
+            if fit is None:
+                fit, grouped = _fit(k, aliases), 1
+            if fit is not None:
+                ranked.append(((fit[0], grouped, fit[1]), c))
+        strong = [(r, c) for r, c in ranked if r[0] != WEAK]
+        weak.extend((role, c) for r, c in ranked if r[0] == WEAK)
+        if not strong:
             continue
-        best = min(r for r, _ in ranked)
-        cols = [c for r, c in ranked if r == best]
+        best = min(r for r, _ in strong)
+        cols = [c for r, c in strong if r == best]
         if len(cols) > 1:
             ties.append((role, cols))
         found[role] = cols[0]
         used.add(cols[0])
-    return found, ties
+    weak = [(role, c) for role, c in weak if role not in found and c not in used]
+    return RoleMatch(found, ties, weak)
 
 
 def find_header(
@@ -171,7 +224,16 @@ def find_header(
         texts = header_texts(grid, r)
         if sum(1 for t in texts if t) < 2 and options.header_row is None:
             continue
-        found, ties = match_roles(texts, schema, roles, options.columns, own_texts(grid, r))
+        m = match_roles_fully(texts, schema, roles, options.columns, own_texts(grid, r))
+        found, ties = m.found, m.ties
+        if not accept(found) and m.weak and len(grid.hints) < 3:
+            grid.hints.append(
+                f"row {r + 1}: "
+                + "; ".join(
+                    f"column {column_letter(c)} {texts[c]!r} only partly fits '{role}'"
+                    for role, c in m.weak[:3]
+                )
+            )
         if accept(found):
             if options.header_row is None and r + 1 < grid.n_rows:
                 # A two-row header: the row below names more roles, so it is the header.
@@ -221,19 +283,21 @@ def _check_header(
                 note=f"Rename one of them, or use --header-row and --column {role}=HEADER.",
             )
     for role, cols in ties:
-        if role == "amount":
-            names = ", ".join(f"{column_letter(c)} {texts[c]!r}" for c in cols)
-            raise InputError.one(
-                "ambiguous-column",
-                f"more than one column could be the amount: {names}.",
-                file=grid.file_name,
-                sheet=grid.sheet,
-                row=r + 1,
-                note=f"Say which with --column amount={texts[cols[0]]!r}.",
-            )
+        names = ", ".join(f"{column_letter(c)} {texts[c]!r}" for c in cols)
+        what = "the amount" if role == "amount" else f"the {role} column"
+        raise InputError.one(
+            "ambiguous-column",
+            f"more than one column could be {what}, and they fit equally: {names}.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            row=r + 1,
+            note=f"Say which with --column {role}={texts[cols[0]]!r}.",
+        )
 
 
-def no_header_error(grid_names: list[tuple[str, str | None]], schema: KindSchema) -> InputError:
+def no_header_error(
+    grid_names: list[tuple[str, str | None]], schema: KindSchema, hints: Sequence[str] = ()
+) -> InputError:
     """The message when no sheet has a header the kind recognises."""
     file_name = grid_names[0][0]
     sheets = [s for _, s in grid_names if s is not None]
@@ -248,10 +312,66 @@ def no_header_error(grid_names: list[tuple[str, str | None]], schema: KindSchema
                 f"amount column such as {amount}.",
                 file=file_name,
                 sheet=sheets[0] if len(sheets) == 1 else None,
-                note="Point at it with --header-row N and --column amount=HEADER.",
+                note=(
+                    "Some headers fit only in part, so they were not taken: "
+                    + " · ".join(hints)
+                    + ". If one is right, say so with --column ROLE=HEADER. "
+                    if hints
+                    else ""
+                )
+                + "Point at it with --header-row N and --column amount=HEADER.",
             )
         ]
     )
+
+
+def stated_units(
+    grid: Grid, header: Header, amount_col: int, options: ReadOptions
+) -> tuple[str, str] | None:
+    """The unit the file states for the amount column, and where; None when it says nothing.
+
+    In order: ``--units``; the amount column's header; a title cell above the header; a
+    notes or metadata sheet (found before the sheet was read); cells that carry a "£"
+    themselves ("£1,021,386") in a column whose header states no multiple.
+    """
+    if options.units:
+        return options.units, "--units"
+    text = header.texts[amount_col]
+    u = detect_units(text)
+    where = f"{column_letter(amount_col)}{header.row + 1}"
+    if u:
+        return u, f"header {where} {text!r}"
+    stated: list[tuple[str, str]] = []
+    for r, row in enumerate(grid.head(header.row)):
+        for c, value in enumerate(row):
+            t = cell_text(value)
+            if t and len(t) <= 300 and (unit := detect_units(t)):
+                stated.append((unit, f"title {column_letter(c)}{r + 1} {shorten(t)!r}"))
+    if stated:
+        units = sorted({u for u, _ in stated})
+        if len(units) > 1:
+            raise InputError.one(
+                "unit-ambiguous",
+                "the title rows state different units: "
+                + "; ".join(f"{w} says {UNIT_NAMES_PLAIN[u]}" for u, w in stated[:4])
+                + ".",
+                file=grid.file_name,
+                sheet=grid.sheet,
+                note="Say which applies to the amounts with --units pounds|thousands|millions.",
+            )
+        return stated[0]
+    if options.notes_units is not None:
+        return options.notes_units
+    start = header.row + 1
+    sample = grid.columns[amount_col].slice(start, 500).to_pylist() if grid.columns else []
+    for i, v in enumerate(sample):
+        if v and "£" in v and parse_amount(v)[0] == "number":
+            cell = f"{column_letter(amount_col)}{start + i + 1}"
+            return "pounds", f"cells written in pounds, such as {cell} {v.strip()!r}"
+    return None
+
+
+UNIT_NAMES_PLAIN = {"pounds": "£", "thousands": "£ thousand", "millions": "£ million"}
 
 
 def resolve_units(
@@ -262,15 +382,11 @@ def resolve_units(
     options: ReadOptions,
     issues: list[Issue],
 ) -> tuple[str, str]:
-    """The units of the amount column, and where they came from."""
-    if options.units:
-        return options.units, "--units"
-    u = detect_units(header.texts[amount_col])
-    if u:
-        return u, f"header {header.texts[amount_col]!r}"
-    u = detect_units(header.title)
-    if u:
-        return u, "title"
+    """The units of the amount column, and where they came from; the kind's usual unit,
+    with a warning, when the file says nothing (for readers that cannot test plausibility)."""
+    stated = stated_units(grid, header, amount_col, options)
+    if stated is not None:
+        return stated
     issues.append(
         Issue(
             code="unit-not-stated",
@@ -405,7 +521,10 @@ def read_long_table(
 
     roles = header.roles
     amount_col = roles["amount"]
-    units, units_from = resolve_units(grid, header, amount_col, schema, options, issues)
+    stated = stated_units(grid, header, amount_col, options)
+    if stated is None:
+        return _read_with_proved_units(grid, header, schema, options, issues)
+    units, units_from = stated
     start = header.row + 1
     n = max(grid.n_rows - start, 0)
     body = [c.slice(start) for c in grid.columns]
@@ -537,6 +656,46 @@ def read_long_table(
     if pc.any(empty).as_py():
         table = table.filter(pc.invert(empty))
     return table.cast(_schema()), units, units_from
+
+
+def _read_with_proved_units(
+    grid: Grid, header: Header, schema: KindSchema, options: ReadOptions, issues: list[Issue]
+) -> tuple[Any, str, str]:
+    """A table whose file states no unit: read the numbers as written, prove the unit from
+    what a body could spend a head, then read it in that unit (or stop and ask)."""
+    import dataclasses
+
+    import pyarrow.compute as pc
+
+    from ._units import prove_units
+
+    as_written = dataclasses.replace(options, units="pounds", share=None)
+    table, _, _ = read_long_table(grid, header, schema, as_written, [])
+    kept = pc.filter(table.column("before_share_pence"), table.column("included"))
+    total = Decimal(int(pc.sum(kept).as_py() or 0)) / 100
+    units, why = prove_units(
+        schema.kind,
+        total,
+        options.population,
+        file_name=grid.file_name,
+        sheet=grid.sheet,
+    )
+    table, _, _ = read_long_table(
+        grid, header, schema, dataclasses.replace(options, units=units), issues
+    )
+    issues.append(
+        Issue(
+            code="unit-proved",
+            severity="info",
+            message=f"no unit is stated: read as {UNIT_NAMES_PLAIN[units]}, {why}.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            row=header.row + 1,
+            column=column_letter(header.roles["amount"]),
+            note="If that is wrong, say which with --units.",
+        )
+    )
+    return table, units, why
 
 
 def _schema() -> Any:

@@ -12,9 +12,12 @@ for ``--units``.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, column_letter
+from ..models import Limits
 from ._cells import UNIT_FACTOR
 
 #: What one body of each kind could plausibly spend a year, in £ a head of the
@@ -131,3 +134,59 @@ def implausible_unit_hint(total_pence: int, people: int, kind: str) -> str | Non
                     f"{per_head_text(abs(scaled) / people)}: check --units ({name}?)"
                 )
     return None
+
+
+#: Sheets that hold notes about the data rather than the data: where a unit may be stated.
+_NOTES_SHEET = re.compile(
+    r"note|meta ?data|front|cover|contents|read ?me|about|information|variables|guidance|"
+    r"definitions|introduction",
+    re.IGNORECASE,
+)
+#: A notes cell that states the unit of the figures, not of something else.
+_UNIT_SENTENCE = re.compile(
+    r"\b(figures?|expenditure|spending|amounts?|values?|units?|data|shown|numbers|levels?)\b",
+    re.IGNORECASE,
+)
+#: An amount written in a note ("a difference of £40 million") says nothing of the unit.
+_AMOUNT_IN_TEXT = re.compile(
+    r"£?\s*(?<![\d.,])(?!0{3}s?\b)\d[\d,.]*\s*(?:bn|billion|m|mn|million|millions|k|thousand|thousands)?\b",
+    re.IGNORECASE,
+)
+_PER_HEAD = re.compile(r"£\s*(?:/|per)\s*(?:head|capita|person)|\bper (?:head|capita)\b", re.I)
+_NOTES_ROWS = 200
+_NOTES_SHEETS = 6
+
+
+def notes_units(path: Path, limits: Limits) -> tuple[str, str] | None:
+    """The unit a workbook's notes or metadata sheet states for its figures, if one does.
+
+    "Levels of expenditure shown are in £'000s" on a sheet named Metadata settles the unit
+    of a data sheet that says nothing itself. Statements that disagree settle nothing.
+    """
+    from ._cells import cell_text, detect_units
+    from ._grid import EXCEL_SUFFIXES, _open_workbook, check_unzipped, read_excel_grid
+
+    if path.suffix.lower() not in EXCEL_SUFFIXES:
+        return None
+    try:
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            check_unzipped(path, limits)
+        wb = _open_workbook(path)
+        names = [n for n in wb.sheet_names if _NOTES_SHEET.search(n)][:_NOTES_SHEETS]
+        found: list[tuple[str, str]] = []
+        for name in names:
+            grid = read_excel_grid(path, name, wb)
+            for r, row in enumerate(grid.head(_NOTES_ROWS)):
+                for c, value in enumerate(row):
+                    text = cell_text(value)
+                    if not text or len(text) > 400 or not _UNIT_SENTENCE.search(text):
+                        continue
+                    unit = detect_units(_AMOUNT_IN_TEXT.sub(" ", text.replace("'000", "£'000")))
+                    if unit is not None and not _PER_HEAD.search(text):
+                        found.append((unit, f"sheet {name!r} {column_letter(c)}{r + 1}: {text!r}"))
+    except InputError:
+        return None  # the data sheet's own reading gives the plain message
+    units = {u for u, _ in found}
+    if len(units) != 1:
+        return None
+    return found[0]
