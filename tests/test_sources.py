@@ -908,3 +908,65 @@ def test_generic_unknown_cofog_code_names_the_column(db: Path, xlsx: Callable[..
     path = xlsx(GENERIC_BAD_CODE, name="bad.xlsx")
     error = input_error(lambda: api.ingest("generic", [path], db, org="ERDF"))
     assert [(i.row, i.column) for i in error.issues] == [(3, "A")]
+
+
+# --- header matching: whole cells first, never a word inside another (issue 11) ----------
+
+
+def test_a_column_that_only_contains_an_alias_is_never_taken(xlsx: Callable[..., Path]) -> None:
+    """A per-borough table: 'Winter service' holds the word 'service' but is no label column.
+
+    Taking it made every borough's row a line of one council, a count 55 times too high.
+    """
+    path = xlsx(
+        [
+            ["Local authority", "Winter service", "Street lighting", "Net current expenditure"],
+            ["Barnet", 1200, 3400, 4600],
+            ["Bexley", 900, 2100, 3000],
+        ]
+    )
+    with pytest.raises(InputError) as exc:
+        read("council", path)
+    issue = exc.value.issues[0]
+    assert issue.code == "no-header"
+    assert "column B 'Winter service' only partly fits 'label'" in (issue.note or "")
+    assert "--column" in (issue.note or "")
+
+
+@pytest.mark.parametrize(
+    ("header", "fits"),
+    [
+        ("Net expenditure 2008-09", True),
+        ("Actual net expenditure", True),
+        ("Net expenditure (final outturn)", True),
+        ("Net expenditure on winter gritting", False),
+    ],
+)
+def test_an_alias_with_years_or_status_words_is_a_strong_fit(
+    xlsx: Callable[..., Path], header: str, fits: bool
+) -> None:
+    path = xlsx([["£000"], ["Service", header], ["Roads", 7]])
+    if fits:
+        found = read("council", path)
+        assert found.columns == {"label": "A", "amount": "B"}
+        assert [ln.amount_pence for ln in found.kept] == [pence("7", "thousands")]
+    else:
+        with pytest.raises(InputError) as exc:
+            read("council", path)
+        assert exc.value.issues[0].code == "no-header"
+
+
+def test_two_columns_fitting_a_role_equally_are_refused(xlsx: Callable[..., Path]) -> None:
+    path = xlsx(
+        [
+            ["£000"],
+            ["Service 2008-09", "Service 2009-10", "Net expenditure"],
+            ["Roads", "Highways", 7],
+        ]
+    )
+    with pytest.raises(InputError) as exc:
+        read("council", path)
+    issue = exc.value.issues[0]
+    assert (issue.code, issue.row) == ("ambiguous-column", 2)
+    assert "A 'Service 2008-09', B 'Service 2009-10'" in issue.message
+    assert issue.note == "Say which with --column label='Service 2008-09'."

@@ -207,6 +207,7 @@ def ingest(
     from .cofog import load_mapping, map_lines, read_mapping
     from .models import load_kind_schema
     from .sources import read_sources
+    from .sources._units import check_per_head
     from .store import Prepared, Store
 
     schema = load_kind_schema(kind)
@@ -268,6 +269,15 @@ def ingest(
         reads, issues = read_sources(kind, Path(path), options)
         result.issues.extend(issues)
         for read in reads:
+            check_per_head(
+                read.total_pence,
+                options.population,
+                kind,
+                file_name=read.file_name,
+                sheet=read.sheet,
+                units=read.units,
+                units_from=read.units_from,
+            )
             cofog_col = read.columns.get("cofog")
             read.table, allocations, map_issues = map_lines(
                 read.table, active, read.file_name, read.sheet, cofog_col
@@ -316,6 +326,10 @@ def ingest(
                 "financial_year": read.year,
                 "units": read.units,
                 "units_from": read.units_from,
+                "columns": [
+                    {"role": role, "column": letter, "header": read.headers.get(role)}
+                    for role, letter in sorted(read.columns.items(), key=lambda kv: _col_key(kv[1]))
+                ],
                 "region": read.region,
                 "part": read.part,
                 "pesa_share": read.share,
@@ -329,6 +343,10 @@ def ingest(
             }
         )
     return result
+
+
+def _col_key(letter: str) -> tuple[int, str]:
+    return len(letter), letter
 
 
 def _unmapped_summary(table: Any, allocations: Any) -> tuple[int, int]:

@@ -157,6 +157,24 @@ def code_name(code: str | None) -> str:
     return classification()[code].name
 
 
+def _check_sources_per_head(store: Store, population: int | None) -> None:
+    """No source may add up to more than a real body spends a head (a unit misread)."""
+    from .sources._units import check_per_head
+
+    if not population:
+        return
+    for src in store.sources():
+        check_per_head(
+            int(src["total_pence"]),
+            population,
+            src["kind"],
+            file_name=src["file_name"],
+            sheet=src["sheet"],
+            units=src["units"],
+            units_from=src["units_from"] or "the file",
+        )
+
+
 def count(
     store: Store,
     project: Project | None,
@@ -185,6 +203,7 @@ def count(
             )
         theme_def = themes[theme]
     queries = queries or CountQueries(store)
+    _check_sources_per_head(store, population)
     ctx = queries.context()
     covered = ndpb_coverage(ctx, queries)
     added = (

@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "unit-proved": "No unit is stated: the one that gives a plausible £ a head was used, and the summary says so.",
     "unit-ambiguous": "The title rows state different units: say --units.",
     "unit-not-proved": "No unit is stated anywhere in the file and plausibility a head does not settle it: say --units.",
+    "implausible-total": "A source adds up to more than any real body spends a head of the place (over £50,000): the unit or the share is wrong.",
     "unit-not-stated": "No unit (£, £000, £m) was found in the header or title; the default was used.",
     "unknown-kind": "The source kind is not one placecount knows.",
     "bad-option": "An option's value is not valid.",

@@ -270,6 +270,8 @@ class SourceRead:
     encoding: str | None = None
     #: the column letter of each role found in the header, e.g. {"amount": "C"}
     columns: dict[str, str] = field(default_factory=dict)
+    #: the header text of each role's column, e.g. {"amount": "Net expenditure (£000)"}
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def kept_count(self) -> int:

@@ -92,6 +92,14 @@ def ingest_lines(result: dict[str, Any]) -> list[str]:
             f"  header row {s['header_row']}; units {UNIT_NAMES[s['units']]} "
             f"(from {s['units_from']})"
         )
+        if s.get("columns"):
+            out.append(
+                "  columns: "
+                + " · ".join(
+                    f"{c['column']} {c['role']}" + (f" {c['header']!r}" if c["header"] else "")
+                    for c in s["columns"]
+                )
+            )
         if s.get("pesa_share"):
             out.append(
                 f"  region {s['region']!r} × share {s['pesa_share']} "

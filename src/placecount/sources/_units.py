@@ -190,3 +190,37 @@ def notes_units(path: Path, limits: Limits) -> tuple[str, str] | None:
     if len(units) != 1:
         return None
     return found[0]
+
+
+def check_per_head(
+    total_pence: int,
+    population: int | None,
+    kind: str,
+    *,
+    file_name: str,
+    sheet: str | None,
+    units: str,
+    units_from: str,
+) -> None:
+    """Refuse a source whose total is beyond what any real body spends a head of the place.
+
+    A pounds file read as £000 gives a count 1,000 times too high; no council, NHS body or
+    department spends over £50,000 a head, so such a total is a misreading, not a finding.
+    """
+    if not population or population <= 0:
+        return
+    per_head = Decimal(abs(total_pence)) / 100 / population
+    if per_head <= MAX_PER_HEAD:
+        return
+    hint = implausible_unit_hint(total_pence, population, kind)
+    raise InputError.one(
+        "implausible-total",
+        f"the lines kept add up to £{Decimal(total_pence) / 100:,.2f}, {per_head_text(per_head)} "
+        f"of the place's {population:,} people: beyond any real body (over "
+        f"£{MAX_PER_HEAD:,} a head). The amounts were read in {_UNIT_NAMES[units]} "
+        f"(from {units_from}).",
+        file=file_name,
+        sheet=sheet,
+        note=(hint[0].upper() + hint[1:] + "." if hint else "Check the unit with --units.")
+        + " A national or regional total needs the place's share (--share).",
+    )

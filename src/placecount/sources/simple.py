@@ -44,4 +44,5 @@ def read(
         year=None,
         table=table,
         columns={role: column_letter(c) for role, c in header.roles.items()},
+        headers={role: header.texts[c] for role, c in header.roles.items()},
     )
