@@ -7,7 +7,6 @@ hand, with Decimal and Fraction), never taken from placecount's own output.
 from __future__ import annotations
 
 import tempfile
-import tomllib
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
