@@ -969,3 +969,57 @@ def test_two_columns_fitting_a_role_equally_are_refused(xlsx: Callable[..., Path
     assert (issue.code, issue.row) == ("ambiguous-column", 2)
     assert "A 'Service 2008-09', B 'Service 2009-10'" in issue.message
     assert issue.note == "Say which with --column label='Service 2008-09'."
+
+
+# --- years checked (issue 11) ------------------------------------------------------------
+
+
+def test_a_file_for_another_year_is_refused_unless_year_says_so(
+    xlsx: Callable[..., Path],
+) -> None:
+    path = xlsx(
+        [["Revenue Account budget 2024-25"], ["Service", "Net expenditure £000"], ["Roads", 7]]
+    )
+    with pytest.raises(InputError) as exc:
+        read("council", path, project_year="2008-09")
+    issue = exc.value.issues[0]
+    assert issue.code == "year-mismatch"
+    assert "2024-25 (the title A1 'Revenue Account budget 2024-25' says so)" in issue.message
+    assert "--year 2024-25" in (issue.note or "")
+    found = read("council", path, project_year="2008-09", year="2024-25")
+    assert found.year == "2024-25"
+    assert [ln.amount_pence for ln in found.kept] == [pence("7", "thousands")]
+
+
+def test_a_year_column_keeps_only_the_counts_year(xlsx: Callable[..., Path]) -> None:
+    path = xlsx(
+        [
+            ["Financial year", "Service", "Net expenditure £000"],
+            ["2007-08", "Roads", 5],
+            ["2008-09", "Roads", 7],
+            ["2008/09", "Parks", 2],
+        ]
+    )
+    found, issues = read_with_issues("council", path, project_year="2008-09")
+    assert [(ln.row, ln.amount_pence) for ln in found.kept] == [
+        (3, pence("7", "thousands")),
+        (4, pence("2", "thousands")),
+    ]
+    assert [(ln.row, ln.reason) for ln in found.left_out] == [(2, "another year (2007-08)")]
+    assert "other-years-left-out" in [i.code for i in issues]
+
+
+def test_a_year_column_of_several_years_with_no_count_year_is_an_error(
+    xlsx: Callable[..., Path],
+) -> None:
+    path = xlsx(
+        [
+            ["Year", "Service", "Net expenditure £000"],
+            ["2007-08", "Roads", 5],
+            ["2008-09", "Roads", 7],
+        ]
+    )
+    with pytest.raises(InputError) as exc:
+        read("council", path)
+    assert exc.value.issues[0].code == "several-years"
+    assert exc.value.issues[0].note == "Say which with --year 2008-09."

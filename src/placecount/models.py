@@ -270,6 +270,8 @@ class SourceRead:
     encoding: str | None = None
     #: the column letter of each role found in the header, e.g. {"amount": "C"}
     columns: dict[str, str] = field(default_factory=dict)
+    #: where the file states its financial year (a reader that finds it says where)
+    year_from: str | None = None
     #: the header text of each role's column, e.g. {"amount": "Net expenditure (£000)"}
     headers: dict[str, str] = field(default_factory=dict)
 

@@ -199,7 +199,10 @@ def _settle_org_and_year(
         )
     elif found.org is None:
         found.org = "; ".join(col_orgs) if len(col_orgs) <= 3 else f"{len(col_orgs)} bodies"
+    t = _one_year_only(found, options, issues)
+    included = t.column("included")
     col_years = _distinct(pc.filter(t.column("year"), included))
+    _check_stated_year(found, grid, col_years, options)
     if options.year:
         found.year = options.year
     elif found.year is None and len(col_years) == 1:
@@ -241,3 +244,87 @@ def _settle_org_and_year(
     t = t.set_column(t.schema.get_field_index("org"), "org", org)
     t = t.set_column(t.schema.get_field_index("year"), "year", year)
     found.table = t
+
+
+def _one_year_only(found: SourceRead, options: ReadOptions, issues: list[Issue]) -> Any:
+    """A table whose year column holds several years is never summed into one count: the
+    count's year is kept and the others are left out, or it stops and asks which."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = found.table
+    included = t.column("included")
+    years = _distinct(pc.filter(t.column("year"), included))
+    if len(years) <= 1:
+        return t
+    wanted = options.year or options.project_year
+    if wanted is None or wanted not in years:
+        raise InputError.one(
+            "several-years",
+            f"the year column holds {len(years)} years ({', '.join(years[:6])}"
+            + (", …" if len(years) > 6 else "")
+            + ")"
+            + (f", and not the count's {wanted}" if wanted else "")
+            + ": a count is of one year.",
+            file=found.file_name,
+            sheet=found.sheet,
+            note="Say which with --year " + years[-1] + ".",
+        )
+    other = pc.and_(included, pc.fill_null(pc.not_equal(t.column("year"), wanted), False))
+    n_other = int(pc.sum(other.cast("int64")).as_py() or 0)
+    reason = pc.binary_join_element_wise(
+        pa.scalar("another year ("), t.column("year"), pa.scalar(")"), ""
+    )
+    t = t.set_column(
+        t.schema.get_field_index("included"), "included", pc.and_(included, pc.invert(other))
+    )
+    t = t.set_column(
+        t.schema.get_field_index("reason"), "reason", pc.if_else(other, reason, t.column("reason"))
+    )
+    issues.append(
+        Issue(
+            code="other-years-left-out",
+            severity="info",
+            message=f"{n_other:,} lines of years other than {wanted} left out.",
+            file=found.file_name,
+            sheet=found.sheet,
+        )
+    )
+    found.table = t
+    return t
+
+
+def _check_stated_year(
+    found: SourceRead, grid: Grid | None, col_years: list[str], options: ReadOptions
+) -> None:
+    """A file whose title, header or columns name another year than the count's is refused,
+    unless --year says otherwise."""
+    if options.year or not options.project_year:
+        return
+    stated: list[tuple[str, str]] = [(y, "its year column") for y in col_years]
+    if found.year_from and found.year:
+        stated.append((found.year, found.year_from))
+    for role, text in found.headers.items():
+        if (y := financial_year(text)) is not None and role == "amount":
+            stated.append((y, f"the header {text!r}"))
+    if grid is not None:
+        from ..errors import column_letter
+
+        for r, row in enumerate(grid.head(found.header_row - 1)):
+            for c, value in enumerate(row):
+                if value and (y := financial_year(value)) is not None:
+                    stated.append((y, f"the title {column_letter(c)}{r + 1} {value.strip()!r}"))
+        if grid.sheet and (y := financial_year(grid.sheet)) is not None:
+            stated.append((y, f"the sheet's name {grid.sheet!r}"))
+    if not stated or any(y == options.project_year for y, _ in stated):
+        return
+    year, where = stated[0]
+    raise InputError.one(
+        "year-mismatch",
+        f"the file is for {year} ({where} says so), but the count is for "
+        f"{options.project_year}.",
+        file=found.file_name,
+        sheet=found.sheet,
+        note=f"If this file is meant for the {options.project_year} count all the same, say "
+        f"--year {year}; otherwise use the file for {options.project_year}.",
+    )
