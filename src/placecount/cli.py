@@ -192,7 +192,9 @@ def ingest(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE", show_default=False, help=".xlsx, .xlsm, .csv or .parquet files."
+            metavar="FILE",
+            show_default=False,
+            help=".xlsx, .xlsm, .xls, .ods, .csv or .parquet files.",
         ),
     ],
     sheet: Annotated[

@@ -321,8 +321,7 @@ def _check_stated_year(
     year, where = stated[0]
     raise InputError.one(
         "year-mismatch",
-        f"the file is for {year} ({where} says so), but the count is for "
-        f"{options.project_year}.",
+        f"the file is for {year} ({where} says so), but the count is for {options.project_year}.",
         file=found.file_name,
         sheet=found.sheet,
         note=f"If this file is meant for the {options.project_year} count all the same, say "

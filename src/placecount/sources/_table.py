@@ -441,10 +441,19 @@ class AmountErrors:
             more = self.count - len(self.issues)
             if more:
                 self.issues[-1].note = f"…and {more} more cells like these."
-            self.issues[0].note = (self.issues[0].note or "") + (
-                " Correct the cell (a number such as 1234, 1,234 or (1,234)), or use "
-                "--column amount=HEADER if this is not the amount column."
-            ).strip()
+            if self.issues[0].code == "amount-too-large":
+                # issue 11: a figure in £ read as £m is a unit error, not a column error
+                hint = (
+                    " If the figures are in a smaller unit than that, say so with "
+                    "--units pounds|thousands; if this is not the amount column, use "
+                    "--column amount=HEADER."
+                )
+            else:
+                hint = (
+                    " Correct the cell (a number such as 1234, 1,234 or (1,234)), or use "
+                    "--column amount=HEADER if this is not the amount column."
+                )
+            self.issues[0].note = ((self.issues[0].note or "") + hint).strip()
             raise InputError(issues=self.issues)
 
 
