@@ -145,6 +145,11 @@ class ReadOptions:
     strict: bool = False
     #: the place's population (project file), for checking that amounts are plausible
     population: int | None = None
+    #: PESA: the populations given for the share, kept to prove a unit the file leaves unstated
+    place_population: int | None = None
+    region_population: int | None = None
+    #: which of a workbook's several tables to count (ONS regional tables: a number or name)
+    table: str | None = None
 
 
 @dataclass(frozen=True)
