@@ -150,7 +150,7 @@ def test_cra_2018_north_west_kept_lines_and_slices_to_the_penny() -> None:
     got: dict[tuple[str, str, str], int] = defaultdict(int)
     for ln in lines:
         got[(ln["sector"], ln["identifiable"], ln["spend_type"])] += ln["amount_pence"]
-    for (sector, ident, spend), pounds in CRA_2018_SLICES.items():
+    for sector, ident, spend in CRA_2018_SLICES:
         key = (SECTOR[sector], IDENT[ident.lower()], SPEND[spend])
         assert got[key] == pounds_to_pence(w["slices"][(sector, ident, spend)]), key
     nhs = sum(ln["amount_pence"] for ln in lines if ln["org"].endswith(NHS))
@@ -183,16 +183,10 @@ def test_cra_2018_through_the_cli_stores_the_lines_and_cofog(runner: CliRunner, 
                 "sum(amount_pence) FROM allocations GROUP BY ALL"
             ).fetchall()
         )
-        year, region = store.con.execute(
-            "SELECT financial_year, region FROM sources"
-        ).fetchone()  # type: ignore[misc]
+        year, region = store.con.execute("SELECT financial_year, region FROM sources").fetchone()  # type: ignore[misc]
     assert (n, total) == (w["rows"], pounds_to_pence(w["total"]))
-    assert sectors["CG/identifiable/current"] == pounds_to_pence(
-        w["slices"][("CG", "ID", "CUR")]
-    )
-    assert sectors["PC/identifiable/capital"] == pounds_to_pence(
-        w["slices"][("PC", "ID", "CAP")]
-    )
+    assert sectors["CG/identifiable/current"] == pounds_to_pence(w["slices"][("CG", "ID", "CUR")])
+    assert sectors["PC/identifiable/capital"] == pounds_to_pence(w["slices"][("PC", "ID", "CAP")])
     assert divisions == {k: pounds_to_pence(v) for k, v in w["cofog"].items()}
     assert year == "2017-18"
     assert "North West" in region
@@ -289,7 +283,9 @@ def test_cra_2010_worked_figures_are_the_recorded_ones() -> None:
 
 def test_cra_2010_unit_proved_from_the_region_population_and_total_to_the_penny() -> None:
     w = cra_2010_worked()
-    reads, _ = read(CRA_2010, region="North West", year="2008-09", region_population=NORTH_WEST_2008)
+    reads, _ = read(
+        CRA_2010, region="North West", year="2008-09", region_population=NORTH_WEST_2008
+    )
     [source] = reads
     assert source.units == "millions"
     assert source.units_from.startswith("proved by plausibility")
@@ -458,11 +454,12 @@ def cra_workbook(tmp_path: Path, rows: list[list[object]]) -> Path:
     return path
 
 
+NW, LONDON = "ENGLAND_North West", "ENGLAND_London"
 CRA_ROWS: list[list[object]] = [
-    ["DH", "NHS Trusts", "7. Health", "7.A Medical services", "ID", "CUR", "CG", "ENGLAND_North West", 10, None],
-    ["DfT", "DfT", "4. Economic affairs", "4.5 of which: railway", "ID", "CAP", "LA", "ENGLAND_North West", 5, None],
-    ["DfT", "DfT", "4. Economic affairs", "4.5 of which: railway", "ID", "CAP", "LA", "ENGLAND_London", 7, 9],
-]  # fmt: skip
+    ["DH", "NHS Trusts", "7. Health", "7.A Medical services", "ID", "CUR", "CG", NW, 10, None],
+    ["DfT", "DfT", "4. Economic affairs", "4.5 of which: railway", "ID", "CAP", "LA", NW, 5, None],
+    ["DfT", "DfT", "4. Economic affairs", "4.5 of which: railway", "ID", "CAP", "LA", LONDON, 7, 9],
+]
 
 
 def test_synthetic_cra_a_year_with_no_amounts_for_the_region(tmp_path: Path) -> None:

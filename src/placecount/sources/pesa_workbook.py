@@ -142,8 +142,7 @@ def read_workbook(
         if found is not None:
             others = [g for g in grids if g is not grid]
             return [_read_database(grid, found, others, options, issues)]
-    ons = [t for g in grids if (t := _ons_tables(g))]
-    if len(ons) >= 2:
+    if sum(1 for g in grids if _ons_tables(g)) >= 2:
         return [_read_ons(grids, options, issues)]
     tables = [t for g in chosen if (t := _chapter9_table(g)) is not None]
     if any(t.function_code for t in tables):
@@ -455,12 +454,14 @@ def _chapter9_table(grid: Grid) -> _Chapter9 | None:
     if not m:
         return None
     number, title = m.group(1), m.group(2)
-    for r, row in enumerate(head):
-        cols = {c: fy for c, v in enumerate(row) if (fy := year_heading(v))}
-        if len(cols) >= 2:
-            break
-    else:
+    year_rows = [
+        (r, cols)
+        for r, row in enumerate(head)
+        if len(cols := {c: fy for c, v in enumerate(row) if (fy := year_heading(v))}) >= 2
+    ]
+    if not year_rows:
         return None
+    r, cols = year_rows[0]
     units, units_cell = None, ""
     for ur in range(1, r):
         for c, v in enumerate(head[ur]):
@@ -524,14 +525,14 @@ def _read_chapter9(
             )
         col = t.blocks[0][1][year]
         if wanted not in t.regions:
-            names = ", ".join(repr(cell_text(g.cell(r, 0))) for r in t.regions.values())
+            listed = ", ".join(repr(cell_text(g.cell(r, 0))) for r in t.regions.values())
             raise InputError.one(
                 "region-not-found",
                 f"table {t.number} has no row for region {options.region!r}.",
                 file=g.file_name,
                 sheet=g.sheet,
                 column="A",
-                note=f"The rows are: {names}.",
+                note=f"The rows are: {listed}.",
             )
         r = t.regions[wanted]
         value = g.cell(r, col)
@@ -642,7 +643,7 @@ def _check_control(
             "control-total-mismatch",
             f"{text}: {abs(diff):,} apart, more than rounding can explain.",
             note="Check that every function table of the release is in the file.",
-            **where,  # type: ignore[arg-type]
+            **where,
         )
     issues.append(
         Issue(
@@ -692,17 +693,15 @@ def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> S
     if not options.table:
         raise InputError.one(
             "table-required",
-            f"each sheet has {len(tables)} tables, and which one to count is a choice: "
-            f"{listed}.",
+            f"each sheet has {len(tables)} tables, and which one to count is a choice: {listed}.",
             file=some.file_name,
             sheet=some.sheet,
-            note=f"Pick one with --table N or --table NAME, e.g. --table {tables[1].number if len(tables) > 1 else tables[0].number}.",
+            note="Pick one with --table N or --table NAME, e.g. "
+            f"--table {tables[min(1, len(tables) - 1)].number}.",
         )
     want = normalise(options.table)
     pick = [
-        i
-        for i, t in enumerate(tables)
-        if normalise(t.number) == want or normalise(t.name) == want
+        i for i, t in enumerate(tables) if normalise(t.number) == want or normalise(t.name) == want
     ]
     if not pick:
         raise InputError.one(
@@ -801,7 +800,7 @@ def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> S
             raise InputError.one(
                 "control-total-mismatch",
                 f"{text}: more than rounding can explain.",
-                **where,  # type: ignore[arg-type]
+                **where,
             )
         issues.append(
             Issue(
