@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from placecount.cli import app
@@ -421,68 +421,3 @@ def test_ons_refuses_to_guess_the_table(runner: CliRunner, db: Path) -> None:
     assert "Total Identifiable Expenditure" in result.stderr
     with Store.open(db) as store:
         assert store.con.execute("SELECT count(*) FROM sources").fetchone() == (0,)
-
-
-# --- synthetic CRA database: the errors ---------------------------------------------------
-
-CRA_HEADER = [
-    "Department Name",
-    "Organisation Name",
-    "HMT Function",
-    "HMT Subfunction",
-    "ID/non-ID",
-    "CAP or CUR",
-    "CG, LG, PC, BOE",
-    "NUTS Region",
-    "2016-17",
-    "2017-18",
-]
-
-
-def cra_workbook(tmp_path: Path, rows: list[list[object]]) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Metadata"
-    ws["C2"] = "Levels of expenditure shown are in £'000s."
-    data = wb.create_sheet("CRA database")
-    data.append(CRA_HEADER)
-    for r in rows:
-        data.append(r)
-    path = tmp_path / "cra.xlsx"
-    wb.save(path)
-    return path
-
-
-NW, LONDON = "ENGLAND_North West", "ENGLAND_London"
-CRA_ROWS: list[list[object]] = [
-    ["DH", "NHS Trusts", "7. Health", "7.A Medical services", "ID", "CUR", "CG", NW, 10, None],
-    ["DfT", "DfT", "4. Economic affairs", "4.5 of which: railway", "ID", "CAP", "LA", NW, 5, None],
-    ["DfT", "DfT", "4. Economic affairs", "4.5 of which: railway", "ID", "CAP", "LA", LONDON, 7, 9],
-]
-
-
-def test_synthetic_cra_a_year_with_no_amounts_for_the_region(tmp_path: Path) -> None:
-    path = cra_workbook(tmp_path, CRA_ROWS)
-    error = input_error(lambda: read(path, region="North West", year="2017-18"))
-    assert [i.code for i in error.issues] == ["year-not-found"]
-    assert "no rows for region" not in error.issues[0].message
-    assert (error.issues[0].sheet, error.issues[0].column) == ("CRA database", "J")
-    # the other year has both lines, LA read as LG, in £'000s
-    found = read(path, region="North West", year="2016-17")[0][0]
-    assert [(ln.native_code, ln.extra["sector"], ln.amount_pence) for ln in found.kept] == [
-        ("7.A", "CG", 1_000_000),
-        ("4.5", "LG", 500_000),
-    ]
-    assert found.kept[0].org == "DH / NHS Trusts"
-    assert found.kept[1].org == "DfT"
-
-
-def test_synthetic_cra_year_before_region_and_several_years(tmp_path: Path) -> None:
-    path = cra_workbook(tmp_path, CRA_ROWS)
-    missing = input_error(lambda: read(path, region="Atlantis", year="2012-13"))
-    assert [i.code for i in missing.issues] == ["year-not-found"]
-    several = input_error(lambda: read(path, region="North West"))
-    assert [i.code for i in several.issues] == ["bad-option"]
-    unknown = input_error(lambda: read(path, region="Atlantis", year="2016-17"))
-    assert [i.code for i in unknown.issues] == ["region-not-found"]
