@@ -208,3 +208,33 @@ def test_department_total_differing_from_its_functions_is_reported(tmp_path: Pat
     )
     mismatches = [(i.row, i.column) for i in issues if i.code == "subtotal-mismatch"]
     assert mismatches == [(FIRST_ROW + 3, "C")]  # Department of Health: 6,001 against 6,000
+
+
+# --- the long extract (a year column): the year filter is not the region's fault ----------
+
+
+def long_extract(tmp_path: Path) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Department", "Function", "Sub-function", "Region", "Year", "Amount (£ million)"])
+    ws.append(["DH", "7. Health", "7.1 Medical services", "ENGLAND_East Midlands", "2007-08", 6.5])
+    ws.append(["DH", "7. Health", "7.1 Medical services", "ENGLAND_East Midlands", "2008-09", 7.25])
+    ws.append(["DH", "7. Health", "7.1 Medical services", "ENGLAND_London", "2008-09", 9.0])
+    path = tmp_path / "extract.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_long_extract_year_with_no_rows_is_a_year_error(tmp_path: Path) -> None:
+    path = long_extract(tmp_path)
+    error = input_error(lambda: read(path, region="East Midlands", year="2009-10"))
+    assert [i.code for i in error.issues] == ["year-not-found"]
+    assert "2007-08, 2008-09" in (error.issues[0].note or "")
+    unknown = input_error(lambda: read(path, region="Atlantis", year="2008-09"))
+    assert [i.code for i in unknown.issues] == ["region-not-found"]
+
+
+def test_long_extract_region_as_published_with_its_country(tmp_path: Path) -> None:
+    found = read(long_extract(tmp_path), region="East Midlands", year="2008-09")
+    assert [(ln.row, ln.amount_pence) for ln in found.kept] == [(3, 725_000_000)]

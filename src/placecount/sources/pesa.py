@@ -30,6 +30,7 @@ from ._table import (
     row_is_empty,
     text_at,
 )
+from .pesa_workbook import plain_region
 
 _NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(.+?)\s*$")
 _PART_WORDS = {
@@ -381,8 +382,9 @@ def _read_long(
     col = roles["amount"]
     units, units_from = resolve_units(grid, header, col, schema, options, issues)
     errors = AmountErrors(grid, header, col)
-    wanted_region = normalise(options.region)
+    wanted_region = plain_region(options.region)
     wanted_year = options.year or options.project_year
+    region_rows = 0
     years: set[str] = set()
     regions: set[str] = set()
     lines: list[Line] = []
@@ -391,8 +393,9 @@ def _read_long(
             continue
         region = text_at(grid, r, roles["region"]) or ""
         regions.add(region)
-        if normalise(region) != wanted_region:
+        if plain_region(region) != wanted_region:
             continue
+        region_rows += 1
         year = financial_year(text_at(grid, r, roles.get("year")))
         if year:
             years.add(year)
@@ -429,6 +432,15 @@ def _read_long(
             )
         lines.append(line)
     errors.raise_if_any()
+    if not lines and region_rows and wanted_year:
+        # the region has rows, but none for the year: say so, not that the region is missing
+        raise InputError.one(
+            "year-not-found",
+            f"no rows for {wanted_year} in region {options.region!r}.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            note="The years are: " + ", ".join(sorted(years)) + ".",
+        )
     if not lines:
         known = ", ".join(sorted(repr(x) for x in regions if x)[:12])
         raise InputError.one(

@@ -71,6 +71,7 @@ SECTORS = {
     "pc": ("PC", "public-corporation"),
     "boe": ("BOE", "public-corporation"),
 }
+UNIT_WORDS = {"pounds": "£", "thousands": "£ thousand ", "millions": "£ million "}
 IDENTIFIABLE = {"id": "identifiable", "non id": "non-identifiable"}
 SPEND_TYPES = {"cap": "capital", "capital": "capital", "cur": "current", "current": "current"}
 #: Region names as some tables spell them, and the name they are compared by.
@@ -367,10 +368,11 @@ def _stated_unit(grids: list[Grid], rows: int = 100) -> tuple[str, str] | None:
                 t = cell_text(v)
                 if len(t) < 12 or not _UNIT_SENTENCE.search(t):
                     continue
-                unit = detect_units(t)
-                if unit and "per head" not in t.lower():
-                    where = f"sheet {g.sheet!r} cell {column_letter(c)}{r + 1}"
-                    return unit, f"{where}: {t[:80]!r}"
+                for sentence in re.split(r"(?<=\.)\s+", t):
+                    unit = detect_units(sentence)
+                    if unit and "per head" not in sentence.lower():
+                        where = f"sheet {g.sheet!r} cell {column_letter(c)}{r + 1}"
+                        return unit, f"{where}: {sentence.strip()[:120]!r}"
     return None
 
 
@@ -467,7 +469,7 @@ def _chapter9_table(grid: Grid) -> _Chapter9 | None:
         for c, v in enumerate(head[ur]):
             u = detect_units(cell_text(v))
             if u and "per head" not in cell_text(v).lower() and units is None:
-                units, units_cell = u, f"{column_letter(c)}{ur + 1}"
+                units, units_cell = u, f"{column_letter(c)}{ur + 1}: {cell_text(v)!r}"
     blocks: list[tuple[str, dict[str, int]]] = []
     for c in sorted(cols):
         if not blocks or cols[c] in blocks[-1][1]:
@@ -556,7 +558,7 @@ def _read_chapter9(
             before_share_pence=None,
             year=year,
             part=options.part or "total",
-            extra={"table_name": f"Table {t.number}"},
+            extra={"table_name": f"Table {t.number}", "identifiable": "identifiable"},
         )
         if number is None:
             line.included, line.reason = False, "no amount"
@@ -584,6 +586,16 @@ def _read_chapter9(
     )
     if control is not None:
         _check_control(control, wanted, year, lines, values, units, issues)
+    else:
+        issues.append(
+            Issue(
+                code="control-total",
+                severity="warning",
+                message="there is no all-functions table (9.1a) to check the functions "
+                "against: a missing function table would go unnoticed.",
+                file=grid.file_name,
+            )
+        )
     out = []
     for t, line in lines:
         out.append(
@@ -597,7 +609,7 @@ def _read_chapter9(
                 units=units,
                 units_from="--units"
                 if options.units
-                else f"sheet {t.grid.sheet!r} cell {t.units_cell}: {t.units}",
+                else f"sheet {t.grid.sheet!r} cell {t.units_cell}",
                 org=None,
                 year=year,
                 region=cell_text(t.grid.cell(t.regions[wanted], 0)),
@@ -635,8 +647,8 @@ def _check_control(
     # each published figure is rounded to the unit: n of them can be n/2 out, at most
     allowed = Decimal(len(values)) / 2
     text = (
-        f"the {len(values)} function tables add up to {got:,} ({units}) for {year}, "
-        f"against {printed:,} printed in table {control.number}"
+        f"the {len(values)} function tables add up to {UNIT_WORDS[units]}{got:,} for "
+        f"{year}, against {printed:,} printed in table {control.number}"
     )
     if abs(diff) > allowed:
         raise InputError.one(
@@ -683,6 +695,20 @@ def _ons_tables(grid: Grid) -> list[_OnsTable]:
     for a, b in zip(out, out[1:], strict=False):
         a.end = b.row
     return out if len(out) >= 2 else []
+
+
+def _ons_extra(table: _OnsTable) -> dict[str, str]:
+    """What an ONS table's name says of its lines: identifiable or not, current or capital."""
+    words = normalise(table.name).split()
+    out = {"table_name": f"Table {table.number}: {table.name}"}
+    if "non" in words and "identifiable" in words:
+        out["identifiable"] = "non-identifiable"
+    elif "identifiable" in words:
+        out["identifiable"] = "identifiable"
+    for word in ("current", "capital"):
+        if word in words:
+            out["spend_type"] = word
+    return out
 
 
 def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> SourceRead:
@@ -759,7 +785,7 @@ def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> S
             before_share_pence=None,
             year=year,
             part=options.part or "total",
-            extra={"table_name": f"Table {table.number}: {table.name}"},
+            extra=_ons_extra(table),
         )
         lines.append(line)
         values.append(number)
@@ -795,7 +821,10 @@ def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> S
         where = dict(
             file=grid.file_name, sheet=grid.sheet, row=total[0] + 1, column=column_letter(col)
         )
-        text = f"the {n} lines add up to {got:,} ({units}) against the printed total {total[1]:,}"
+        text = (
+            f"the {n} lines add up to {UNIT_WORDS[units]}{got:,} against the printed total "
+            f"{total[1]:,}"
+        )
         if abs(diff) > Decimal(n) / 2:
             raise InputError.one(
                 "control-total-mismatch",
