@@ -8,6 +8,7 @@ tests are skipped when they are absent.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -421,3 +422,36 @@ def test_ons_refuses_to_guess_the_table(runner: CliRunner, db: Path) -> None:
     assert "Total Identifiable Expenditure" in result.stderr
     with Store.open(db) as store:
         assert store.con.execute("SELECT count(*) FROM sources").fetchone() == (0,)
+
+
+def test_ons_table_through_the_cli_and_the_project_file(
+    runner: CliRunner, db: Path, tmp_path: Path
+) -> None:
+    from placecount import run as runmod
+
+    lines, _ = ons_table("North East", "Table 6: Current Identifiable Expenditure")
+    expected = sum(lines) * 100_000_000
+    args = ["ingest", "pesa", str(ONS), "--region", "North East", "--year", "2022-23"]
+    result = runner.invoke(app, [*args, "--table", "6", "--share", "1", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    with Store.open(db) as store:
+        stored = store.con.execute(
+            "SELECT sum(amount_pence), min(spend_type), min(identifiable), min(table_name) "
+            "FROM lines WHERE included"
+        ).fetchone()
+    assert stored == (
+        expected,
+        "current",
+        "identifiable",
+        "Table 6: Current Identifiable Expenditure",
+    )
+    # the same source, described in a project file, as `placecount run` reads it
+    project = tmp_path / "ne" / "placecount.toml"
+    project.parent.mkdir()
+    project.write_text(
+        '[place]\nname = "North East"\nfinancial_year = "2022-23"\npopulation = 2_600_000\n\n'
+        f'[[sources]]\nkind = "pesa"\nfile = {json.dumps(str(ONS))}\n'
+        'region = "North East"\nshare = "1"\ntable = "Current Identifiable Expenditure"\n'
+    )
+    manifest = runmod.run(project, tmp_path / "out")
+    assert Decimal(manifest["totals"]["count_gbp"]) == Decimal(expected) / 100
