@@ -238,3 +238,97 @@ def test_long_extract_year_with_no_rows_is_a_year_error(tmp_path: Path) -> None:
 def test_long_extract_region_as_published_with_its_country(tmp_path: Path) -> None:
     found = read(long_extract(tmp_path), region="East Midlands", year="2008-09")
     assert [(ln.row, ln.amount_pence) for ln in found.kept] == [(3, 725_000_000)]
+
+
+# --- chapter 9 tables (regions as rows) and ONS tables, built in code --------------------
+
+YEARS = ["2021-22\noutturn", "2022-23\noutturn"]
+
+
+def chapter9_workbook(tmp_path: Path, health: int, education: int, control: int) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "9.1a"
+    ws.append(["Table 9.1a  Total identifiable expenditure on services, 2021-22 to 2022-23"])
+    ws.append([None, None, "£ million"])
+    ws.append([None, "National Statistics"])
+    ws.append([None, *YEARS])
+    ws.append(["North East", 1, control])
+    ws.append(["London", 1, 2])
+    for number, name, amount in (("9.11", "Health", health), ("9.13", "Education", education)):
+        t = wb.create_sheet(number)
+        t.append(
+            [f"Table {number}  Identifiable expenditure on {name.lower()}, 2021-22 to 2022-23"]
+        )
+        t.append([None, None, None, None, None, "£ million"])
+        t.append([None, name, None, "of which: current", None, "of which: capital"])
+        t.append([None, "National Statistics"])
+        t.append([None, *YEARS, *YEARS, *YEARS])
+        t.append(["North East", 1, amount, 1, amount - 3, 1, 3])
+        t.append(["London", 1, 1, 1, 1, 1, 1])
+    path = tmp_path / "chapter9.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_chapter9_functions_from_their_total_block(tmp_path: Path) -> None:
+    path = chapter9_workbook(tmp_path, health=500, education=300, control=801)
+    reads, issues = read_sources(
+        "pesa", path, ReadOptions(region="North East", year="2022-23", share=Fraction(1, 2))
+    )
+    assert [(r.sheet, r.kept[0].native_code, r.kept[0].row, r.kept[0].column) for r in reads] == [
+        ("9.11", "7", 6, "C"),
+        ("9.13", "9", 6, "C"),
+    ]
+    assert [r.total_pence for r in reads] == [250 * 100_000_000, 150 * 100_000_000]
+    [check] = [i for i in issues if i.code == "subtotal-mismatch"]
+    assert (check.sheet, check.row, check.column) == ("9.1a", 5, "C")
+
+
+def test_chapter9_functions_far_from_the_control_total_are_an_error(tmp_path: Path) -> None:
+    path = chapter9_workbook(tmp_path, health=500, education=300, control=1_100)
+    error = input_error(lambda: read(path, region="North East", year="2022-23"))
+    assert [(i.code, i.sheet, i.row, i.column) for i in error.issues] == [
+        ("control-total-mismatch", "9.1a", 5, "C")
+    ]
+
+
+def ons_workbook(tmp_path: Path) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Contents"
+    ws.append(["Table of contents"])
+    for region in ("North East", "London"):
+        sheet = wb.create_sheet(region)
+        sheet.append([f"Public Sector Expenditure Tables for {region}"])
+        sheet.append(
+            ["This worksheet contains two tables. All numeric values equate to £ millions."]
+        )
+        for n, name in ((1, "Total Managed Expenditure"), (2, "Total Identifiable Expenditure")):
+            sheet.append([f"Table {n}: {name}", "2021 to 2022", "2022 to 2023"])
+            sheet.append(["7. Health", 10, 20 * n])
+            sheet.append(["7. of which: medical services", 5, 15])
+            sheet.append(["10. Social protection", 30, "4O"])
+            sheet.append([f"Total {name.lower()}", 40, 20 * n + 40])
+            sheet.append([])
+    path = tmp_path / "ons.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_ons_table_not_found_and_a_bad_cell(tmp_path: Path) -> None:
+    path = ons_workbook(tmp_path)
+    missing = input_error(lambda: read(path, region="London", year="2022-23", table="9"))
+    assert [i.code for i in missing.issues] == ["table-not-found"]
+    assert "2: Total Identifiable Expenditure" in missing.issues[0].message
+    bad = input_error(lambda: read(path, region="London", year="2022-23", table="2"))
+    assert [(i.code, i.sheet, i.row, i.column) for i in bad.issues] == [
+        ("unparseable-amount", "London", 12, "C")
+    ]
+    found = read(path, region="London", year="2021-22", table="Total Identifiable Expenditure")
+    assert [(ln.row, ln.native_code, ln.amount_pence) for ln in found.kept] == [
+        (10, "7", 10 * 100_000_000),
+        (12, "10", 30 * 100_000_000),
+    ]
