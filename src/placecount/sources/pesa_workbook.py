@@ -39,7 +39,7 @@ from pathlib import Path
 from ..errors import InputError, Issue, column_letter
 from ..models import KindSchema, Line, ReadOptions, SourceRead, lines_to_table
 from ._cells import UNIT_FACTOR, cell_text, detect_units, normalise, parse_amount
-from ._grid import Grid, read_grids
+from ._grid import Grid, read_grids, resolve_sheet
 from ._rounding import round_once
 from ._table import AmountErrors, Header, header_texts, is_total_label, row_is_empty
 from ._units import prove_units
@@ -130,14 +130,14 @@ def read_workbook(
     path: Path, schema: KindSchema, options: ReadOptions, issues: list[Issue]
 ) -> list[SourceRead] | None:
     """The PESA workbook reader: a CRA database, chapter 9 tables or ONS tables, else None."""
-    grids = [g for g in read_grids(path, None, options.limits) if not g.is_empty()]
-    if options.sheet is not None:
-        wanted = str(options.sheet).strip().lower()
-        chosen = [g for g in grids if (g.sheet or "").strip().lower() == wanted]
-        if not chosen and wanted.isdigit() and 1 <= int(wanted) <= len(grids):
-            chosen = [grids[int(wanted) - 1]]
-    else:
-        chosen = grids
+    every = list(read_grids(path, None, options.limits))
+    grids = [g for g in every if not g.is_empty()]
+    chosen = grids
+    names = [g.sheet for g in every if g.sheet is not None]
+    if options.sheet is not None and names:
+        # the sheet asked for is looked in; the others may still hold its notes and units
+        sheet = resolve_sheet(names, options.sheet, path.name)
+        chosen = [g for g in grids if g.sheet == sheet]
     for grid in chosen:
         found = _find_database_header(grid)
         if found is not None:
