@@ -192,6 +192,7 @@ def ingest(
     place_population: int | None = None,
     region_population: int | None = None,
     part: str | None = None,
+    table: str | None = None,
     replace: bool = False,
     dry_run: bool = False,
     strict: bool = False,
@@ -245,6 +246,9 @@ def ingest(
         share_basis=basis,
         part=part,
         project_year=project.place.financial_year if project else None,
+        place_population=place_population,
+        region_population=region_population,
+        table=table,
         limits=limits or Limits(),
     )
     base = load_mapping(schema.mapping) if schema.mapping else None

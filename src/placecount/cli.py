@@ -268,6 +268,14 @@ def ingest(
     part: Annotated[
         str | None, typer.Option("--part", metavar="PART", help="PESA: central, local or total.")
     ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            metavar="NAME|N",
+            help="Which of a workbook's tables to count (ONS regional tables), by number or name.",
+        ),
+    ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Swap lines already ingested from this file.")
     ] = False,
@@ -360,6 +368,7 @@ def ingest(
                 place_population=place_population,
                 region_population=region_population,
                 part=part,
+                table=table,
                 replace=replace,
                 dry_run=dry_run,
                 strict=strict,

@@ -68,6 +68,11 @@ CODES: dict[str, str] = {
     "no-lines": "The sheet has a header but no lines with amounts.",
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",
     "part-not-stated": "A PESA table's title does not say central, local or total: taken as total.",
+    "table-required": "A workbook has several tables (ONS regional tables) and counting one is a choice: say which with --table.",
+    "table-not-found": "The table asked for with --table is not in the workbook.",
+    "control-total": "A table's lines add up to its printed control total.",
+    "control-total-mismatch": "A table's lines differ from its printed control total by more than their rounding can explain.",
+    "total-block-taken": "A PESA chapter 9 table's total block was counted; its current and capital blocks are parts of it.",
 }
 
 

@@ -147,6 +147,11 @@ class ReadOptions:
     population: int | None = None
     #: the unit a notes or metadata sheet of the workbook states, and where
     notes_units: tuple[str, str] | None = None
+    #: PESA: the populations given for the share, kept to prove a unit the file leaves unstated
+    place_population: int | None = None
+    region_population: int | None = None
+    #: which of a workbook's several tables to count (ONS regional tables: a number or name)
+    table: str | None = None
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,10 @@ class SourceSpec(BaseModel):
     part: Literal["central", "local", "total", "public-corporation"] | None = Field(
         default=None, description="PESA: which part of public spending the table is."
     )
+    table: str | None = Field(
+        default=None,
+        description="Which of a workbook's tables to count (ONS regional tables): number or name.",
+    )
     strict: bool = Field(default=False, description="An unmapped line is an error.")
 
     @field_validator("share", mode="before")

@@ -100,6 +100,7 @@ def run(
             place_population=src.place_population,
             region_population=src.region_population,
             part=src.part,
+            table=src.table,
             strict=src.strict,
             project_file=project_file,
         )

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
-from . import generic, ndpb, pesa, simple
+from . import generic, ndpb, pesa, pesa_workbook, simple
 from ._cells import financial_year, normalise
 from ._grid import Grid, _check_file, read_grids
 from ._table import no_header_error, per_unique
@@ -51,7 +51,7 @@ def file_digest(path: Path) -> tuple[str, int]:
 #: sheet-by-sheet readers: each returns its sources (one per sheet read), or None when
 #: the workbook is not of its form.
 WorkbookReader = Callable[[Path, KindSchema, ReadOptions, list[Issue]], list[SourceRead] | None]
-WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {}
+WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {"pesa": [pesa_workbook.read_workbook]}
 
 
 def read_sources(

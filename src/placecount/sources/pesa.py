@@ -30,6 +30,7 @@ from ._table import (
     row_is_empty,
     text_at,
 )
+from .pesa_workbook import plain_region
 
 _NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(.+?)\s*$")
 _PART_WORDS = {
@@ -189,9 +190,15 @@ def _read_wide(
                     )
                 )
 
-    for r in range(wide.row + 1, len(grid.rows)):
-        if row_is_empty(grid.rows[r]):
-            continue
+    body = [r for r in range(wide.row + 1, len(grid.rows)) if not row_is_empty(grid.rows[r])]
+    departments = _department_rows(grid, body, wide.label_col, function_codes)
+    dept: _Department | None = None
+
+    def close_department() -> None:
+        if dept is not None:
+            dept.check(lines, grid, col, issues)
+
+    for r in body:
         raw_label = text_at(grid, r, wide.label_col) or ""
         value = grid.cell(r, col)
         kind, pence, before = read_amount(value, r, units, options.share, errors)
@@ -205,11 +212,27 @@ def _read_wide(
             amount_pence=pence,
             before_share_pence=before,
             part=options.part,
+            org=dept.name if dept is not None else None,
         )
         lines.append(line)
         key = normalise(label)
         if kind == "bad":
             line.included, line.reason = False, "bad amount"
+            continue
+        if r in departments:
+            # A department's row above its functions (PESA 2005-style tables): its amount,
+            # if any, is the department's total, and its functions are counted.
+            line.included, line.org = False, None
+            close_function()
+            close_department()
+            current_fn, fn_line, fn_subs = None, None, []
+            dept = _Department(raw_label.strip(), line)
+            line.org = dept.name
+            line.reason = (
+                "department total: its functions are counted"
+                if kind in ("number", "nil")
+                else "department heading"
+            )
             continue
         if kind in ("blank", "not-available"):
             line.included = False
@@ -235,6 +258,7 @@ def _read_wide(
         if fn_line is not None:
             fn_subs.append(line)
     close_function()
+    close_department()
     errors.raise_if_any()
     part = options.part or guess_part(wide.title)
     if part is None:
@@ -271,6 +295,66 @@ def _read_wide(
     )
 
 
+def _is_function_label(raw_label: str, function_codes: dict[str, str]) -> bool:
+    """A function or sub-function row: a number ('7.', '7.1') or a function's name."""
+    code, label = split_number(raw_label)
+    return code is not None or normalise(label) in function_codes
+
+
+def _department_rows(
+    grid: Grid, body: list[int], label_col: int, function_codes: dict[str, str]
+) -> set[int]:
+    """Rows naming a department above its functions, when the table is in department
+    blocks (two or more of them): a label that is no function, total, 'of which' or
+    'LA data' line, with a function on the next row."""
+    labels = [text_at(grid, r, label_col) or "" for r in body]
+    found = set()
+    for i, label in enumerate(labels[:-1]):
+        key = normalise(label)
+        if (
+            label
+            and not _is_function_label(label, function_codes)
+            and not is_total_label(label)
+            and not key.startswith("of which")
+            and key != "la data"
+            and _is_function_label(labels[i + 1], function_codes)
+        ):
+            found.add(body[i])
+    return found if len(found) >= 2 else set()
+
+
+@dataclass
+class _Department:
+    """A department's block in a wide table: its row, and the lines read under it."""
+
+    name: str
+    line: Line
+
+    def check(self, lines: list[Line], grid: Grid, col: int, issues: list[Issue]) -> None:
+        """The department's printed total against its counted lines (published figures are
+        rounded, so a difference is reported, not an error)."""
+        printed = self.line.before_share_pence
+        if printed is None:
+            return
+        start = lines.index(self.line)
+        block = [ln for ln in lines[start + 1 :] if ln.org == self.name]
+        counted = sum(ln.before_share_pence or 0 for ln in block if ln.included)
+        if counted != printed:
+            issues.append(
+                Issue(
+                    code="subtotal-mismatch",
+                    severity="info",
+                    message=f"the lines counted under {self.name!r} add up to "
+                    f"£{counted / 100:,.2f} against its printed total £{printed / 100:,.2f} "
+                    "(published figures are rounded).",
+                    file=grid.file_name,
+                    sheet=grid.sheet,
+                    row=self.line.row,
+                    column=column_letter(col),
+                )
+            )
+
+
 def _function_labels() -> dict[str, str]:
     """PESA function names (no sub-function) → function number, from the mapping table."""
     from ..cofog import load_mapping
@@ -298,8 +382,9 @@ def _read_long(
     col = roles["amount"]
     units, units_from = resolve_units(grid, header, col, schema, options, issues)
     errors = AmountErrors(grid, header, col)
-    wanted_region = normalise(options.region)
+    wanted_region = plain_region(options.region)
     wanted_year = options.year or options.project_year
+    region_rows = 0
     years: set[str] = set()
     regions: set[str] = set()
     lines: list[Line] = []
@@ -308,8 +393,9 @@ def _read_long(
             continue
         region = text_at(grid, r, roles["region"]) or ""
         regions.add(region)
-        if normalise(region) != wanted_region:
+        if plain_region(region) != wanted_region:
             continue
+        region_rows += 1
         year = financial_year(text_at(grid, r, roles.get("year")))
         if year:
             years.add(year)
@@ -346,6 +432,15 @@ def _read_long(
             )
         lines.append(line)
     errors.raise_if_any()
+    if not lines and region_rows and wanted_year:
+        # the region has rows, but none for the year: say so, not that the region is missing
+        raise InputError.one(
+            "year-not-found",
+            f"no rows for {wanted_year} in region {options.region!r}.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            note="The years are: " + ", ".join(sorted(years)) + ".",
+        )
     if not lines:
         known = ", ".join(sorted(repr(x) for x in regions if x)[:12])
         raise InputError.one(
