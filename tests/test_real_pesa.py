@@ -310,6 +310,12 @@ def test_cra_2010_unit_proved_from_the_region_population_and_total_to_the_penny(
         if ln["org"] == "Department of Health" and ln["sector"] == "CG"
     )
     assert abs(health - w["health"] * 100_000_000) < 100
+    by_function: dict[str, int] = defaultdict(int)
+    for ln in lines:
+        by_function[(ln["native_code"] or "").split(".")[0]] += ln["amount_pence"]
+    assert set(by_function) == set(CRA_2010_COFOG)
+    for function, m in CRA_2010_COFOG.items():
+        assert abs(by_function[function] - m * 100_000_000) < 100, function
 
 
 def test_cra_2010_unit_from_place_population_over_share() -> None:

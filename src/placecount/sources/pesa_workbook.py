@@ -418,10 +418,23 @@ def _database_units(
 def _set_pence(
     lines: list[Line], values: list[Decimal | None], units: str, share: Fraction | None
 ) -> None:
-    """Each kept line's pence, before and after the share, rounded once over the lines."""
-    kept = [i for i, v in enumerate(values) if v is not None and lines[i].included]
+    """Each kept line's pence, before and after the share, rounded once over the lines.
+
+    A line left out with an amount (a total, an 'of which' line) is rounded on its own:
+    it is shown, never added."""
     factor = UNIT_FACTOR[units] * 100
-    exact = [Fraction(values[i]) * factor for i in kept]  # type: ignore[arg-type]
+    kept: list[int] = []
+    exact: list[Fraction] = []
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        x = Fraction(v) * factor
+        if lines[i].included:
+            kept.append(i)
+            exact.append(x)
+        else:
+            lines[i].before_share_pence = round(x)
+            lines[i].amount_pence = round(x if share is None else x * share)
     before = round_once(exact)
     after = before if share is None else round_once([x * share for x in exact])
     for i, b, a in zip(kept, before, after, strict=True):
