@@ -332,3 +332,18 @@ def test_ons_table_not_found_and_a_bad_cell(tmp_path: Path) -> None:
         (10, "7", 10 * 100_000_000),
         (12, "10", 30 * 100_000_000),
     ]
+
+
+def test_long_extract_is_rounded_once(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Department", "Sub-function", "Region", "Year", "Amount (£ million)"])
+    for i in range(3):
+        ws.append(["DH", f"7.{i + 1} Health {i}", "North West", "2008-09", 0.000005])
+    path = tmp_path / "extract.xlsx"
+    wb.save(path)
+    found = read(path, region="North West", year="2008-09", share=Fraction(1, 1000))
+    # £5 a line at a share of 1/1000 is half a penny: 1.5p in all, rounded once to 2p
+    assert found.total_pence == 2
+    assert sorted(ln.amount_pence or 0 for ln in found.kept) == [0, 1, 1]

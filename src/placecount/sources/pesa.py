@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..errors import InputError, Issue, column_letter
 from ..models import KindSchema, Line, ReadOptions, SourceRead, lines_to_table
-from ._cells import cell_text, financial_year, normalise
+from ._cells import cell_text, financial_year, normalise, parse_amount
 from ._grid import Grid
 from ._table import (
     AmountErrors,
@@ -30,7 +31,7 @@ from ._table import (
     row_is_empty,
     text_at,
 )
-from .pesa_workbook import plain_region
+from .pesa_workbook import plain_region, set_pence
 
 _NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(.+?)\s*$")
 _PART_WORDS = {
@@ -385,6 +386,7 @@ def _read_long(
     wanted_region = plain_region(options.region)
     wanted_year = options.year or options.project_year
     region_rows = 0
+    values: list[Decimal | None] = []
     years: set[str] = set()
     regions: set[str] = set()
     lines: list[Line] = []
@@ -431,7 +433,10 @@ def _read_long(
                 ),
             )
         lines.append(line)
+        values.append(parse_amount(value)[1] if kind in ("number", "nil") else None)
     errors.raise_if_any()
+    # the extract's lines are rounded to pence once, so they add up to the exact total
+    set_pence(lines, values, units, options.share)
     if not lines and region_rows and wanted_year:
         # the region has rows, but none for the year: say so, not that the region is missing
         raise InputError.one(

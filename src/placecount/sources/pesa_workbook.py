@@ -325,7 +325,7 @@ def _read_database(
             note="Choose another year with --year: the years are " + ", ".join(hdr.years) + ".",
         )
     units, units_from = _database_units(grid, hdr, ycol, others, options, values)
-    _set_pence(lines, values, units, options.share)
+    set_pence(lines, values, units, options.share)
     parts = sorted({ln.part for ln in lines if ln.part and ln.included})
     return SourceRead(
         kind="pesa",
@@ -415,13 +415,26 @@ def _database_units(
     )
 
 
-def _set_pence(
+def set_pence(
     lines: list[Line], values: list[Decimal | None], units: str, share: Fraction | None
 ) -> None:
-    """Each kept line's pence, before and after the share, rounded once over the lines."""
-    kept = [i for i, v in enumerate(values) if v is not None and lines[i].included]
+    """Each kept line's pence, before and after the share, rounded once over the lines.
+
+    A line left out with an amount (a total, an 'of which' line) is rounded on its own:
+    it is shown, never added."""
     factor = UNIT_FACTOR[units] * 100
-    exact = [Fraction(values[i]) * factor for i in kept]  # type: ignore[arg-type]
+    kept: list[int] = []
+    exact: list[Fraction] = []
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        x = Fraction(v) * factor
+        if lines[i].included:
+            kept.append(i)
+            exact.append(x)
+        else:
+            lines[i].before_share_pence = round(x)
+            lines[i].amount_pence = round(x if share is None else x * share)
     before = round_once(exact)
     after = before if share is None else round_once([x * share for x in exact])
     for i, b, a in zip(kept, before, after, strict=True):
@@ -573,7 +586,7 @@ def _read_chapter9(
             sheet=grid.sheet,
             note="Say which with --units pounds|thousands|millions.",
         )
-    _set_pence([ln for _, ln in lines], values, units, options.share)
+    set_pence([ln for _, ln in lines], values, units, options.share)
     blocks = ", ".join(repr(h) for h, _ in first.blocks[1:] if h)
     issues.append(
         Issue(
@@ -810,7 +823,7 @@ def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> S
             sheet=grid.sheet,
             note="Say which with --units pounds|thousands|millions.",
         )
-    _set_pence(lines, values, units, options.share)
+    set_pence(lines, values, units, options.share)
     if total is not None:
         got = sum(
             (v for v, ln in zip(values, lines, strict=True) if v is not None and ln.included),
