@@ -88,10 +88,9 @@ def ingest_lines(result: dict[str, Any]) -> list[str]:
             f"{verb.get(s['status'], s['status'])} {where} "
             f"({s['kind']}, {s['org'] or 'no org'}, {s['financial_year'] or 'no year'})"
         )
-        out.append(
-            f"  header row {s['header_row']}; units {UNIT_NAMES[s['units']]} "
-            f"(from {s['units_from']})"
-        )
+        units_from = s["units_from"] or ""
+        evidence = units_from if units_from.startswith("proved") else f"from {units_from}"
+        out.append(f"  header row {s['header_row']}; units {UNIT_NAMES[s['units']]} ({evidence})")
         if s.get("columns"):
             out.append(
                 "  columns: "
