@@ -347,3 +347,24 @@ def test_long_extract_is_rounded_once(tmp_path: Path) -> None:
     # £5 a line at a share of 1/1000 is half a penny: 1.5p in all, rounded once to 2p
     assert found.total_pence == 2
     assert sorted(ln.amount_pence or 0 for ln in found.kept) == [0, 1, 1]
+
+
+def test_ons_tables_with_no_identifiable_total_ask_which(tmp_path: Path) -> None:
+    """The default is the total identifiable table; a workbook without one is a choice."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Contents"
+    for region in ("North East", "London"):
+        sheet = wb.create_sheet(region)
+        sheet.append(["All numeric values equate to £ millions."])
+        for n, name in ((1, "Total Managed Expenditure"), (3, "Current Identifiable Expenditure")):
+            sheet.append([f"Table {n}: {name}", "2021 to 2022", "2022 to 2023"])
+            sheet.append(["7. Health", 10, 20])
+            sheet.append([f"Total {name.lower()}", 10, 20])
+            sheet.append([])
+    path = tmp_path / "ons.xlsx"
+    wb.save(path)
+    refused = input_error(lambda: read(path, region="North East", year="2022-23"))
+    assert [i.code for i in refused.issues] == ["table-required"]
+    assert "--table" in (refused.issues[0].note or "")

@@ -439,14 +439,21 @@ def test_ons_north_east_total_managed_expenditure_by_name() -> None:
     assert reads[0].total_pence == sum(lines) * 100_000_000
 
 
-def test_ons_refuses_to_guess_the_table(runner: CliRunner, db: Path) -> None:
+def test_ons_takes_the_identifiable_table_by_default_and_says_so(
+    runner: CliRunner, db: Path
+) -> None:
+    """A place count is of identifiable spending: with no --table, table 2 (total
+    identifiable expenditure) is the documented default, and the summary names it."""
+    lines, _ = ons_table("North East", "Table 2: Total Identifiable Expenditure")
+    the_place_is_the_region(db, 2_683_040)  # North East, ONS mid-2022 estimate
     args = ["ingest", "pesa", str(need(ONS)), "--region", "North East", "--year", "2022-23"]
-    result = runner.invoke(app, [*args, "--share", "1", "--db", str(db)])
-    assert result.exit_code == 2
-    assert "--table" in result.stderr
-    assert "Total Identifiable Expenditure" in result.stderr
+    result = runner.invoke(app, [*args, "--share", "1", "--db", str(db), "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"code": "table-taken"' in result.stdout
+    assert "Total Identifiable Expenditure" in result.stdout
     with Store.open(db) as store:
-        assert store.con.execute("SELECT count(*) FROM sources").fetchone() == (0,)
+        stored = store.con.execute("SELECT sum(amount_pence) FROM lines WHERE included").fetchone()
+    assert stored == (sum(lines) * 100_000_000,)
 
 
 def test_ons_table_through_the_cli_and_the_project_file(

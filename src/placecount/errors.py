@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "year-mismatch": "The file's title, header, sheet name or year column names another year than the count's: say --year to use it all the same.",
     "several-years": "A year column holds several years and none is the count's: say --year.",
     "other-years-left-out": "Lines of years other than the count's were left out.",
+    "table-taken": "A workbook of several tables had one documented default (ONS: total identifiable expenditure), and it was taken.",
     "unit-not-stated": "No unit (£, £000, £m) was found in the header or title; the default was used.",
     "unknown-kind": "The source kind is not one placecount knows.",
     "bad-option": "An option's value is not valid.",

@@ -729,16 +729,37 @@ def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> S
     some = next(iter(sheets.values()))
     tables = _ons_tables(some)
     listed = "; ".join(f"{t.number}: {t.name}" for t in tables)
-    if not options.table:
-        raise InputError.one(
-            "table-required",
-            f"each sheet has {len(tables)} tables, and which one to count is a choice: {listed}.",
-            file=some.file_name,
-            sheet=some.sheet,
-            note="Pick one with --table N or --table NAME, e.g. "
-            f"--table {tables[min(1, len(tables) - 1)].number}.",
+    chosen = options.table
+    if not chosen:
+        # A place count is of identifiable spending (non-identifiable spending, such as
+        # defence and debt interest, is outside it): the documented default is the table of
+        # total identifiable expenditure, current and capital together, and the summary
+        # says it was taken. Without exactly one such table, the choice is the user's.
+        default = [t for t in tables if normalise(t.name) == "total identifiable expenditure"]
+        if len(default) != 1:
+            raise InputError.one(
+                "table-required",
+                f"each sheet has {len(tables)} tables, and which one to count is a choice: "
+                f"{listed}.",
+                file=some.file_name,
+                sheet=some.sheet,
+                note="Pick one with --table N or --table NAME, e.g. "
+                f"--table {tables[min(1, len(tables) - 1)].number}.",
+            )
+        chosen = default[0].number
+        issues.append(
+            Issue(
+                code="table-taken",
+                severity="info",
+                message=f"took table {default[0].number} {default[0].name!r}: a place count is "
+                "of identifiable spending, current and capital together.",
+                file=some.file_name,
+                sheet=some.sheet,
+                row=default[0].row + 1,
+                note=f"For another table say --table N ({listed}).",
+            )
         )
-    want = normalise(options.table)
+    want = normalise(chosen)
     pick = [
         i for i, t in enumerate(tables) if normalise(t.number) == want or normalise(t.name) == want
     ]
