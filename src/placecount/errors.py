@@ -62,6 +62,14 @@ CODES: dict[str, str] = {
     "no-lines": "The sheet has a header but no lines with amounts.",
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",
     "part-not-stated": "A PESA table's title does not say central, local or total: taken as total.",
+    "org-required": "A table of many bodies (one a row) needs --org NAME or CODE, or --orgs FILE, to say which to count.",
+    "org-not-found": "A body named with --org is not a row of the table (names match in full, or by ONS code or E-code), or is a total row such as ENGLAND.",
+    "body-suppressed": "A body chosen with --org has no figures in the file (suppressed as '[x]' or '…'): it cannot be counted from it.",
+    "not-spending": "The file is not spending (reserves, council tax requirement): it is refused as a spending source.",
+    "control-total-mismatch": "A body's lines do not add up to the TOTAL column published beside them.",
+    "not-a-body": "The sheet shows a total of bodies (ENGLAND), not one body.",
+    "measure-chosen": "Which of a line's measures (net, gross, income) is counted, when it is not the default.",
+    "planned-spending": "The figures are allocations (planned spending), not outturn.",
 }
 
 

@@ -11,13 +11,14 @@ from typing import Any
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
-from . import generic, ndpb, pesa, simple
+from . import bodies, generic, ndpb, pesa, simple
 from ._cells import financial_year, normalise
 from ._grid import Grid, read_grids
 from ._table import no_header_error, per_unique
@@ -50,7 +51,7 @@ def file_digest(path: Path) -> tuple[str, int]:
 #: sheet-by-sheet readers: each returns its sources (one per sheet read), or None when
 #: the workbook is not of its form.
 WorkbookReader = Callable[[Path, KindSchema, ReadOptions, list[Issue]], list[SourceRead] | None]
-WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {}
+WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {"council": [bodies.read_workbook]}
 
 
 def read_sources(
@@ -69,7 +70,9 @@ def read_sources(
         sha, size = file_digest(path)
         for found in found_all:
             found.file_sha256, found.file_size = sha, size
-            _settle_org_and_year(found, None, schema, options, issues)
+            # a reader that picked its bodies itself has named them as the file does
+            settle = replace(options, org=None) if found.org else options
+            _settle_org_and_year(found, None, schema, settle, issues)
             mark_transfers(found, schema)
         return found_all, issues
     found, more = read_source(kind, path, options)
