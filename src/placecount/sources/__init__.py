@@ -11,8 +11,8 @@ from typing import Any
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,10 @@ def file_digest(path: Path) -> tuple[str, int]:
 #: sheet-by-sheet readers: each returns its sources (one per sheet read), or None when
 #: the workbook is not of its form.
 WorkbookReader = Callable[[Path, KindSchema, ReadOptions, list[Issue]], list[SourceRead] | None]
-WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {"council": [bodies.read_workbook]}
+WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {
+    "council": [bodies.read_workbook],
+    "nhs": [bodies.read_allocations],
+}
 
 
 def read_sources(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from ..models import KindSchema, Line, ReadOptions, SourceRead, lines_to_table
 from ._cells import UNIT_FACTOR, cell_text, detect_units, financial_year, normalise, parse_amount
 from ._grid import Grid, read_grids
 from ._table import MAX_POUNDS, is_total_label, to_pence
+from ._units import prove_units
 
 #: How far down a sheet the header of a table of bodies is looked for.
 HEADER_SCAN_ROWS = 40
@@ -235,8 +236,22 @@ def _above_rows(grid: Grid, header_row: int, cols: list[int]) -> dict[str, int |
         ints = sum(1 for t in filled if _is_int(t))
         if ints >= 0.8 * len(filled) and len(filled) >= 0.5 * len(cols):
             values = {int(t) for t in filled if _is_int(t)}
-            is_col = "col" in left.split() or "col no" in left or (max(values) <= 20 and found["code"] is None and len(values) <= 20 and "row" not in left)
-            if is_col and found["col_no"] is None and "row" not in left.split() and "line" not in left:
+            is_col = (
+                "col" in left.split()
+                or "col no" in left
+                or (
+                    max(values) <= 20
+                    and found["code"] is None
+                    and len(values) <= 20
+                    and "row" not in left
+                )
+            )
+            if (
+                is_col
+                and found["col_no"] is None
+                and "row" not in left.split()
+                and "line" not in left
+            ):
                 found["col_no"] = r
             elif found["code"] is None:
                 found["code"] = r
@@ -473,7 +488,9 @@ def choose_bodies(table: BodyTable, options: ReadOptions, file_name: str) -> lis
                 )
             )
             continue
-        close = [b for b in table.bodies if normalise(text) and normalise(text) in normalise(b.name)]
+        close = [
+            b for b in table.bodies if normalise(text) and normalise(text) in normalise(b.name)
+        ]
         hint = (
             "Did you mean " + " or ".join(repr(b.name) for b in close[:4]) + "? Names must match "
             "in full; codes (ONS or E-code) work too."
@@ -505,9 +522,7 @@ def _matches(body: Body, text: str) -> bool:
 
 def _examples(bodies: list[Body]) -> str:
     picks = bodies[:: max(len(bodies) // 3, 1)][:3]
-    return ", ".join(
-        f"--org {b.name!r}" + (f" or --org {b.code}" if b.code else "") for b in picks
-    )
+    return ", ".join(f"--org {b.name!r}" + (f" or --org {b.code}" if b.code else "") for b in picks)
 
 
 # -- reading the chosen rows -------------------------------------------------------------
@@ -518,7 +533,9 @@ _MARKER = re.compile(r"^(\[[a-z]\]|[…]+|\.{2,3}|[a-z]|n/?a|-)$", re.IGNORECASE
 def _unavailable(text: str) -> bool:
     """A cell that says the figure is missing: '[x]', '…', '..', 'M', 'Category discontinued'."""
     t = text.strip()
-    return bool(_MARKER.match(t)) or (not re.search(r"\d", t) and bool(re.search(r"[a-z]", t, re.I)))
+    return bool(_MARKER.match(t)) or (
+        not re.search(r"\d", t) and bool(re.search(r"[a-z]", t, re.I))
+    )
 
 
 def _parse(text: str | None) -> tuple[str, Decimal | None]:
@@ -583,9 +600,7 @@ def read_body_lines(
                 elif kind == "bad" or (number is not None and pence is None):
                     bad.append(
                         Issue(
-                            code="unparseable-amount"
-                            if kind == "bad"
-                            else "amount-too-large",
+                            code="unparseable-amount" if kind == "bad" else "amount-too-large",
                             message=f"{shorten(text)!r} is not an amount ({body.describe()}).",
                             file=grid.file_name,
                             sheet=grid.sheet,
@@ -697,8 +712,17 @@ def stated_units(grid: Grid, header_row: int, front: list[Grid]) -> tuple[str, s
                 u = detect_units(text)
                 if u and (u != "pounds" or re.search(r"\bpounds?\b|£\s*$|in £", text, re.I)):
                     where = f"sheet {g.sheet!r} " if g.sheet else ""
-                    return u, f"{where}{column_letter(c)}{r + 1}: {shorten(text, 80)!r}"
+                    phrase = _unit_phrase(text)
+                    return u, f"{where}{column_letter(c)}{r + 1}: {shorten(phrase, 80)!r}"
     return None
+
+
+def _unit_phrase(text: str) -> str:
+    """The sentence of a note that states the unit ("Data is reported in £ thousand.")."""
+    for sentence in re.split(r"(?<=[.;])\s+", text):
+        if detect_units(sentence):
+            return sentence.strip()
+    return text.strip()
 
 
 def stated_year(grid: Grid, header_row: int, front: list[Grid]) -> str | None:
@@ -764,9 +788,7 @@ def read_stacked(
     if len(tables) < 2:
         return None
     header = grid.rows[tables[0].header_row]
-    amount_col = next(
-        (c for c in range(2, len(header)) if cell_text(header[c])), None
-    )
+    amount_col = next((c for c in range(2, len(header)) if cell_text(header[c])), None)
     if amount_col is None:
         return None
     amount_header = cell_text(header[amount_col])
@@ -1028,7 +1050,9 @@ def read_body_table(
     chosen = choose_bodies(table, options, grid.file_name)
     capital = _is_capital(grid, header_row, front)
     counted = choose_measure(table, options, capital, issues)
-    units = _body_units(grid, header_row, front, options)
+    units = _body_units(grid, header_row, front, options) or _proved_units(
+        table, chosen, counted, schema.kind, options
+    )
     spend_type = "capital" if capital else "current"
     lines = read_body_lines(table, chosen, units[0], counted, spend_type, None, issues)
     org = chosen[0].name if len(chosen) == 1 else None
@@ -1101,16 +1125,219 @@ def choose_measure(
 
 def _body_units(
     grid: Grid, header_row: int, front: list[Grid], options: ReadOptions
-) -> tuple[str, str]:
+) -> tuple[str, str] | None:
     if options.units:
         return options.units, "--units"
-    found = stated_units(grid, header_row, front)
-    if found:
-        return found
-    raise InputError.one(
-        "unit-not-proved",
-        "the unit of the amounts is not stated in the title rows or a notes sheet.",
-        file=grid.file_name,
-        sheet=grid.sheet,
-        note="Say which with --units pounds|thousands|millions.",
+    return stated_units(grid, header_row, front)
+
+
+def _proved_units(
+    table: BodyTable, chosen: list[Body], counted: str | None, kind: str, options: ReadOptions
+) -> tuple[str, str]:
+    """No unit stated anywhere: the one that gives a plausible spending a head, or an error."""
+    total = Decimal(0)
+    for body in chosen:
+        for vc in table.columns:
+            if vc.role == "line" and vc.measure in (counted, None):
+                number = _parse(cell_text(table.grid.cell(body.row, vc.col)))[1]
+                total += number or Decimal(0)
+    return prove_units(
+        kind,
+        total,
+        options.population,
+        file_name=table.grid.file_name,
+        sheet=table.grid.sheet,
+        what="the chosen bodies' service lines",
     )
+
+
+# -- NHS allocations: one row per ICB, one sheet per allocation type ------------------------
+
+_ICB_CODE_HEADERS = {"icb23", "icb22", "icb code", "icb ods code", "ods code"}
+_ICB_NAME_HEADERS = {"system name", "integrated care board", "icb name", "icb"}
+#: Sheets of allocations, by what their title or name says, and the line each gives.
+_ALLOCATION_KINDS = [
+    ("core", "ICB core services"),
+    ("primary medical", "Primary medical care"),
+    ("other primary", "Other primary care"),
+    ("running cost", "Administration"),
+]
+#: Which £k column of a sheet is the year's allocation, best first.
+_ALLOCATION_COLUMNS = ["combined allocation", "total allocation", "recurrent allocation", ""]
+
+
+def _find_icb_header(grid: Grid) -> tuple[int, int, int] | None:
+    for r, row in enumerate(grid.head(12)):
+        keys = [normalise(v) for v in row]
+        code = next((c for c, k in enumerate(keys) if k in _ICB_CODE_HEADERS), None)
+        name = next((c for c, k in enumerate(keys) if k in _ICB_NAME_HEADERS), None)
+        if code is not None and name is not None:
+            return r, code, name
+    return None
+
+
+def _slash_year(year: str) -> str:
+    return f"{year[:4]}/{year[5:]}"
+
+
+def _allocation_column(grid: Grid, header_row: int, year: str) -> int | None:
+    """The column of the year's allocation in £k: combined, else total, else recurrent."""
+    header = grid.head(header_row + 1)[header_row]
+    candidates = []
+    for c, v in enumerate(header):
+        text = cell_text(v)
+        key = normalise(text)
+        if not text.startswith(_slash_year(year)) or "£k" not in text.replace(" ", ""):
+            continue
+        if re.search(r"growth|per head|/head|%|baseline|target", text, re.I):
+            continue
+        rank = next(i for i, want in enumerate(_ALLOCATION_COLUMNS) if want in key)
+        candidates.append((rank, c))
+    return min(candidates)[1] if candidates else None
+
+
+def read_allocations(
+    path: Path, schema: KindSchema, options: ReadOptions, issues: list[Issue]
+) -> list[SourceRead] | None:
+    """NHS England's allocations to ICBs: the year's allocation sheets, one line each for
+    each ICB chosen, or None when the file is not of this form."""
+    grids: list[tuple[Grid, tuple[int, int, int]]] = []
+    for grid in read_grids(path, options.sheet, options.limits):
+        if grid.is_empty():
+            continue
+        found = _find_icb_header(grid)
+        if found is None:
+            if not grids:
+                return None
+            continue
+        grids.append((grid, found))
+    if not grids:
+        return None
+    year = options.year or options.project_year
+    if year is None:
+        years = sorted(
+            {
+                y
+                for g, (r, _, _) in grids
+                for v in g.head(r + 1)[r]
+                if (y := financial_year(cell_text(v).split(" ")[0]))
+            }
+        )
+        raise InputError.one(
+            "bad-option",
+            "this file holds allocations for several years ("
+            + ", ".join(years[-3:])
+            + "): say which to count.",
+            file=path.name,
+            note="Use --year, e.g. --year " + (years[-2] if len(years) > 1 else "2023-24") + ".",
+        )
+    out: list[SourceRead] = []
+    for grid, (header_row, code_col, name_col) in grids:
+        sheet = grid.sheet or ""
+        if "baseline" in sheet.lower():
+            continue  # how a baseline was built, not an allocation
+        sheet_year = financial_year(sheet)
+        if sheet_year is not None and sheet_year != year:
+            continue
+        col = _allocation_column(grid, header_row, year)
+        if col is None:
+            continue
+        read = _read_allocation_sheet(grid, header_row, code_col, name_col, col, schema, options)
+        out.append(read)
+    if not out:
+        raise InputError.one(
+            "year-not-found",
+            f"no allocations for {year} in this file.",
+            file=path.name,
+            note="Check --year.",
+        )
+    issues.append(
+        Issue(
+            code="planned-spending",
+            severity="info",
+            message=f"these are NHS England's allocations for {year}: planned spending, not "
+            "outturn (what the ICBs spent).",
+            file=path.name,
+            note="Use the ICBs' own accounts for what was spent, where they are published.",
+        )
+    )
+    return out
+
+
+def _read_allocation_sheet(
+    grid: Grid,
+    header_row: int,
+    code_col: int,
+    name_col: int,
+    col: int,
+    schema: KindSchema,
+    options: ReadOptions,
+) -> SourceRead:
+    title = normalise(_title(grid, header_row) + " " + (grid.sheet or ""))
+    label = next((lab for key, lab in _ALLOCATION_KINDS if key in title), grid.sheet or "")
+    bodies: list[Body] = []
+    not_bodies: list[Body] = []
+    names = grid.columns[name_col].to_pylist()
+    codes = grid.columns[code_col].to_pylist()
+    for r in range(header_row + 1, grid.n_rows):
+        name, code = cell_text(names[r]), cell_text(codes[r])
+        if not name:
+            continue
+        body = Body(r, name, None, code or None, "ICB")
+        is_icb = bool(re.fullmatch(r"Q[A-Z0-9]{2}", code)) and normalise(name).endswith("icb")
+        (bodies if is_icb else not_bodies).append(body)
+    header_text = cell_text(grid.head(header_row + 1)[header_row][col])
+    table = BodyTable(
+        grid,
+        header_row,
+        name_col,
+        {"ons_code": code_col},
+        None,
+        [ValueColumn(col, header_text, None, None, label, None, None)],
+        bodies,
+        not_bodies,
+        _title(grid, header_row),
+    )
+    nhs_options = replace(options, orgs=[_nhs_name(o, bodies) for o in options.orgs])
+    chosen = choose_bodies(table, nhs_options, grid.file_name)
+    units = (options.units, "--units") if options.units else None
+    if units is None:
+        u = detect_units(header_text)
+        if u is None:
+            raise InputError.one(
+                "unit-not-proved",
+                "the allocation column does not state its unit.",
+                file=grid.file_name,
+                sheet=grid.sheet,
+                row=header_row + 1,
+                column=column_letter(col),
+                note="Say which with --units pounds|thousands|millions.",
+            )
+        units = (u, f"header {shorten(header_text, 60)!r}")
+    lines = read_body_lines(table, chosen, units[0], None, "current", None, [])
+    for ln in lines:
+        ln.extra.pop("measure", None)
+        ln.year = options.year or options.project_year
+    org = chosen[0].name if len(chosen) == 1 else f"{len(chosen)} bodies"
+    return SourceRead(
+        kind=schema.kind,
+        file_name=grid.file_name,
+        file_sha256="",
+        file_size=0,
+        sheet=grid.sheet,
+        header_row=header_row + 1,
+        units=units[0],
+        units_from=units[1],
+        org=org,
+        year=options.year or options.project_year,
+        table=lines_to_table(lines),
+        columns={"amount": column_letter(col), "org": column_letter(name_col)},
+    )
+
+
+def _nhs_name(text: str, bodies: list[Body]) -> str:
+    """An ICB named without its "NHS " prefix is the ICB with it."""
+    if any(_matches(b, text) for b in bodies):
+        return text
+    prefixed = f"NHS {text.strip()}"
+    return prefixed if any(_matches(b, prefixed) for b in bodies) else text
