@@ -256,7 +256,7 @@ def _above_rows(grid: Grid, header_row: int, cols: list[int]) -> dict[str, int |
             elif found["code"] is None:
                 found["code"] = r
             continue
-        if found["label"] is None and len(filled) < 0.75 * len(cols) and ints < len(filled):
+        if found["label"] is None and len(filled) < 0.9 * len(cols) and ints < len(filled):
             found["label"] = r
     # a column-number row is only that when a line-number row is there too
     if found["col_no"] is not None and found["code"] is None:
