@@ -358,3 +358,29 @@ def test_cli_exit_2_nothing_written(runner: CliRunner, db: Path, ra: Path) -> No
     with Store.open(db) as store:
         [src] = store.sources()
         assert (src["org"], src["total_pence"]) == ("Testford", 3_050_000)
+
+
+def test_other_bodies_of_the_same_sheet_are_sources_of_their_own(
+    runner: CliRunner, db: Path, ra: Path
+) -> None:
+    def ingest(*args: str) -> Any:
+        return runner.invoke(app, ["ingest", "council", str(ra), *args, "--db", str(db)])
+
+    assert ingest("--org", "Testford").exit_code == 0
+    assert ingest("--org", "Testshire PCC").exit_code == 0
+    again = ingest("--org", "Testford")
+    assert again.exit_code == 0 and "already in the database" in again.stderr
+    both = ingest("--org", "Testford", "--org", "Testford Forest")
+    assert both.exit_code == 2 and "conflicting-source" not in both.stderr
+    assert "already ingested from this sheet" in both.stderr
+    with Store.open(db) as store:
+        assert [(s["org"], s["total_pence"]) for s in store.sources()] == [
+            ("Testford", 3_050_000),
+            ("Testshire PCC", 5_000_000),
+        ]
+    assert ingest("--org", "Testford", "--org", "Testford Forest", "--replace").exit_code == 0
+    with Store.open(db) as store:
+        assert sorted((s["org"], s["total_pence"]) for s in store.sources()) == [
+            ("Testford; Testford Forest", 3_050_000),
+            ("Testshire PCC", 5_000_000),
+        ]

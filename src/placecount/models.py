@@ -268,6 +268,9 @@ class SourceRead:
     encoding: str | None = None
     #: the column letter of each role found in the header, e.g. {"amount": "C"}
     columns: dict[str, str] = field(default_factory=dict)
+    #: in a table of many bodies (one a row), the bodies read: the other rows of the same
+    #: sheet are other bodies, which may be ingested as sources of their own
+    bodies: list[str] = field(default_factory=list)
 
     @property
     def kept_count(self) -> int:

@@ -1072,6 +1072,7 @@ def read_body_table(
         year=options.year or stated_year(grid, header_row, front),
         table=lines_to_table(lines),
         encoding=grid.encoding,
+        bodies=[b.name for b in chosen],
         columns={
             "org": column_letter(name_col),
             **{
@@ -1332,6 +1333,7 @@ def _read_allocation_sheet(
         year=options.year or options.project_year,
         table=lines_to_table(lines),
         columns={"amount": column_letter(col), "org": column_letter(name_col)},
+        bodies=[b.name for b in chosen],
     )
 
 
