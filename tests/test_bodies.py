@@ -384,3 +384,12 @@ def test_other_bodies_of_the_same_sheet_are_sources_of_their_own(
             ("Testford; Testford Forest", 3_050_000),
             ("Testshire PCC", 5_000_000),
         ]
+
+
+def test_a_file_whose_only_table_is_stacked_is_read_without_sheet(
+    xlsx: Callable[..., Path],
+) -> None:
+    path = xlsx([["Front page"]], extra_sheets={"LA_drop-down": stacked_rows("Testford")})
+    reads, _ = read(path)
+    [src] = reads
+    assert (src.sheet, src.org, src.total_pence) == ("LA_drop-down", "Testford", 3_525_000)

@@ -21,6 +21,7 @@ authority, and refuses files that are not spending at all (reserves, council tax
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -574,7 +575,11 @@ def read_body_lines(
         numbers = [vc for vc in counted_cols if kinds[vc.col][0] == "number"]
         total_missing = bool(totals) and all(kinds[t.col][0] != "number" for t in totals)
         if not numbers or total_missing:
-            said = sorted({cells[vc.col] or "" for vc in counted_cols + totals} - {""})
+            said = [
+                t
+                for t, _ in Counter(cells[vc.col] for vc in counted_cols + totals).most_common()
+                if t
+            ]
             raise InputError.one(
                 "body-suppressed",
                 f"{body.describe()} is suppressed in this file: its cells read "
@@ -985,36 +990,48 @@ def _what_it_is(texts: Iterable[str]) -> str | None:
 # -- the workbook reader ----------------------------------------------------------------------
 
 
+#: A stacked one-body sheet is short; longer sheets are not searched for stacked tables.
+STACKED_MAX_ROWS = 5_000
+#: How many sheets without a table of bodies are looked at before giving the file back.
+FRONT_SHEETS = 6
+#: A release's cover that says it is council tax, not spending.
+_COUNCIL_TAX_COVER = re.compile(r"council tax (levels|requirement return)|\bctr ?\d\b")
+
+
 def read_workbook(
     path: Path, schema: KindSchema, options: ReadOptions, issues: list[Issue]
 ) -> list[SourceRead] | None:
     """A council file of many bodies (or a stacked one-body sheet): its sources, or None
-    when it is not of this form (the ordinary sheet reader then tries it)."""
+    when it is not of this form (the ordinary sheet reader then tries it).
+
+    The first sheet with one row per authority is read (the RS workbook's other views of
+    the same figures, and COR4's financing sheet, would count them again); a stacked
+    one-body sheet is read when --sheet names it, or when the file has no table of bodies.
+    """
     front: list[Grid] = []
-    seen_text: list[str] = []
+    stacked: Grid | None = None
     for grid in read_grids(path, options.sheet, options.limits):
         if grid.is_empty():
             continue
         found = find_body_header(grid)
-        if found is None:
-            if options.sheet is not None:
-                stacked = read_stacked(grid, schema, options, issues, front)
-                if stacked is not None:
-                    return [stacked]
-            seen_text.append(_title(grid, min(grid.n_rows, 12)))
-            what = _what_it_is(seen_text)
-            if what and "council tax" in what:
-                # a council tax release: its cover says so before any table
-                raise not_spending(path.name, None, what)
-            front.append(grid)
-            if len(front) > 6:
-                return None
-            continue
-        header_row, name_col, code_cols, class_col = found
-        read = read_body_table(
-            grid, header_row, name_col, code_cols, class_col, schema, options, issues, front
-        )
-        return [read]
+        if found is not None:
+            header_row, name_col, code_cols, class_col = found
+            read = read_body_table(
+                grid, header_row, name_col, code_cols, class_col, schema, options, issues, front
+            )
+            return [read]
+        if not front and _COUNCIL_TAX_COVER.search(normalise(_title(grid, 3))):
+            # a council tax release: its cover says so before any table
+            raise not_spending(path.name, None, "the council tax requirement")
+        if stacked is None and grid.n_rows <= STACKED_MAX_ROWS and find_stacked_tables(grid):
+            stacked = grid
+        front.append(grid)
+        if len(front) > FRONT_SHEETS:
+            break
+    if stacked is not None:
+        read_ = read_stacked(stacked, schema, options, issues, front)
+        if read_ is not None:
+            return [read_]
     return None
 
 
