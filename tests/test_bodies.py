@@ -393,3 +393,28 @@ def test_a_file_whose_only_table_is_stacked_is_read_without_sheet(
     reads, _ = read(path)
     [src] = reads
     assert (src.sheet, src.org, src.total_pence) == ("LA_drop-down", "Testford", 3_525_000)
+
+
+def test_units_proved_only_when_the_file_states_none(xlsx: Callable[..., Path]) -> None:
+    rows = ra_rows(TESTFORD)
+    rows[1] = ["Revenue account"]  # no unit anywhere
+    path = xlsx(rows, sheet="RA_LA_Data")
+    # 30.5 as written for 1,000 people: £30.50 a head in £ thousand is the only plausible unit
+    reads, _ = read(path, "Testford", population=1_000)
+    assert reads[0].units == "thousands"
+    assert reads[0].units_from.startswith("proved by plausibility")
+    with pytest.raises(InputError) as exc:
+        read(path, "Testford")
+    assert exc.value.issues[0].code == "unit-not-proved"
+    reads, _ = read(path, "Testford", units="millions")
+    assert (reads[0].units, reads[0].units_from) == ("millions", "--units")
+
+
+def test_orgs_file(runner: CliRunner, db: Path, ra: Path, tmp_path: Path) -> None:
+    orgs = tmp_path / "bodies.txt"
+    orgs.write_text("# the place's bodies\nTestford\nE23000903\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["ingest", "council", str(ra), "--orgs", str(orgs), "--db", str(db), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Testford; Testshire PCC" in result.stderr

@@ -414,18 +414,27 @@ def test_not_spending_files_are_refused(name: str, what: str) -> None:
 NHS = REAL / "nhs" / "nhs_allocations_2023-24_2024-25.xlsx"
 
 
-def test_nhs_allocations_icb_year() -> None:
-    want = {
-        "ICB Core Allocations 2023-24": "2023/24 Combined allocation",
-        "PMC Allocations 2023-24": "2023/24 Recurrent allocation (£k)",
-        "Other Primary Care": "2023/24 Recurrent allocation £k",
-        "ICB running cost allowance": "2023/24 £k",
-    }
+NHS_2023_24 = {
+    "ICB Core Allocations 2023-24": "2023/24 Combined allocation",
+    "PMC Allocations 2023-24": "2023/24 Recurrent allocation (£k)",
+    "Other Primary Care": "2023/24 Recurrent allocation £k",
+    "ICB running cost allowance": "2023/24 £k",
+}
+
+
+def nhs_cells(code: str) -> list[Decimal]:
+    """An ICB's 2023-24 allocation in each of the four sheets, £ thousand."""
     cells = []
-    for sheet, header in want.items():
+    for sheet, header in NHS_2023_24.items():
         rows = sheet_rows(NHS, sheet)
         col = next(c for c, h in enumerate(rows[2]) if h.startswith(header))
-        cells.append(amount(rows[find_row(rows, 2, "QHM")][col]))
+        cells.append(amount(rows[find_row(rows, 2, code)][col]))
+    return cells
+
+
+def test_nhs_allocations_icb_year() -> None:
+    want = NHS_2023_24
+    cells = nhs_cells("QHM")
     exact = sum(cells, Decimal(0))
     assert exact.quantize(Decimal("0.001")) == Decimal("7021877.625")  # SOURCES.md
     reads, issues = read(NHS, "North East and North Cumbria ICB", kind="nhs", year="2023-24")
@@ -475,3 +484,16 @@ def test_cli_ingest_ra_body_into_the_store(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2 and "not spending" in result.stderr
+
+
+def test_cli_ingest_nhs_allocations(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = tmp_path / "placecount.duckdb"
+    api.init(db, "North East", "2023-24", population=3_000_000)
+    result = runner.invoke(app, ["ingest", "nhs", str(NHS), "--org", "QHM", "--db", str(db)])
+    assert result.exit_code == 0, result.stderr
+    assert "planned spending" in result.stderr
+    srcs = api.sources(db)
+    assert len(srcs) == 4 and {s["financial_year"] for s in srcs} == {"2023-24"}
+    total = sum(Decimal(s["total_gbp"]) for s in srcs)
+    assert total * 100 == sum(pence(c) for c in nhs_cells("QHM"))
