@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -82,7 +82,6 @@ _MEASURES: list[tuple[str, str]] = [
     (r"other income", "other income"),
     (r"total income", "income"),
 ]
-COUNTABLE_MEASURES = ("net", "gross", "income")
 
 
 def measure_of(header: str) -> tuple[str | None, str]:
@@ -169,8 +168,6 @@ class BodyTable:
     bodies: list[Body]
     not_bodies: list[Body]
     title: str
-    has_measures: bool = False
-    issues: list[Issue] = field(default_factory=list)
 
     @property
     def grand_total(self) -> list[ValueColumn]:
@@ -236,22 +233,13 @@ def _above_rows(grid: Grid, header_row: int, cols: list[int]) -> dict[str, int |
         left = " ".join(normalise(v) for v in row[: min(cols)] if v)
         ints = sum(1 for t in filled if _is_int(t))
         if ints >= 0.8 * len(filled) and len(filled) >= 0.5 * len(cols):
-            values = {int(t) for t in filled if _is_int(t)}
-            is_col = (
-                "col" in left.split()
-                or "col no" in left
-                or (
-                    max(values) <= 20
-                    and found["code"] is None
-                    and len(values) <= 20
-                    and "row" not in left
-                )
-            )
-            if (
-                is_col
-                and found["col_no"] is None
-                and "row" not in left.split()
-                and "line" not in left
+            # "Row_no" / "line number" rows give the line; "Col_no" rows (1…7) the measure
+            words = left.split()
+            says_col = "col" in words
+            says_row = "row" in words or "line" in words
+            small = max(int(t) for t in filled if _is_int(t)) <= 20
+            if found["col_no"] is None and (
+                says_col or (small and not says_row and found["code"] is None)
             ):
                 found["col_no"] = r
             elif found["code"] is None:
@@ -557,7 +545,6 @@ def read_body_lines(
     units: str,
     counted: str | None,
     spend_type: str | None,
-    table_name: str | None,
     issues: list[Issue],
 ) -> list[Line]:
     """The lines of each chosen body: its service columns kept, the rest left out."""
@@ -624,7 +611,6 @@ def read_body_lines(
                 "org_code": body.code,
                 "measure": vc.measure or counted,
                 "spend_type": spend_type,
-                "table_name": table_name,
             }
             lines.append(
                 Line(
@@ -1059,11 +1045,9 @@ def read_body_table(
             grid.file_name, grid.sheet, what or "no service expenditure (no TOTAL SERVICE column)"
         )
     bodies, not_bodies = read_bodies(grid, header_row, name_col, code_cols, class_col)
-    has_measures = any(vc.measure for vc in columns if vc.role == "line")
     table = BodyTable(
         grid, header_row, name_col, code_cols, class_col, columns, bodies, not_bodies, title
     )
-    table.has_measures = has_measures
     chosen = choose_bodies(table, options, grid.file_name)
     capital = _is_capital(grid, header_row, front)
     counted = choose_measure(table, options, capital, issues)
@@ -1071,7 +1055,7 @@ def read_body_table(
         table, chosen, counted, schema.kind, options
     )
     spend_type = "capital" if capital else "current"
-    lines = read_body_lines(table, chosen, units[0], counted, spend_type, None, issues)
+    lines = read_body_lines(table, chosen, units[0], counted, spend_type, issues)
     org = chosen[0].name if len(chosen) == 1 else None
     if org is None:
         names = [b.name for b in chosen]
@@ -1332,7 +1316,7 @@ def _read_allocation_sheet(
                 note="Say which with --units pounds|thousands|millions.",
             )
         units = (u, f"header {shorten(header_text, 60)!r}")
-    lines = read_body_lines(table, chosen, units[0], None, "current", None, [])
+    lines = read_body_lines(table, chosen, units[0], None, "current", [])
     for ln in lines:
         ln.extra.pop("measure", None)
         ln.year = options.year or options.project_year
