@@ -146,6 +146,10 @@ def test_name_never_matches_by_prefix(ra: Path) -> None:
     [issue] = exc.value.issues
     assert issue.code == "org-not-found"
     assert "'Testford Forest'" in (issue.note or "")
+    with pytest.raises(InputError) as exc:
+        read(ra, "Testford UA")  # as another release spells it: suggested, not taken
+    assert (issue := exc.value.issues[0]).code == "org-not-found"
+    assert "Did you mean 'Testford'" in (issue.note or "")
 
 
 def test_england_and_class_rows_are_never_bodies(ra: Path) -> None:

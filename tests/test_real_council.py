@@ -497,3 +497,31 @@ def test_cli_ingest_nhs_allocations(tmp_path: Path) -> None:
     assert len(srcs) == 4 and {s["financial_year"] for s in srcs} == {"2023-24"}
     total = sum(Decimal(s["total_gbp"]) for s in srcs)
     assert total * 100 == sum(pence(c) for c in nhs_cells("QHM"))
+
+
+@pytest.mark.parametrize(
+    ("path", "sheet", "name_col", "figure"),
+    [
+        (RA24, None, 2, 410),
+        (RSX, None, 2, 411),
+        (RS, "RS LA Data 2013-14 (1)", 1, 444),
+        (COR4, "Expenditure & Receipts", 2, 444),
+    ],
+)
+def test_every_authority_row_and_only_those_are_bodies(
+    path: Path, sheet: str | None, name_col: int, figure: int
+) -> None:
+    rows = sheet_rows(path, sheet)
+    header = next(i for i, r in enumerate(rows) if r[0].strip() in ("E-code", "Ecode"))
+    england = (
+        next(
+            i for i, r in enumerate(rows) if i > header and r[name_col].strip().lower() == "england"
+        )
+        if any(r[name_col].strip().lower() == "england" for r in rows)
+        else len(rows)
+    )
+    n = sum(1 for r in rows[header + 1 : england] if r[name_col].strip() and r[0].strip())
+    assert n == figure  # SOURCES.md
+    with pytest.raises(InputError) as exc:
+        read(path)
+    assert f"has {figure:,} bodies" in exc.value.issues[0].message

@@ -477,9 +477,7 @@ def choose_bodies(table: BodyTable, options: ReadOptions, file_name: str) -> lis
                 )
             )
             continue
-        close = [
-            b for b in table.bodies if normalise(text) and normalise(text) in normalise(b.name)
-        ]
+        close = [b for b in table.bodies if _near(b.name, text)]
         hint = (
             "Did you mean " + " or ".join(repr(b.name) for b in close[:4]) + "? Names must match "
             "in full; codes (ONS or E-code) work too."
@@ -498,6 +496,12 @@ def choose_bodies(table: BodyTable, options: ReadOptions, file_name: str) -> lis
     if problems:
         raise InputError(issues=problems)
     return chosen
+
+
+def _near(name: str, text: str) -> bool:
+    """A name that holds the words asked for, or is held in them: a suggestion, never a match."""
+    a, b = f" {normalise(name)} ", f" {normalise(text)} "
+    return bool(b.strip()) and (b in a or a in b)
 
 
 def _matches(body: Body, text: str) -> bool:
