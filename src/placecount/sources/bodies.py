@@ -501,7 +501,7 @@ def choose_bodies(table: BodyTable, options: ReadOptions, file_name: str) -> lis
 def _near(name: str, text: str) -> bool:
     """A name that holds the words asked for, or is held in them: a suggestion, never a match."""
     a, b = f" {normalise(name)} ", f" {normalise(text)} "
-    return bool(b.strip()) and (b in a or a in b)
+    return bool(b.strip()) and (b.strip() in a or a in b)
 
 
 def _matches(body: Body, text: str) -> bool:
