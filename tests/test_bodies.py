@@ -422,3 +422,32 @@ def test_orgs_file(runner: CliRunner, db: Path, ra: Path, tmp_path: Path) -> Non
     )
     assert result.exit_code == 0, result.stderr
     assert "Testford; Testshire PCC" in result.stderr
+
+
+def test_a_long_table_with_authority_codes_is_left_to_the_sheet_reader(
+    xlsx: Callable[..., Path],
+) -> None:
+    rows = [
+        ["Net expenditure 2030-31 (£ thousand)"],
+        ["ONS code", "Authority", "Service", "Net expenditure"],
+        ["E06000901", "Testford", "Education services", 12],
+        ["E06000901", "Testford", "Cultural and related services", 3.5],
+    ]
+    reads, _ = read(xlsx(rows), "Testford")
+    [src] = reads
+    assert src.total_pence == 1_550_000 and src.header_row == 2
+    assert [ln.native_label for ln in src.kept] == [
+        "Education services",
+        "Cultural and related services",
+    ]
+
+
+def test_an_nhs_table_with_icb_codes_that_is_not_allocations(xlsx: Callable[..., Path]) -> None:
+    rows = [
+        ["Spending 2030-31 (£ thousand)"],
+        ["ICB code", "ICB name", "Service", "Amount"],
+        ["QZZ", "NHS Testshire ICB", "Acute services", 100],
+    ]
+    options = ReadOptions(org="NHS Testshire ICB")
+    [src], _ = read_sources("nhs", xlsx(rows), options)
+    assert src.total_pence == 10_000_000

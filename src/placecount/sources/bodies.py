@@ -1009,7 +1009,7 @@ def read_workbook(
             read = read_body_table(
                 grid, header_row, name_col, code_cols, class_col, schema, options, issues, front
             )
-            return [read]
+            return [read] if read is not None else None
         if not front and _COUNCIL_TAX_COVER.search(normalise(_title(grid, 3))):
             # a council tax release: its cover says so before any table
             raise not_spending(path.name, None, "the council tax requirement")
@@ -1035,8 +1035,8 @@ def read_body_table(
     options: ReadOptions,
     issues: list[Issue],
     front: list[Grid],
-) -> SourceRead:
-    """Read the chosen bodies' rows of a table of many bodies."""
+) -> SourceRead | None:
+    """Read the chosen bodies' rows of a table of many bodies (None: it is not one)."""
     skip = set(code_cols.values()) | ({class_col} if class_col is not None else set())
     cols = _analyse_columns(grid, header_row, name_col, skip)
     columns = read_value_columns(grid, header_row, cols)
@@ -1045,9 +1045,9 @@ def read_body_table(
         what = _what_it_is(
             [title] + [vc.label for vc in columns] + [vc.section or "" for vc in columns]
         )
-        raise not_spending(
-            grid.file_name, grid.sheet, what or "no service expenditure (no TOTAL SERVICE column)"
-        )
+        if what is None:
+            return None  # not a table of service lines: perhaps a long table with codes
+        raise not_spending(grid.file_name, grid.sheet, what)
     bodies, not_bodies = read_bodies(grid, header_row, name_col, code_cols, class_col)
     table = BodyTable(
         grid, header_row, name_col, code_cols, class_col, columns, bodies, not_bodies, title
@@ -1217,7 +1217,8 @@ def read_allocations(
                 return None
             continue
         grids.append((grid, found))
-    if not grids:
+    titles = " ".join(normalise(_title(g, r) + " " + (g.sheet or "")) for g, (r, _, _) in grids)
+    if not grids or "allocation" not in titles:
         return None
     year = options.year or options.project_year
     if year is None:
