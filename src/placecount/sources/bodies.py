@@ -661,9 +661,9 @@ def check_controls(
         value = kinds[total.col][1]
         if value is None:
             continue
-        got = sum((kinds[p.col][1] or Decimal(0) for p in parts), Decimal(0))
-        # printed totals are rounded: allow half a unit of the last digit for each line
-        if abs(got - value) > Decimal("0.5") * max(len(parts), 1) * _last_unit(value, parts, kinds):
+        values = [kinds[p.col][1] or Decimal(0) for p in parts]
+        got = sum(values, Decimal(0))
+        if abs(got - value) > rounding_allowance([value, *values]):
             issues.append(
                 Issue(
                     code="control-total-mismatch",
@@ -680,17 +680,19 @@ def check_controls(
             )
 
 
-def _last_unit(
-    value: Decimal, parts: list[ValueColumn], kinds: dict[int, tuple[str, Decimal | None]]
-) -> Decimal:
-    """The smallest unit the cells are written to: 1 for whole numbers, tiny for decimals."""
-    exps = [value.as_tuple().exponent] + [
-        (kinds[p.col][1] or Decimal(0)).as_tuple().exponent for p in parts
-    ]
-    ints = [e for e in exps if isinstance(e, int)]
-    if all(e >= 0 for e in ints):
-        return Decimal(1)
-    return Decimal("0.000001")
+def rounding_allowance(values: list[Decimal]) -> Decimal:
+    """How far a printed total may be from the sum of its printed lines by rounding alone.
+
+    Each figure printed to whole units may be half a unit out, the total too; figures
+    written with decimals (exact, or with binary noise) leave nothing to rounding.
+
+    >>> rounding_allowance([Decimal(30), Decimal(10), Decimal(20)])
+    Decimal('1.5')
+    """
+    exponents = [v.as_tuple().exponent for v in values]
+    if all(isinstance(e, int) and e >= 0 for e in exponents):
+        return Decimal("0.5") * len(values)
+    return Decimal("0.000001") * len(values)
 
 
 # -- units, year, kind of money ------------------------------------------------------------
@@ -824,9 +826,12 @@ def read_stacked(
         None,
     )
     if tse is None:
-        raise not_spending(grid.file_name, grid.sheet, "tables with no service expenditure")
+        what = _what_it_is(t.name for t in tables)
+        if what is None:
+            return None  # stacked tables, but not of service expenditure: not this form
+        raise not_spending(grid.file_name, grid.sheet, what)
     lines: list[Line] = []
-    kept_total = Decimal(0)
+    kept: list[Decimal] = []
     for i, t in enumerate(tables):
         labels = [cell_text(grid.rows[r][1]) for r in t.rows]
         one_line = len(t.rows) == 1
@@ -859,7 +864,7 @@ def read_stacked(
             else:
                 reason = below_the_line_reason(label)
             if reason is None and number is not None:
-                kept_total += number
+                kept.append(number)
             lines.append(
                 Line(
                     row=r + 1,
@@ -883,9 +888,10 @@ def read_stacked(
                     },
                 )
             )
+    kept_total = sum(kept, Decimal(0))
     for r in tables[tse].rows:
         total = _parse(cell_text(grid.rows[r][amount_col]))[1]
-        if total is not None and abs(total - kept_total) > Decimal("0.5") * len(lines):
+        if total is not None and abs(total - kept_total) > rounding_allowance([total, *kept]):
             issues.append(
                 Issue(
                     code="control-total-mismatch",
