@@ -326,6 +326,10 @@ def ingest(
                 "unmapped_lines": unmapped_lines,
                 "unmapped_gbp": str(pence_to_pounds(unmapped_pence)),
                 "left_out": read.left_out_summary(),
+                "total_rows": [
+                    {k: v for k, v in t.items() if k not in ("amount_text", "kept_as_line")}
+                    for t in read.total_rows
+                ],
             }
         )
     return result

@@ -268,6 +268,9 @@ class SourceRead:
     encoding: str | None = None
     #: the column letter of each role found in the header, e.g. {"amount": "C"}
     columns: dict[str, str] = field(default_factory=dict)
+    #: each row labelled like a total, and whether the lines it heads add up to it (the
+    #: control-total check): row, label, printed, sum (£ as text), lines, heads, matched
+    total_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def kept_count(self) -> int:
