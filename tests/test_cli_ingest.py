@@ -214,7 +214,7 @@ def test_unknown_kind(runner: CliRunner, db: Path, xlsx: Callable[..., Path]) ->
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "error: 'parish' is not a source kind. "
-        "Use one of: council, nhs, police, pesa, ndpb, generic."
+        "Use one of: council, nhs, police, pesa, ndpb, payments, generic."
     )
 
 

@@ -273,7 +273,20 @@ def ingest(
         bool, typer.Option("--dry-run", help="Read and check, write nothing.")
     ] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="A line with no COFOG mapping is an error.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="A line with no COFOG mapping, or an amount cell that is not a number, "
+            "is an error.",
+        ),
+    ] = False,
+    count: Annotated[
+        bool,
+        typer.Option(
+            "--count",
+            help="Payment lists: put them in the count (they are partial, so by default "
+            "they are kept out of it and shown beside it).",
+        ),
     ] = False,
     max_file_mb: Annotated[
         int,
@@ -361,6 +374,7 @@ def ingest(
                 replace=replace,
                 dry_run=dry_run,
                 strict=strict,
+                count=count,
                 progress=progress_cb,
                 limits=Limits(max_file_mb, max_rows, max_columns, max_unzipped_mb),
             ),

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .errors import InputError
 from .resources import resource_path
 
-KINDS = ("council", "nhs", "police", "pesa", "ndpb", "generic")
-Kind = Literal["council", "nhs", "police", "pesa", "ndpb", "generic"]
+KINDS = ("council", "nhs", "police", "pesa", "ndpb", "payments", "generic")
+Kind = Literal["council", "nhs", "police", "pesa", "ndpb", "payments", "generic"]
 ROLES = (
     "amount",
     "code",

@@ -130,7 +130,7 @@ class SourceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["council", "nhs", "police", "pesa", "ndpb", "generic"] = Field(
+    kind: Literal["council", "nhs", "police", "pesa", "ndpb", "payments", "generic"] = Field(
         description="The source kind."
     )
     file: str = Field(description="The file, relative to placecount.toml.")
@@ -163,6 +163,11 @@ class SourceSpec(BaseModel):
         default=None, description="PESA: which part of public spending the table is."
     )
     strict: bool = Field(default=False, description="An unmapped line is an error.")
+    count: bool = Field(
+        default=False,
+        description="Payment lists: put them in the count (by default they are kept out, "
+        "being partial).",
+    )
 
     @field_validator("share", mode="before")
     @classmethod

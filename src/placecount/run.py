@@ -101,6 +101,7 @@ def run(
             region_population=src.region_population,
             part=src.part,
             strict=src.strict,
+            count=src.count,
             project_file=project_file,
         )
         inputs[_rel(path, base)] = path

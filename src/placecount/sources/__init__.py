@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
-from . import generic, ndpb, pesa, simple
+from . import generic, ndpb, payments, pesa, simple
 from ._cells import financial_year, normalise
 from ._grid import Grid, read_grids
 from ._table import no_header_error, per_unique
@@ -31,6 +31,7 @@ READERS = {
     "police": simple.read,
     "ndpb": ndpb.read,
     "pesa": pesa.read,
+    "payments": payments.read,
     "generic": generic.read,
 }
 

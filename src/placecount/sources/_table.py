@@ -438,8 +438,12 @@ def total_rows_by_arithmetic(
     is_line = np.asarray(has_amount.to_numpy(zero_copy_only=False), dtype=bool).copy()
     line_count = np.zeros(n + 1, dtype=np.int64)
     is_line[idx] = False
-    cum = np.zeros(n + 1, dtype=object)  # exact: Python ints, no int64 overflow
-    cum[1:] = np.cumsum(np.where(is_line, values, 0).astype(object))
+    lines_only = np.where(is_line, values, 0)
+    peak = int(np.abs(lines_only).max()) if n else 0
+    # exact either way: int64 while no running sum can overflow it, Python ints beyond
+    wide = peak * n >= 2**62
+    cum = np.zeros(n + 1, dtype=object if wide else np.int64)
+    cum[1:] = np.cumsum(lines_only.astype(object) if wide else lines_only)
     line_count[1:] = np.cumsum(is_line.astype(np.int64))
     texts, labels, codes = amount_text.to_pylist(), label.to_pylist(), code.to_pylist()
     mask = [False] * n
