@@ -283,7 +283,7 @@ def ingest(
             read.table, allocations, map_issues = map_lines(
                 read.table, active, read.file_name, read.sheet, cofog_col
             )
-            if read.kind == "payments":
+            if read.kind in ("payments", "ndpb"):
                 map_issues = _few_unmapped(map_issues, read)
             result.issues.extend(map_issues)
             if strict and map_issues:
@@ -350,26 +350,27 @@ def ingest(
 
 
 def _few_unmapped(issues: list[Issue], read: Any) -> list[Issue]:
-    """A payment list's unmapped lines as one issue: a line a supplier would be thousands."""
+    """More than 20 unmapped lines of a payment list or a bodies directory as one issue:
+    an issue a supplier, or a body, would bury the rest."""
     unmapped = [i for i in issues if i.code == "unmapped-line"]
     if len(unmapped) <= 20:
         return issues
     lines, pence = _unmapped_summary(read.table, None)
-    has_code = "code" in read.columns
-    why = (
-        "their expense type or service is not in the mapping"
-        if has_code
-        else "the list gives no expense type or service to map them by"
-    )
+    if read.kind == "ndpb":
+        what, why = "bodies", "the NDPB mapping does not name them"
+    elif "code" in read.columns:
+        what, why = "payments", "their expense type or service is not in the mapping"
+    else:
+        what, why = "payments", "the list gives no expense type or service to map them by"
     summary = Issue(
         code="unmapped-line",
         severity="warning",
-        message=f"{lines:,} payments (£{pence_to_pounds(pence):,}) have no COFOG mapping: "
+        message=f"{lines:,} {what} (£{pence_to_pounds(pence):,}) have no COFOG mapping: "
         f"{why}. Kept and counted as unmapped.",
         file=read.file_name,
         sheet=read.sheet,
-        note="Map expense types or suppliers in a mapping file (--mapping FILE --replace); "
-        "`placecount unmapped` lists them.",
+        note=f"Map the {'bodies' if read.kind == 'ndpb' else 'expense types or suppliers'} "
+        "in a mapping file (--mapping FILE --replace); `placecount unmapped` lists them.",
     )
     return [i for i in issues if i.code != "unmapped-line"] + [summary]
 

@@ -63,6 +63,8 @@ CODES: dict[str, str] = {
     "unknown-theme": "The theme asked for is not declared in placecount.toml.",
     "no-lines": "The sheet has a header but no lines with amounts.",
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",
+    "outside-year": "Dated rows (payments) outside the financial year, or with no date that can be read: left out and counted.",
+    "national-totals": "A directory of bodies' national spending (the Public Bodies Directory): not the place's spending.",
     "part-not-stated": "A PESA table's title does not say central, local or total: taken as total.",
 }
 

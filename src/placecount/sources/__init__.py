@@ -51,7 +51,7 @@ def file_digest(path: Path) -> tuple[str, int]:
 #: sheet-by-sheet readers: each returns its sources (one per sheet read), or None when
 #: the workbook is not of its form.
 WorkbookReader = Callable[[Path, KindSchema, ReadOptions, list[Issue]], list[SourceRead] | None]
-WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {}
+WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {"ndpb": [ndpb.read_directory]}
 
 
 def read_sources(
