@@ -149,3 +149,17 @@ def test_a_bare_total_that_does_not_add_up_is_still_a_total(xlsx: Callable[..., 
     assert [(ln.row, ln.reason) for ln in found.left_out] == [(4, "total row")]
     [warn] = [i for i in issues if i.code == "total-not-matched"]
     assert (warn.row, warn.severity) == (4, "warning")
+
+
+def test_a_total_printed_above_its_lines(xlsx: Callable[..., Path]) -> None:
+    rows = [HEADER, ["Total expenditure", 30], ["A", 10], ["B", 20]]
+    found, _ = read(xlsx(rows))
+    assert found.total_pence == 30 * 100
+    [check] = found.total_rows
+    assert (check["row"], check["heads"], check["matched"]) == (2, "lines below", True)
+
+
+def test_subtotals_name_the_rows_they_head(xlsx: Callable[..., Path]) -> None:
+    rows = [HEADER, ["A", 1], ["Total A", 1], ["B", 2], ["C", 3], ["Total B and C", 5]]
+    found, _ = read(xlsx(rows))
+    assert [t["heads"] for t in found.total_rows] == ["all lines above", "lines since row 4"]

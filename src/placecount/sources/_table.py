@@ -424,7 +424,8 @@ def total_rows_by_arithmetic(
 
     Returns a mask of the total rows and, for each candidate, what was checked: Excel
     ``row``, ``label``, ``printed`` and ``sum`` (£), ``lines`` added, ``heads``
-    ("lines since row N" or "all lines above"), ``matched``.
+    ("lines since row N", "all lines above", or "lines below" for a total printed above
+    its lines), ``matched``.
     """
     import numpy as np
     import pyarrow as pa
@@ -454,8 +455,9 @@ def total_rows_by_arithmetic(
     extra_base = extra_all = 0
     n_since = n_base = n_all = 0
     unit = UNIT_FACTOR[units] * 100
-    for i in idx:
+    for k, i in enumerate(idx):
         printed = int(values[i])
+        following = idx[k + 1] if k + 1 < len(idx) else n
         segment = int(cum[i] - cum[since]) + extra_since
         seg_lines = int(line_count[i] - line_count[since]) + n_since
         above = int(cum[i] - cum[base]) + extra_base
@@ -469,7 +471,7 @@ def total_rows_by_arithmetic(
         heads = None
         if close(segment, seg_lines):
             heads, total, lines = (
-                (f"lines since row {start + since}" if since else "all lines above"),
+                (f"lines since row {start + since + 1}" if since else "all lines above"),
                 segment,
                 seg_lines,
             )
@@ -481,6 +483,15 @@ def total_rows_by_arithmetic(
                 "all lines above",
                 int(cum[i]) + extra_all,
                 int(line_count[i]) + n_all,
+            )
+        elif close(
+            int(cum[following] - cum[i + 1]), int(line_count[following] - line_count[i + 1])
+        ):
+            # a total printed above its lines: the lines below it, up to the next total
+            heads, total, lines = (
+                "lines below",
+                int(cum[following] - cum[i + 1]),
+                int(line_count[following] - line_count[i + 1]),
             )
         else:
             total, lines = segment if seg_lines else above, seg_lines or above_lines
