@@ -168,3 +168,21 @@ def test_count_is_for_payment_lists_only(
     result = runner.invoke(app, ["ingest", "council", str(path), "--count", "--db", str(db)])
     assert result.exit_code == 2
     assert "--count applies to payment lists only" in result.stderr
+
+
+def test_a_year_with_no_payments_keeps_none(xlsx: Callable[..., Path]) -> None:
+    found, issues = read(xlsx(payments(ROWS)), year="2015-16", population=100_000)
+    assert found.kept_count == 0
+    [outside] = [i for i in issues if i.code == "outside-year"]
+    assert outside.message.startswith(f"{len(ROWS)} payments outside 2015-16 left out")
+
+
+def test_an_undated_payment_is_left_out_when_a_year_is_asked(xlsx: Callable[..., Path]) -> None:
+    rows = payments(ROWS)
+    rows.insert(3, ["Testshire DC", "soon", "Vague Ltd", 10.5])
+    found, issues = read(xlsx(rows), year="2008-09")
+    assert [(ln.row, ln.reason) for ln in found.left_out if ln.reason == "no payment date"] == [
+        (4, "no payment date")
+    ]
+    [warn] = [i for i in issues if i.code == "outside-year" and i.severity == "warning"]
+    assert (warn.row, warn.column, warn.value) == (4, "B", "soon")

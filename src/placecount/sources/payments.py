@@ -335,9 +335,16 @@ def pence_evidence(amount_text: Any) -> tuple[bool, str]:
 
 def _prove_pounds(found: SourceRead, options: ReadOptions) -> tuple[str, str]:
     """The unit of a payment list that states none: pence, and plausibility a head."""
-    kept = found.table.filter(found.table.column("included"))
-    has_pence, counts = pence_evidence(kept.column("amount_text"))
+    import pyarrow.compute as pc
+
+    # the evidence is the file's: every amount read, in the year or not
+    t = found.table
+    has_pence, counts = pence_evidence(
+        pc.filter(t.column("amount_text"), pc.is_valid(t.column("amount_pence")))
+    )
     written = Decimal(found.total_pence) / 100  # as written: read provisionally as pounds
+    if has_pence and written == 0:  # nothing kept to test a head against
+        return "pounds", f"amounts carry pence ({counts})"
     if options.population:
         unit, why = prove_units(
             "payments",
