@@ -186,7 +186,9 @@ def ingest(
     kind: Annotated[
         str,
         typer.Argument(
-            metavar="KIND", show_default=False, help="council, nhs, police, pesa, ndpb or generic."
+            metavar="KIND",
+            show_default=False,
+            help="council, nhs, police, pesa, ndpb, payments or generic.",
         ),
     ],
     files: Annotated[
@@ -323,6 +325,9 @@ def ingest(
     Example: placecount ingest council outturn_2008-09.xlsx --org "Exampleshire CC"
 
     PESA: placecount ingest pesa cra_2009.xlsx --region "North West" --share 0.0724
+
+    Payments: placecount ingest payments spend_over_500.xlsx --year 2023-24 (partial:
+    kept out of the count unless --count)
     """
     from .api import ingest as do_ingest
     from .models import Limits
