@@ -537,10 +537,16 @@ def text_at(grid: Grid, r: int, col: int | None) -> str | None:
 
 
 def read_amount(
-    value: object, row: int, units: str, share: Fraction | None, errors: AmountErrors
+    value: object,
+    row: int,
+    units: str,
+    share: Fraction | None,
+    errors: AmountErrors,
+    parsed: tuple[str, Decimal | None] | None = None,
 ) -> tuple[str, int | None, int | None]:
-    """Parse one amount cell: ('number'|'nil'|'blank'|'not-available'|'bad', pence, before)."""
-    kind, number = parse_amount(value)
+    """Parse one amount cell: ('number'|'decimal-comma'|'nil'|'blank'|'not-available'|'bad',
+    pence, before). ``parsed`` is the cell's :func:`parse_amount`, when already known."""
+    kind, number = parsed if parsed is not None else parse_amount(value)
     if kind == "bad":
         errors.add(
             row, value, "unparseable-amount", f"{shorten(cell_text(value))!r} is not an amount."
@@ -662,14 +668,17 @@ def read_long_table(
         kinds, befores, afters = kind.to_pylist(), before.to_pylist(), after.to_pylist()
         for i in odd:
             value = amount_raw[i].as_py()
-            if not options.strict and parse_amount(value)[0] == "bad":
+            parsed = parse_amount(value)
+            if not options.strict and parsed[0] == "bad":
                 # free text in an amount cell: the line is left out with its reason and the
                 # rest of the file is read (--strict stops at it instead)
                 odd_reasons[i] = f"not an amount: {shorten(cell_text(value), 40)!r}"
                 cell_notes.free_text(start + i, value)
                 kinds[i], afters[i], befores[i] = "bad", None, None
                 continue
-            found, after_pence, before_pence = read_amount(value, start + i, units, share, errors)
+            found, after_pence, before_pence = read_amount(
+                value, start + i, units, share, errors, parsed
+            )
             if found == "decimal-comma":
                 cell_notes.decimal_comma(start + i, value)
             elif found == "not-available":
