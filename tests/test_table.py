@@ -44,6 +44,8 @@ def test_published_markers_leave_the_line_out_with_their_reason(
     assert [(ln.row, ln.reason) for ln in found.left_out] == [(3, reason)]
     assert found.total_pence == 100 * 100
     assert not [i for i in issues if i.severity == "error"]
+    [note] = [i for i in issues if i.code == "not-available"]
+    assert (note.severity, note.row, note.column) == ("info", 3, "B")
 
 
 def test_a_decimal_comma_is_read_and_its_cell_named(xlsx: Callable[..., Path]) -> None:

@@ -343,6 +343,8 @@ class CellNotes:
         self.grid, self.header, self.col = grid, header, col
         self.found: dict[str, list[Issue]] = {"unparseable-amount": [], "decimal-comma": []}
         self.counts: dict[str, int] = {"unparseable-amount": 0, "decimal-comma": 0}
+        self.markers: dict[str, Issue] = {}
+        self.marker_counts: dict[str, int] = {}
 
     def _add(self, code: str, row: int, value: object, message: str, note: str) -> None:
         self.counts[code] += 1
@@ -381,6 +383,27 @@ class CellNotes:
             "Check the cell; a comma here can only be a decimal comma.",
         )
 
+    def marker(self, row: int, value: object, reason: str) -> None:
+        """A published marker ([x], '..'): one info issue a marker, at its first cell."""
+        first = self.markers.get(reason)
+        if first is None:
+            self.markers[reason] = Issue(
+                code="not-available",
+                severity="info",
+                message=f"{reason}: 1 line left out.",
+                file=self.grid.file_name,
+                sheet=self.grid.sheet,
+                row=row + 1,
+                column=column_letter(self.col),
+                header=self.header.texts[self.col],
+                value=cell_text(value),
+            )
+            self.marker_counts[reason] = 1
+        else:
+            self.marker_counts[reason] += 1
+            n = self.marker_counts[reason]
+            first.message = f"{reason}: {n:,} lines left out (the first here)."
+
     def issues(self) -> list[Issue]:
         out: list[Issue] = []
         for code, found in self.found.items():
@@ -390,7 +413,7 @@ class CellNotes:
                     -1
                 ].note = f"{found[-1].note or ''} …and {more:,} more cells like these.".strip()
             out.extend(found)
-        return out
+        return out + list(self.markers.values())
 
 
 #: Labels that are nothing but a total: such a row is a total even when its lines do not
@@ -683,6 +706,7 @@ def read_long_table(
                 cell_notes.decimal_comma(start + i, value)
             elif found == "not-available":
                 odd_reasons[i] = missing_reason(value) or "amount not available"
+                cell_notes.marker(start + i, value, odd_reasons[i])
             kinds[i], afters[i], befores[i] = found, after_pence, before_pence
         kind = pa.array(kinds, pa.string())
         before, after = pa.array(befores, pa.int64()), pa.array(afters, pa.int64())
