@@ -9,6 +9,7 @@ The files are never copied into the project; the tests skip when they are absent
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import zipfile
 from collections import Counter, defaultdict
@@ -199,7 +200,12 @@ def test_payments_ingested_through_the_cli(runner: CliRunner, tmp_path: Path) ->
     assert [(x["excel_row"], x["included"]) for x in scaffolding] == paid
     assert {x["reason"] for x in scaffolding} <= {None, "paid outside 2023-24"}
 
-    # not counted by default: shown beside the count
+    # not counted by default: shown beside the count, in the CLI's report as in the library's
+    shown = runner.invoke(app, ["report", "--format", "json", "--db", str(db)])
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["reconciliation"]["not_counted"][0]["amount_gbp"] == (
+        f"{expected:.2f}"
+    )
     report = api.report(db)
     assert report["totals"]["total_gbp"] == "0.00"
     [beside] = report["reconciliation"]["not_counted"]
