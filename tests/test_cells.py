@@ -13,6 +13,7 @@ from placecount.sources._cells import (
     detect_units,
     financial_year,
     header_key,
+    missing_reason,
     normalise,
     parse_amount,
 )
@@ -43,7 +44,17 @@ from placecount.sources._cells import (
         ("n/a", ("not-available", None)),
         ("1.2.3", ("bad", None)),
         ("(1,2O4)", ("bad", None)),
-        ("12,34", ("bad", None)),
+        # a comma with two digits after it and no other can only be a decimal comma
+        # (was "bad": now read, and warned about by the table reader)
+        ("12,34", ("decimal-comma", Decimal("12.34"))),
+        ("1241,32", ("decimal-comma", Decimal("1241.32"))),
+        ("12,3456", ("bad", None)),
+        ("[x]", ("not-available", None)),
+        ("[c]", ("not-available", None)),
+        ("[z]", ("not-available", None)),
+        ("[low]", ("not-available", None)),
+        ("*", ("not-available", None)),
+        ("Subsumed into line 310", ("not-available", None)),
         ("NaN", ("bad", None)),
         ("∞", ("bad", None)),
         (float("nan"), ("bad", None)),
@@ -77,7 +88,7 @@ def test_amount_written_any_way_reads_back(value: Decimal) -> None:
 @given(st.text(max_size=30))
 def test_parse_amount_never_raises(text: str) -> None:
     kind, number = parse_amount(text)
-    assert kind in {"number", "nil", "blank", "not-available", "bad"}
+    assert kind in {"number", "decimal-comma", "nil", "blank", "not-available", "bad"}
     assert (number is None) == (kind in {"blank", "not-available", "bad"})
 
 
@@ -124,3 +135,22 @@ def test_header_key_drops_units_and_punctuation() -> None:
 )
 def test_financial_year(text: str | None, year: str | None) -> None:
     assert financial_year(text) == year
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ("[x]", "suppressed [x] (not available)"),
+        ("[c]", "suppressed [c] (confidential)"),
+        ("[z]", "not applicable [z]"),
+        ("[low]", "suppressed [low] (too small to show)"),
+        ("..", "not available '..'"),
+        ("*", "suppressed '*'"),
+        ("N/A", "not available 'n/a'"),
+        ("Subsumed into 310", "subsumed into another line: 'Subsumed into 310'"),
+        ("1,234", None),
+        ("free text", None),
+    ],
+)
+def test_missing_reason(cell: str, reason: str | None) -> None:
+    assert missing_reason(cell) == reason

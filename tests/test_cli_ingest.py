@@ -115,7 +115,9 @@ def test_failing_ingest_of_several_files_leaves_database_as_it_was(
     before = db_state(db)
     other = xlsx([["Service", "Net expenditure"], ["Education services", 5]], name="other.xlsx")
     bad = xlsx([["Service", "Net expenditure"], ["Education services", "12x"]], name="bad.xlsx")
-    result = run(runner, db, "ingest", "council", str(other), str(bad), "--org", "B")
+    # free text in an amount cell now leaves the line out (unparseable-amount, a warning);
+    # --strict still stops at it, and then nothing of either file is written
+    result = run(runner, db, "ingest", "council", str(other), str(bad), "--org", "B", "--strict")
     assert result.exit_code == 2
     assert db_state(db) == before
 
@@ -177,16 +179,26 @@ def test_non_numeric_amount_names_the_cell(
     runner: CliRunner, db: Path, xlsx: Callable[..., Path]
 ) -> None:
     path = xlsx(
-        [["Title"], ["Service", "Net expenditure"], ["Education services", "(1,2O4)"]],
+        [["Title"], ["Service", "Net expenditure £000"], ["Education services", "(1,2O4)"]],
         name="outturn_2008-09.xlsx",
         sheet="RO Summary",
     )
-    result = run(runner, db, "ingest", "council", str(path))
+    # unparseable-amount: free text leaves its line out with the reason (a warning naming
+    # the cell); only --strict stops the file, as it did before for every such cell
+    result = run(runner, db, "ingest", "council", str(path), "--strict")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "error: outturn_2008-09.xlsx › 'RO Summary'!B3 (Net expenditure): "
+        "error: outturn_2008-09.xlsx › 'RO Summary'!B3 (Net expenditure £000): "
         "'(1,2O4)' is not an amount."
     )
+    result = run(runner, db, "ingest", "council", str(path), "--org", "X")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "warning: outturn_2008-09.xlsx › 'RO Summary'!B3 (Net expenditure £000): "
+        "'(1,2O4)' is not an amount: the line is left out."
+    ) in result.stderr
+    rows = api.sources(db)
+    assert rows[0]["lines_kept"] == 0 and rows[0]["lines_left_out"] == 1
 
 
 def test_duplicate_column_names(runner: CliRunner, db: Path, xlsx: Callable[..., Path]) -> None:
@@ -202,7 +214,7 @@ def test_unknown_kind(runner: CliRunner, db: Path, xlsx: Callable[..., Path]) ->
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "error: 'parish' is not a source kind. "
-        "Use one of: council, nhs, police, pesa, ndpb, generic."
+        "Use one of: council, nhs, police, pesa, ndpb, payments, generic."
     )
 
 

@@ -81,7 +81,14 @@ def test_reference_files_match_the_checksums_in_the_readme() -> None:
 
 
 def test_there_is_a_mapping_for_each_kind_with_one() -> None:
-    assert [p.stem for p in MAPPING_FILES] == ["council", "ndpb", "nhs", "pesa", "police"]
+    assert [p.stem for p in MAPPING_FILES] == [
+        "council",
+        "ndpb",
+        "nhs",
+        "payments",
+        "pesa",
+        "police",
+    ]
 
 
 @pytest.mark.parametrize("path", MAPPING_FILES, ids=lambda p: p.stem)

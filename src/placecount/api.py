@@ -199,11 +199,13 @@ def ingest(
     progress: Callable[[str], None] | None = None,
     project_file: Path | None = None,
     limits: Limits | None = None,
+    count: bool = False,
 ) -> IngestResult:
     """Read files of one kind, map them to COFOG and store them in one transaction.
 
     Nothing is written when any file fails, when ``dry_run`` is set, or when
-    ``strict`` is set and a line has no mapping.
+    ``strict`` is set and a line has no mapping. Payment lists are partial: they are
+    kept out of the count unless ``count`` puts them in.
     """
     from .cofog import load_mapping, map_lines, read_mapping
     from .models import load_kind_schema
@@ -212,6 +214,11 @@ def ingest(
     from .store import Prepared, Store
 
     schema = load_kind_schema(kind)
+    if count and kind != "payments":
+        raise InputError.one(
+            "bad-option",
+            f"--count applies to payment lists only: {kind} sources are always counted.",
+        )
     if not files:
         raise InputError.one("bad-option", "no files given.", note="placecount ingest KIND FILE...")
     if units is not None and units not in UNITS:
@@ -282,10 +289,17 @@ def ingest(
                 units=read.units,
                 units_from=read.units_from,
             )
+
+            if read.kind == "payments":
+                from .sources.payments import set_counted
+
+                set_counted(read, count)
             cofog_col = read.columns.get("cofog")
             read.table, allocations, map_issues = map_lines(
                 read.table, active, read.file_name, read.sheet, cofog_col
             )
+            if read.kind in ("payments", "ndpb"):
+                map_issues = _few_unmapped(map_issues, read)
             result.issues.extend(map_issues)
             if strict and map_issues:
                 for i in map_issues:
@@ -344,6 +358,11 @@ def ingest(
                 "unmapped_lines": unmapped_lines,
                 "unmapped_gbp": str(pence_to_pounds(unmapped_pence)),
                 "left_out": read.left_out_summary(),
+                "counted": read.part != "partial, not counted",
+                "total_rows": [
+                    {k: v for k, v in t.items() if k not in ("amount_text", "kept_as_line")}
+                    for t in read.total_rows
+                ],
             }
         )
     return result
@@ -351,6 +370,32 @@ def ingest(
 
 def _col_key(letter: str) -> tuple[int, str]:
     return len(letter), letter
+
+
+def _few_unmapped(issues: list[Issue], read: Any) -> list[Issue]:
+    """More than 20 unmapped lines of a payment list or a bodies directory as one issue:
+    an issue a supplier, or a body, would bury the rest."""
+    unmapped = [i for i in issues if i.code == "unmapped-line"]
+    if len(unmapped) <= 20:
+        return issues
+    lines, pence = _unmapped_summary(read.table, None)
+    if read.kind == "ndpb":
+        what, why = "bodies", "the NDPB mapping does not name them"
+    elif "code" in read.columns:
+        what, why = "payments", "their expense type or service is not in the mapping"
+    else:
+        what, why = "payments", "the list gives no expense type or service to map them by"
+    summary = Issue(
+        code="unmapped-line",
+        severity="warning",
+        message=f"{lines:,} {what} (£{pence_to_pounds(pence):,}) have no COFOG mapping: "
+        f"{why}. Kept and counted as unmapped.",
+        file=read.file_name,
+        sheet=read.sheet,
+        note=f"Map the {'bodies' if read.kind == 'ndpb' else 'expense types or suppliers'} "
+        "in a mapping file (--mapping FILE --replace); `placecount unmapped` lists them.",
+    )
+    return [i for i in issues if i.code != "unmapped-line"] + [summary]
 
 
 def _unmapped_summary(table: Any, allocations: Any) -> tuple[int, int]:

@@ -186,7 +186,9 @@ def ingest(
     kind: Annotated[
         str,
         typer.Argument(
-            metavar="KIND", show_default=False, help="council, nhs, police, pesa, ndpb or generic."
+            metavar="KIND",
+            show_default=False,
+            help="council, nhs, police, pesa, ndpb, payments or generic.",
         ),
     ],
     files: Annotated[
@@ -283,7 +285,20 @@ def ingest(
         bool, typer.Option("--dry-run", help="Read and check, write nothing.")
     ] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="A line with no COFOG mapping is an error.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="A line with no COFOG mapping, or an amount cell that is not a number, "
+            "is an error.",
+        ),
+    ] = False,
+    count: Annotated[
+        bool,
+        typer.Option(
+            "--count",
+            help="Payment lists: put them in the count (they are partial, so by default "
+            "they are kept out of it and shown beside it).",
+        ),
     ] = False,
     max_file_mb: Annotated[
         int,
@@ -320,6 +335,9 @@ def ingest(
     Example: placecount ingest council outturn_2008-09.xlsx --org "Exampleshire CC"
 
     PESA: placecount ingest pesa cra_2009.xlsx --region "North West" --share 0.0724
+
+    Payments: placecount ingest payments spend_over_500.xlsx --year 2023-24 (partial:
+    kept out of the count unless --count)
     """
     from .api import ingest as do_ingest
     from .models import Limits
@@ -372,6 +390,7 @@ def ingest(
                 replace=replace,
                 dry_run=dry_run,
                 strict=strict,
+                count=count,
                 progress=progress_cb,
                 limits=Limits(max_file_mb, max_rows, max_columns, max_unzipped_mb),
             ),

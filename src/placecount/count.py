@@ -13,6 +13,9 @@ Each step is visible in the result and can be switched (``[method]`` in
 - **PESA overlap.** A total or local-government PESA table repeats what councils,
   NHS bodies and police report themselves: its COFOG divisions that local sources
   cover are taken out, and the reconciliation says so.
+- **Payment lists are partial** (payments over a threshold, no salaries): kept out of
+  the count and shown beside it as "payments, not counted (partial)", unless ingested
+  with ``--count``; their lines can always be traced.
 - **Per head** with the project's population, and **coverage**: bodies with no
   data, unmapped lines and lines left out, with their totals.
 
@@ -34,16 +37,19 @@ from .project import Method, Project, Theme
 from .resources import resource_path
 from .store import CountQueries, Store
 
-KIND_ORDER = ["council", "nhs", "police", "pesa", "ndpb", "generic"]
+KIND_ORDER = ["council", "nhs", "police", "pesa", "ndpb", "payments", "generic"]
 KIND_TITLES = {
     "council": "Councils",
     "nhs": "NHS",
     "police": "Police",
     "pesa": "Central government",
     "ndpb": "NDPBs (added)",
+    "payments": "Payments (partial, counted)",
     "generic": "Other bodies",
 }
 MEMO_TITLE = "of which NDPBs (not added)"
+#: Payment lists are partial: kept out of the count unless ingested with --count.
+NOT_COUNTED_TITLE = "payments, not counted (partial)"
 UNMAPPED_NAME = "Not mapped to COFOG"
 Level = Literal["division", "group", "class"]
 
@@ -268,7 +274,8 @@ def count(
                     }
                 )
 
-    gross = sum(v for (_, _, t), v in cells.items() if t != "ndpb-memo")
+    # shown beside the count, never in it: NDPBs inside PESA, payment lists kept out
+    gross = sum(v for (_, _, t), v in cells.items() if t not in ("ndpb-memo", "not-counted"))
     transfers = [
         {
             "kind": t["kind"],
@@ -324,6 +331,19 @@ def count(
             "pesa_overlap_gbp": money(overlap_total),
             "pesa_overlap": overlap,
             "count_gbp": money(counted_total),
+            "not_counted_gbp": money(
+                sum(v for (_, _, t), v in cells.items() if t == "not-counted")
+            ),
+            "not_counted": [
+                {
+                    "kind": n["kind"],
+                    "label": NOT_COUNTED_TITLE,
+                    "sources": n["sources"],
+                    "lines": n["lines"],
+                    "amount_gbp": money(int(n["pence"])),
+                }
+                for n in queries.not_counted()
+            ],
             "transfers_kept": [
                 {
                     "kind": t["kind"],

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .errors import InputError
 from .resources import resource_path
 
-KINDS = ("council", "nhs", "police", "pesa", "ndpb", "generic")
-Kind = Literal["council", "nhs", "police", "pesa", "ndpb", "generic"]
+KINDS = ("council", "nhs", "police", "pesa", "ndpb", "payments", "generic")
+Kind = Literal["council", "nhs", "police", "pesa", "ndpb", "payments", "generic"]
 ROLES = (
     "amount",
     "code",
@@ -282,6 +282,9 @@ class SourceRead:
     #: in a table of many bodies (one a row), the bodies read: the other rows of the same
     #: sheet are other bodies, which may be ingested as sources of their own
     bodies: list[str] = field(default_factory=list)
+    #: each row labelled like a total, and whether the lines it heads add up to it (the
+    #: control-total check): row, label, printed, sum (£ as text), lines, heads, matched
+    total_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def kept_count(self) -> int:

@@ -130,7 +130,7 @@ class SourceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["council", "nhs", "police", "pesa", "ndpb", "generic"] = Field(
+    kind: Literal["council", "nhs", "police", "pesa", "ndpb", "payments", "generic"] = Field(
         description="The source kind."
     )
     file: str = Field(description="The file, relative to placecount.toml.")
@@ -167,6 +167,11 @@ class SourceSpec(BaseModel):
         description="Which of a workbook's tables to count (ONS regional tables): number or name.",
     )
     strict: bool = Field(default=False, description="An unmapped line is an error.")
+    count: bool = Field(
+        default=False,
+        description="Payment lists: put them in the count (by default they are kept out, "
+        "being partial).",
+    )
 
     @field_validator("share", mode="before")
     @classmethod

@@ -102,6 +102,7 @@ def run(
             part=src.part,
             table=src.table,
             strict=src.strict,
+            count=src.count,
             project_file=project_file,
         )
         inputs[_rel(path, base)] = path

@@ -488,6 +488,8 @@ weighted AS (
 SELECT w.*,
     {pence} AS pence,
     CASE
+        WHEN w.kind = 'payments' AND w.part IS DISTINCT FROM 'partial, counted'
+            THEN 'not-counted'
         WHEN w.kind = 'ndpb' AND NOT list_contains($ndpb_added, norm(w.sponsor))
             THEN 'ndpb-memo'
         WHEN $transfers AND w.transfer_to IS NOT NULL
@@ -565,7 +567,9 @@ class CountQueries:
         orgs = [
             r["o"]
             for r in q(
-                "SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind <> 'ndpb'"
+                "SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind <> 'ndpb' "
+                # a payment list kept out of the count does not put its payer in it
+                "AND NOT (kind = 'payments' AND part IS DISTINCT FROM 'partial, counted')"
             )
         ]
         ndpb_orgs = [
@@ -662,6 +666,24 @@ class CountQueries:
                WHERE treatment = 'counted' AND transfer_to IS NOT NULL AND in_view
                GROUP BY ALL ORDER BY kind, org, transfer_to, native_label"""
         )
+
+    def not_counted(self) -> list[dict[str, Any]]:
+        """Payment lists kept out of the count (partial sources), with their lines."""
+        pence = {
+            r["kind"]: int(r["pence"])
+            for r in self.store.query(
+                """SELECT kind, sum(pence) AS pence FROM classified_summary
+                   WHERE treatment = 'not-counted' AND in_view GROUP BY ALL"""
+            )
+        }
+        if not pence:
+            return []
+        lines = self.store.query(
+            """SELECT kind, count(*) AS lines, count(DISTINCT source_id) AS sources FROM lines
+               WHERE included AND kind = 'payments' AND part IS DISTINCT FROM 'partial, counted'
+               GROUP BY ALL ORDER BY kind"""
+        )
+        return [{**r, "pence": pence.get(r["kind"], 0)} for r in lines if r["kind"] in pence]
 
     def overlap(self) -> list[dict[str, Any]]:
         return self.store.query(

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
-from . import bodies, generic, ndpb, pesa, pesa_workbook, simple
+from . import bodies, generic, ndpb, payments, pesa, pesa_workbook, simple
 from ._cells import financial_year, normalise
 from ._grid import Grid, _check_file, read_grids
 from ._table import no_header_error, per_unique
@@ -33,6 +33,7 @@ READERS = {
     "police": simple.read,
     "ndpb": ndpb.read,
     "pesa": pesa.read,
+    "payments": payments.read,
     "generic": generic.read,
 }
 
@@ -56,6 +57,7 @@ WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {
     "council": [bodies.read_workbook],
     "nhs": [bodies.read_allocations],
     "pesa": [pesa_workbook.read_workbook],
+    "ndpb": [ndpb.read_directory],
 }
 
 
@@ -262,7 +264,9 @@ def _one_year_only(found: SourceRead, options: ReadOptions, issues: list[Issue])
     t = found.table
     included = t.column("included")
     years = _distinct(pc.filter(t.column("year"), included))
-    if len(years) <= 1:
+    if len(years) <= 1 or found.kind == "payments":
+        # a payment list keeps its financial year by the dates (its reader says how many
+        # it left out), or all of them with a warning when no year is given
         return t
     wanted = options.year or options.project_year
     if wanted is None or wanted not in years:

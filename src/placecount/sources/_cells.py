@@ -12,10 +12,35 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-AmountKind = Literal["number", "nil", "blank", "not-available", "bad"]
+AmountKind = Literal["number", "decimal-comma", "nil", "blank", "not-available", "bad"]
 
 _DASHES = {"-", "–", "—", "−", "--"}
 _NOT_AVAILABLE = {"..", "...", "n/a", "na", "n.a.", "x", "c", "*", ":", "nk", "not available"}
+#: Why a published marker leaves its line out: GOV.UK's symbols for statistics
+#: ([x] not available, [c] confidential, [z] not applicable, [low] too small to show)
+#: and the older ones ('..', '*', 'n/a').
+MARKER_REASONS: dict[str, str] = {
+    "[x]": "suppressed [x] (not available)",
+    "x": "suppressed x (not available)",
+    "[c]": "suppressed [c] (confidential)",
+    "c": "suppressed c (confidential)",
+    "[z]": "not applicable [z]",
+    "[low]": "suppressed [low] (too small to show)",
+    "[u]": "suppressed [u] (low reliability)",
+    "[w]": "suppressed [w] (no data)",
+    "..": "not available '..'",
+    "...": "not available '...'",
+    "*": "suppressed '*'",
+    ":": "not available ':'",
+    "n/a": "not available 'n/a'",
+    "na": "not available 'na'",
+    "n.a.": "not available 'n.a.'",
+    "nk": "not known 'nk'",
+    "not available": "not available",
+}
+_SUBSUMED = re.compile(r"^subsumed\b", re.IGNORECASE)
+#: A comma that can only be a decimal comma: two digits after it and no other comma.
+_DECIMAL_COMMA = re.compile(r"^\d+,\d{2}$")
 _MINUS = "-−–—"
 _PLAIN = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
 _GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
@@ -31,6 +56,10 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
     ('number', Decimal('1234.50'))
     >>> parse_amount("–")
     ('nil', Decimal('0'))
+    >>> parse_amount("[x]")
+    ('not-available', None)
+    >>> parse_amount("1241,32")  # two digits after the only comma: a decimal comma
+    ('decimal-comma', Decimal('1241.32'))
     """
     if value is None:
         return "blank", None
@@ -50,7 +79,7 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
         return "blank", None
     if text in _DASHES:
         return "nil", Decimal(0)
-    if text.lower() in _NOT_AVAILABLE:
+    if text.lower() in _NOT_AVAILABLE or text.lower() in MARKER_REASONS or _SUBSUMED.match(text):
         return "not-available", None
     negative = False
     if text.startswith("(") and text.endswith(")"):
@@ -62,6 +91,9 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
         negative, text = True, text[1:]
     if _GROUPED.match(text):
         text = text.replace(",", "")
+    elif _DECIMAL_COMMA.match(text):
+        number = Decimal(text.replace(",", "."))
+        return "decimal-comma", -number if negative else number
     if not _PLAIN.match(text):
         return "bad", None
     try:
@@ -69,6 +101,25 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
     except InvalidOperation:  # pragma: no cover - the pattern already guards this
         return "bad", None
     return "number", -number if negative else number
+
+
+def missing_reason(value: object) -> str | None:
+    """Why a published marker in an amount cell leaves its line out, or None.
+
+    >>> missing_reason("[c]")
+    'suppressed [c] (confidential)'
+    >>> missing_reason("Subsumed into line 310")
+    "subsumed into another line: 'Subsumed into line 310'"
+    """
+    if value is None:
+        return None
+    text = _SPACES.sub(" ", str(value)).strip()
+    reason = MARKER_REASONS.get(text.lower())
+    if reason is not None:
+        return reason
+    if _SUBSUMED.match(text):
+        return f"subsumed into another line: {text[:60]!r}"
+    return None
 
 
 Units = Literal["pounds", "thousands", "millions"]

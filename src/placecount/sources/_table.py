@@ -17,13 +17,14 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import InputError, Issue, column_letter, shorten
-from ..models import KindSchema, ReadOptions
+from ..models import KindSchema, ReadOptions, pence_to_pounds
 from ._cells import (
     UNIT_FACTOR,
     cell_text,
     detect_units,
     financial_year,
     header_key,
+    missing_reason,
     normalise,
     parse_amount,
 )
@@ -457,6 +458,221 @@ class AmountErrors:
             raise InputError(issues=self.issues)
 
 
+class CellNotes:
+    """Warnings about amount cells read or left out: free text, decimal commas.
+
+    One issue a cell up to MAX_REPORTED of each sort; past that, the last says how many more.
+    """
+
+    def __init__(self, grid: Grid, header: Header, col: int) -> None:
+        self.grid, self.header, self.col = grid, header, col
+        self.found: dict[str, list[Issue]] = {"unparseable-amount": [], "decimal-comma": []}
+        self.counts: dict[str, int] = {"unparseable-amount": 0, "decimal-comma": 0}
+        self.markers: dict[str, Issue] = {}
+        self.marker_counts: dict[str, int] = {}
+
+    def _add(self, code: str, row: int, value: object, message: str, note: str) -> None:
+        self.counts[code] += 1
+        if len(self.found[code]) < MAX_REPORTED:
+            self.found[code].append(
+                Issue(
+                    code=code,
+                    severity="warning",
+                    message=message,
+                    file=self.grid.file_name,
+                    sheet=self.grid.sheet,
+                    row=row + 1,
+                    column=column_letter(self.col),
+                    header=self.header.texts[self.col],
+                    value=cell_text(value),
+                    note=note,
+                )
+            )
+
+    def free_text(self, row: int, value: object) -> None:
+        self._add(
+            "unparseable-amount",
+            row,
+            value,
+            f"{shorten(cell_text(value))!r} is not an amount: the line is left out.",
+            "Correct the cell, or use --strict to stop at such cells.",
+        )
+
+    def decimal_comma(self, row: int, value: object) -> None:
+        text = cell_text(value)
+        self._add(
+            "decimal-comma",
+            row,
+            value,
+            f"{text!r} is written with a decimal comma: read as {text.replace(',', '.')}.",
+            "Check the cell; a comma here can only be a decimal comma.",
+        )
+
+    def marker(self, row: int, value: object, reason: str) -> None:
+        """A published marker ([x], '..'): one info issue a marker, at its first cell."""
+        first = self.markers.get(reason)
+        if first is None:
+            self.markers[reason] = Issue(
+                code="not-available",
+                severity="info",
+                message=f"{reason}: 1 line left out.",
+                file=self.grid.file_name,
+                sheet=self.grid.sheet,
+                row=row + 1,
+                column=column_letter(self.col),
+                header=self.header.texts[self.col],
+                value=cell_text(value),
+            )
+            self.marker_counts[reason] = 1
+        else:
+            self.marker_counts[reason] += 1
+            n = self.marker_counts[reason]
+            first.message = f"{reason}: {n:,} lines left out (the first here)."
+
+    def issues(self) -> list[Issue]:
+        out: list[Issue] = []
+        for code, found in self.found.items():
+            more = self.counts[code] - len(found)
+            if found and more:
+                found[
+                    -1
+                ].note = f"{found[-1].note or ''} …and {more:,} more cells like these.".strip()
+            out.extend(found)
+        return out + list(self.markers.values())
+
+
+#: Labels that are nothing but a total: such a row is a total even when its lines do not
+#: add up to it (it is left out, with a warning), never a line.
+BARE_TOTALS = {"total", "totals", "grand total", "sub total", "subtotal", "overall total"}
+
+
+def _printed_decimals(text: str | None) -> int:
+    if not text or "." not in text:
+        return 0
+    return len(text.rsplit(".", 1)[1].rstrip(")"))
+
+
+def total_rows_by_arithmetic(
+    candidates: Any,
+    has_amount: Any,
+    pence: Any,
+    amount_text: Any,
+    label: Any,
+    code: Any,
+    start: int,
+    units: str,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Which rows labelled as totals really are totals: their amount is the sum of the lines
+    they head (the lines since the previous total, or every line above).
+
+    ``candidates`` marks the rows whose label or code reads like a total; the others with
+    an amount are lines. A candidate that nothing adds up to stays a line (a supplier called
+    "Total Access Scaffolding Limited" is paid, not a total). A printed total may differ
+    from its lines by their rounding: half a unit of its last printed digit a line.
+
+    Returns a mask of the total rows and, for each candidate, what was checked: Excel
+    ``row``, ``label``, ``printed`` and ``sum`` (£), ``lines`` added, ``heads``
+    ("lines since row N", "all lines above", or "lines below" for a total printed above
+    its lines), ``matched``.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(has_amount)
+    idx = pc.indices_nonzero(candidates).to_pylist()
+    if not idx:
+        return pa.repeat(pa.scalar(False), n), []
+    values = np.asarray(pc.fill_null(pence, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    is_line = np.asarray(has_amount.to_numpy(zero_copy_only=False), dtype=bool).copy()
+    line_count = np.zeros(n + 1, dtype=np.int64)
+    is_line[idx] = False
+    lines_only = np.where(is_line, values, 0)
+    peak = int(np.abs(lines_only).max()) if n else 0
+    # exact either way: int64 while no running sum can overflow it, Python ints beyond
+    wide = peak * n >= 2**62
+    cum = np.zeros(n + 1, dtype=object if wide else np.int64)
+    cum[1:] = np.cumsum(lines_only.astype(object) if wide else lines_only)
+    line_count[1:] = np.cumsum(is_line.astype(np.int64))
+    texts, labels, codes = amount_text.to_pylist(), label.to_pylist(), code.to_pylist()
+    mask = [False] * n
+    found: list[dict[str, Any]] = []
+    since = 0  # first row after the previous total
+    base = 0  # first row after the previous grand total
+    extra_since = 0  # candidates found not to be totals are lines: their pence and count
+    extra_base = extra_all = 0
+    n_since = n_base = n_all = 0
+    unit = UNIT_FACTOR[units] * 100
+    for k, i in enumerate(idx):
+        printed = int(values[i])
+        following = idx[k + 1] if k + 1 < len(idx) else n
+        segment = int(cum[i] - cum[since]) + extra_since
+        seg_lines = int(line_count[i] - line_count[since]) + n_since
+        above = int(cum[i] - cum[base]) + extra_base
+        above_lines = int(line_count[i] - line_count[base]) + n_base
+        digits = _printed_decimals(texts[i])
+        step = max(unit / (10**digits), 1)  # pence: each line is rounded to the penny
+
+        def close(total: int, lines: int, printed: int = printed, step: float = step) -> bool:
+            return lines > 0 and abs(printed - total) <= max(lines, 1) * step / 2
+
+        heads = None
+        if close(segment, seg_lines):
+            heads, total, lines = (
+                (f"lines since row {start + since + 1}" if since else "all lines above"),
+                segment,
+                seg_lines,
+            )
+        elif close(above, above_lines):
+            heads, total, lines = "all lines above", above, above_lines
+        elif base and close(int(cum[i]) + extra_all, int(line_count[i]) + n_all):
+            # a grand total over totals of totals: every line of the table
+            heads, total, lines = (
+                "all lines above",
+                int(cum[i]) + extra_all,
+                int(line_count[i]) + n_all,
+            )
+        elif close(
+            int(cum[following] - cum[i + 1]), int(line_count[following] - line_count[i + 1])
+        ):
+            # a total printed above its lines: the lines below it, up to the next total
+            heads, total, lines = (
+                "lines below",
+                int(cum[following] - cum[i + 1]),
+                int(line_count[following] - line_count[i + 1]),
+            )
+        else:
+            total, lines = segment if seg_lines else above, seg_lines or above_lines
+        bare = normalise(labels[i] or codes[i]) in BARE_TOTALS
+        found.append(
+            {
+                "row": start + i + 1,
+                "label": labels[i] or codes[i],
+                "amount_text": texts[i],
+                "printed": str(pence_to_pounds(printed)),
+                "sum": str(pence_to_pounds(total)),
+                "lines": lines,
+                "heads": heads or "nothing adds up to it",
+                "matched": heads is not None,
+                # a row labelled only "Total" is a total even when its lines do not add up
+                "kept_as_line": heads is None and not bare,
+            }
+        )
+        if heads is None and not bare:
+            extra_since += printed
+            extra_base += printed
+            extra_all += printed
+            n_since += 1
+            n_base += 1
+            n_all += 1
+            continue
+        mask[i] = True
+        since, extra_since, n_since = i + 1, 0, 0
+        if heads == "all lines above" or heads is None:
+            base, extra_base, n_base = i + 1, 0, 0
+    return pa.array(mask, pa.bool_()), found
+
+
 def row_is_empty(row: Sequence[object]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
 
@@ -469,10 +685,16 @@ def text_at(grid: Grid, r: int, col: int | None) -> str | None:
 
 
 def read_amount(
-    value: object, row: int, units: str, share: Fraction | None, errors: AmountErrors
+    value: object,
+    row: int,
+    units: str,
+    share: Fraction | None,
+    errors: AmountErrors,
+    parsed: tuple[str, Decimal | None] | None = None,
 ) -> tuple[str, int | None, int | None]:
-    """Parse one amount cell: ('number'|'nil'|'blank'|'not-available'|'bad', pence, before)."""
-    kind, number = parse_amount(value)
+    """Parse one amount cell: ('number'|'decimal-comma'|'nil'|'blank'|'not-available'|'bad',
+    pence, before). ``parsed`` is the cell's :func:`parse_amount`, when already known."""
+    kind, number = parsed if parsed is not None else parse_amount(value)
     if kind == "bad":
         errors.add(
             row, value, "unparseable-amount", f"{shorten(cell_text(value))!r} is not an amount."
@@ -518,12 +740,17 @@ def read_long_table(
     schema: KindSchema,
     options: ReadOptions,
     issues: list[Issue],
+    totals_out: list[dict[str, Any]] | None = None,
 ) -> tuple[Any, str, str]:
     """Read every row below the header of a long table (one line per row), in Arrow.
 
     Returns the line table (see ``placecount.models.LINE_COLUMNS``), the units and
     where they came from. Amounts are parsed exactly; plain numbers in one vectorised
-    step, anything else (brackets, £, commas, dashes) cell by cell.
+    step, anything else (brackets, £, commas, dashes) cell by cell. A published marker
+    ([x], '..') or free text in an amount cell leaves its line out with the reason
+    (free text stops the file under ``options.strict``). Total rows are found by
+    arithmetic (:func:`total_rows_by_arithmetic`); each one found is appended to
+    ``totals_out`` when given.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -586,22 +813,68 @@ def read_long_table(
     odd = pc.indices_nonzero(
         pc.and_(pc.and_(pc.invert(plain), non_empty), pc.invert(repeated))
     ).to_pylist()
+    cell_notes = CellNotes(grid, header, amount_col)
+    odd_reasons: dict[int, str] = {}
     if odd:
         kinds, befores, afters = kind.to_pylist(), before.to_pylist(), after.to_pylist()
         for i in odd:
+            value = amount_raw[i].as_py()
+            parsed = parse_amount(value)
+            if not options.strict and parsed[0] == "bad":
+                # free text in an amount cell: the line is left out with its reason and the
+                # rest of the file is read (--strict stops at it instead)
+                odd_reasons[i] = f"not an amount: {shorten(cell_text(value), 40)!r}"
+                cell_notes.free_text(start + i, value)
+                kinds[i], afters[i], befores[i] = "bad", None, None
+                continue
             found, after_pence, before_pence = read_amount(
-                amount_raw[i].as_py(), start + i, units, share, errors
+                value, start + i, units, share, errors, parsed
             )
+            if found == "decimal-comma":
+                cell_notes.decimal_comma(start + i, value)
+            elif found == "not-available":
+                odd_reasons[i] = missing_reason(value) or "amount not available"
+                cell_notes.marker(start + i, value, odd_reasons[i])
             kinds[i], afters[i], befores[i] = found, after_pence, before_pence
         kind = pa.array(kinds, pa.string())
         before, after = pa.array(befores, pa.int64()), pa.array(afters, pa.int64())
     errors.raise_if_any()
+    issues.extend(cell_notes.issues())
 
-    is_total = pc.or_(
+    labelled_total = pc.or_(
         pc.fill_null(per_unique(label, is_total_label, pa.bool_()), False),
         pc.fill_null(per_unique(code, is_total_label, pa.bool_()), False),
     )
-    has_amount = pc.fill_null(pc.is_in(kind, value_set=pa.array(["number", "nil"])), False)
+    has_amount = pc.fill_null(
+        pc.is_in(kind, value_set=pa.array(["number", "decimal-comma", "nil"])), False
+    )
+    is_total, found_totals = total_rows_by_arithmetic(
+        pc.and_(has_amount, labelled_total), has_amount, before, amount, label, code, start, units
+    )
+    for t in found_totals:
+        if t["matched"]:
+            continue
+        where = f"(£{t['printed']} printed, £{t['sum']} above)"
+        issues.append(
+            Issue(
+                code="total-not-matched",
+                severity="info" if t["kept_as_line"] else "warning",
+                message=f"{shorten(t['label'])!r} looks like a total but the lines above do "
+                f"not add up to it {where}: kept as a line."
+                if t["kept_as_line"]
+                else f"the total row does not equal the lines above it {where}: left out "
+                "as a total, and the lines counted.",
+                file=grid.file_name,
+                sheet=grid.sheet,
+                row=t["row"],
+                column=column_letter(amount_col),
+                header=header.texts[amount_col],
+                value=t["amount_text"],
+                note=None if t["kept_as_line"] else "Check the sheet: a line may be missing.",
+            )
+        )
+    if totals_out is not None:
+        totals_out.extend(found_totals)
     with_amount = pc.indices_nonzero(has_amount)
     last_amount = with_amount[-1].as_py() if len(with_amount) else -1
     after_last = pc.greater(arange(0, n, pa.int64()), last_amount)
@@ -625,6 +898,11 @@ def read_long_table(
         pa.scalar("no amount"),
         pa.scalar("bad amount"),
     )
+    if odd_reasons:
+        texts = reason.to_pylist()
+        for i, why in odd_reasons.items():
+            texts[i] = why
+        reason = pa.array(texts, pa.string())
     reason_arr = reason
     included = pc.is_null(reason_arr)
     year = per_unique(col("year"), lambda v: financial_year(v), pa.string())

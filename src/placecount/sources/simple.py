@@ -6,6 +6,8 @@ The three kinds differ only in their column aliases and mapping table
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import Issue, column_letter
 from ..models import KindSchema, ReadOptions, SourceRead
 from ._grid import Grid
@@ -30,7 +32,8 @@ def read(
     header = find_header(grid, schema, options, wanted, accept)
     if header is None:
         return None
-    table, units, units_from = read_long_table(grid, header, schema, options, issues)
+    totals: list[dict[str, Any]] = []
+    table, units, units_from = read_long_table(grid, header, schema, options, issues, totals)
     return SourceRead(
         kind=schema.kind,
         file_name=grid.file_name,
@@ -45,4 +48,5 @@ def read(
         table=table,
         columns={role: column_letter(c) for role, c in header.roles.items()},
         headers={role: header.texts[c] for role, c in header.roles.items()},
+        total_rows=totals,
     )
