@@ -8,6 +8,7 @@ that would make it plausible.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +38,10 @@ def test_a_source_beyond_any_real_body_a_head_is_refused_at_ingest(
     # £627,000,000,000 over 100,000 people is £6,270,000 a head
     assert "£6,270,000 a head" in result.stdout
     # read 1,000 times smaller: £627,000,000 / 100,000 = £6,270 a head
-    assert "1,000× smaller it would be £6,270 a head" in result.stdout
+    [issue] = json.loads(result.stdout)["issues"]
+    assert "£6,270,000 a head" in issue["message"]
+    assert "read in £ (1,000× smaller) it would be £6,270 a head" in issue["note"]
+    assert "--units pounds" in issue["note"]
     assert api.sources(db) == []
 
 

@@ -298,8 +298,7 @@ def ingest(
             read.table, allocations, map_issues = map_lines(
                 read.table, active, read.file_name, read.sheet, cofog_col
             )
-            if read.kind in ("payments", "ndpb"):
-                map_issues = _few_unmapped(map_issues, read)
+            map_issues = _few_unmapped(map_issues, read)
             result.issues.extend(map_issues)
             if strict and map_issues:
                 for i in map_issues:
@@ -363,6 +362,7 @@ def ingest(
                     {k: v for k, v in t.items() if k not in ("amount_text", "kept_as_line")}
                     for t in read.total_rows
                 ],
+                "tables": read.tables_summary(),
             }
         )
     return result
@@ -381,10 +381,19 @@ def _few_unmapped(issues: list[Issue], read: Any) -> list[Issue]:
     lines, pence = _unmapped_summary(read.table, None)
     if read.kind == "ndpb":
         what, why = "bodies", "the NDPB mapping does not name them"
-    elif "code" in read.columns:
+    elif read.kind == "payments" and "code" in read.columns:
         what, why = "payments", "their expense type or service is not in the mapping"
-    else:
+    elif read.kind == "payments":
         what, why = "payments", "the list gives no expense type or service to map them by"
+    else:
+        first = ", ".join(i.message.split(" has no COFOG", 1)[0] for i in unmapped[:3])
+        what = "lines"
+        why = f"no row of the {read.kind} mapping matches them" + (
+            f" (the first: {first})" if first else ""
+        )
+    note_what = {"ndpb": "bodies", "payments": "expense types or suppliers"}.get(
+        read.kind, "labels"
+    )
     summary = Issue(
         code="unmapped-line",
         severity="warning",
@@ -392,8 +401,8 @@ def _few_unmapped(issues: list[Issue], read: Any) -> list[Issue]:
         f"{why}. Kept and counted as unmapped.",
         file=read.file_name,
         sheet=read.sheet,
-        note=f"Map the {'bodies' if read.kind == 'ndpb' else 'expense types or suppliers'} "
-        "in a mapping file (--mapping FILE --replace); `placecount unmapped` lists them.",
+        note=f"Map the {note_what} in a mapping file (--mapping FILE --replace); "
+        "`placecount unmapped` lists them.",
     )
     return [i for i in issues if i.code != "unmapped-line"] + [summary]
 

@@ -308,16 +308,38 @@ class SourceRead:
         import pyarrow.compute as pc
 
         out = self.table.filter(pc.invert(self.table.column("included")))
-        cols = out.select(["row", "native_label", "native_code", "amount_text", "reason"])
+        cols = out.select(["row", "column", "native_label", "native_code", "amount_text", "reason"])
         return [
             {
                 "row": r["row"],
+                "column": r["column"],
                 "label": r["native_label"] or r["native_code"],
                 "reason": r["reason"],
                 "amount": r["amount_text"],
             }
             for r in cols.to_pylist()
         ]
+
+    def tables_summary(self) -> list[dict[str, Any]]:
+        """The tables found on the sheet (stacked tables, ONS tables): lines kept in each."""
+        import pyarrow.compute as pc
+
+        names = self.table.column("table_name")
+        if names.null_count == len(names):
+            return []
+        out = []
+        for name in pc.unique(pc.drop_null(names)).to_pylist():
+            rows = self.table.filter(pc.equal(names, name))
+            out.append(
+                {
+                    "table": name,
+                    "lines_kept": int(pc.sum(rows.column("included").cast("int64")).as_py() or 0),
+                    "lines_left_out": int(
+                        pc.sum(pc.invert(rows.column("included")).cast("int64")).as_py() or 0
+                    ),
+                }
+            )
+        return out
 
     @property
     def lines(self) -> list[Line]:

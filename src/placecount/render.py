@@ -104,7 +104,26 @@ def ingest_lines(result: dict[str, Any]) -> list[str]:
                 f"  region {s['region']!r} × share {s['pesa_share']} "
                 f"({s['share_basis']}); part: {s['part']}"
             )
+        tables = s.get("tables") or []
+        if tables:
+            out.append(f"  tables found ({len(tables)}):")
+            for t in tables[:20]:
+                kept, left = t["lines_kept"], t["lines_left_out"]
+                out.append(f"    {t['table']}: {kept} lines kept, {left} left out")
         out.append(f"  {s['lines_kept']} lines kept, total £{money(s['total_gbp'])}")
+        totals = s.get("total_rows") or []
+        if totals:
+            matched = sum(1 for t in totals if t["matched"])
+            out.append(
+                f"  control totals: {matched} of {len(totals)} total rows equal the lines they head"
+            )
+            for t in totals[:10]:
+                check = (
+                    f"= {t['heads']} ({t['lines']} lines)"
+                    if t["matched"]
+                    else f"≠ £{money(t['sum'])} ({t['heads']})"
+                )
+                out.append(f"    row {t['row']} {t['label']!r} £{money(t['printed'])} {check}")
         if s["unmapped_lines"]:
             out.append(
                 f"  {s['unmapped_lines']} unmapped (kept, not classified): "
@@ -112,10 +131,13 @@ def ingest_lines(result: dict[str, Any]) -> list[str]:
             )
         if s["left_out"]:
             out.append(f"  left out of the count ({len(s['left_out'])}):")
+            # lines read across a row (a table of many bodies) are named by their cell
+            by_cell = len({x.get("column") for x in s["left_out"]}) > 1
             for x in s["left_out"][:25]:
                 label = f" {x['label']!r}" if x["label"] else ""
                 amount = f" {x['amount']}" if x["amount"] else ""
-                out.append(f"    row {x['row']}{label}{amount}: {x['reason']}")
+                where = f"{x['column']}{x['row']}" if by_cell else f"row {x['row']}"
+                out.append(f"    {where}{label}{amount}: {x['reason']}")
             if len(s["left_out"]) > 25:
                 out.append(f"    …and {len(s['left_out']) - 25} more")
     return out

@@ -122,17 +122,21 @@ def _not_proved(kind: str, file_name: str, sheet: str | None, evidence: str) -> 
     )
 
 
-def implausible_unit_hint(total_pence: int, people: int, kind: str) -> str | None:
+def implausible_unit_hint(total_pence: int, people: int, kind: str, units: str) -> str | None:
     """For a source whose total is beyond any real body a head: the unit that would fit."""
     pounds = Decimal(total_pence) / 100
     lo, hi = PLAUSIBLE_PER_HEAD.get(kind, PLAUSIBLE_PER_HEAD["generic"])
-    for name, factor in (("thousands", 1000), ("millions", 1_000_000)):
-        for direction, scaled in (("smaller", pounds / factor), ("larger", pounds * factor)):
-            if lo <= abs(scaled) / people <= hi:
-                return (
-                    f"read {factor:,}× {direction} it would be "
-                    f"{per_head_text(abs(scaled) / people)}: check --units ({name}?)"
-                )
+    for other, factor in UNIT_FACTOR.items():
+        if other == units:
+            continue
+        ratio = Decimal(factor) / UNIT_FACTOR[units]
+        scaled = abs(pounds * ratio) / people
+        if lo <= scaled <= hi:
+            size = f"{1 / ratio:,.0f}× smaller" if ratio < 1 else f"{ratio:,.0f}× larger"
+            return (
+                f"read in {_UNIT_NAMES[other]} ({size}) it would be {per_head_text(scaled)}, "
+                f"plausible for a {kind} source: if so, say --units {other}"
+            )
     return None
 
 
@@ -212,7 +216,7 @@ def check_per_head(
     per_head = Decimal(abs(total_pence)) / 100 / population
     if per_head <= MAX_PER_HEAD:
         return
-    hint = implausible_unit_hint(total_pence, population, kind)
+    hint = implausible_unit_hint(total_pence, population, kind, units)
     raise InputError.one(
         "implausible-total",
         f"the lines kept add up to £{Decimal(total_pence) / 100:,.2f}, {per_head_text(per_head)} "
