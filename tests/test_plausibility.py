@@ -40,7 +40,7 @@ def test_a_source_beyond_any_real_body_a_head_is_refused_at_ingest(
     # read 1,000 times smaller: £627,000,000 / 100,000 = £6,270 a head
     [issue] = json.loads(result.stdout)["issues"]
     assert "£6,270,000 a head" in issue["message"]
-    assert "read in £ (1,000× smaller) it would be £6,270 a head" in issue["note"]
+    assert "Read in £ (1,000× smaller) it would be £6,270 a head" in issue["note"]
     assert "--units pounds" in issue["note"]
     assert api.sources(db) == []
 

@@ -135,7 +135,7 @@ def implausible_unit_hint(total_pence: int, people: int, kind: str, units: str) 
             size = f"{1 / ratio:,.0f}× smaller" if ratio < 1 else f"{ratio:,.0f}× larger"
             return (
                 f"read in {_UNIT_NAMES[other]} ({size}) it would be {per_head_text(scaled)}, "
-                f"plausible for a {kind} source: if so, say --units {other}"
+                f"plausible for {kind}: if so, say --units {other}"
             )
     return None
 
