@@ -25,12 +25,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from ..errors import InputError, Issue, column_letter, shorten
 from ..models import KindSchema, Line, ReadOptions, SourceRead, lines_to_table
 from ._cells import UNIT_FACTOR, cell_text, detect_units, financial_year, normalise, parse_amount
 from ._grid import Grid, read_grids
+from ._rounding import round_once
 from ._table import MAX_POUNDS, is_total_label, to_pence
 from ._units import prove_units
 
@@ -888,6 +890,13 @@ def read_stacked(
                     },
                 )
             )
+    # round once: the kept lines add up to their exact total rounded to the penny (a
+    # sheet of figures with binary noise would otherwise drift a few pence)
+    factor = UNIT_FACTOR[units[0]] * 100
+    counted = [ln for ln in lines if ln.included and ln.amount_pence is not None]
+    exact = [Fraction(_parse(ln.amount_text)[1] or 0) * factor for ln in counted]
+    for ln, p in zip(counted, round_once(exact), strict=True):
+        ln.amount_pence = ln.before_share_pence = p
     kept_total = sum(kept, Decimal(0))
     for r in tables[tse].rows:
         total = _parse(cell_text(grid.rows[r][amount_col]))[1]
