@@ -7,15 +7,18 @@ Testshire here is small enough to add up on paper:
 - Testshire PCT (£000): Acute services 600; General practice 150.
 - Police (£): Local policing 300,000.
 - PESA central-government table (£m), share 0.1: 3.1 Police services 2.0, 9.4 Tertiary
-  education 5.0 → £200,000 and £500,000.
-- PESA total table (£m), share 0.1: 7.1 Medical services 10.0 (health: NHS reports it,
-  so taken out), 4.5 Transport 3.0 (no local body reports 04: kept) → £1,000,000 removed,
-  £300,000 kept.
+  education 5.0 (no actual covers them: kept) → £200,000 and £500,000; 7.1 Medical
+  services 10.0 → £1,000,000, replaced by the NHS body's actuals (the table has functions
+  only, so the NHS covers central government's division 07: a coarse replacement).
+- PESA local-government table (£m), share 0.1: 3.1 Police services 1.5 → £150,000,
+  replaced by the police authority's actuals; 4.5 Transport 3.0 → £300,000, replaced by
+  the council's (councils cover local government except police).
 - NDPBs (£000): Arts Council England (DCMS, executive) 80 shown, not added.
 
 Gross = 1,000,000 + 250,000 + 40,000 + 600,000 + 150,000 + 300,000 + 200,000 + 500,000
-        + 1,000,000 + 300,000 = 4,340,000.
-Less the transfer 40,000 and the PESA overlap 1,000,000: the count is 3,300,000.
+        + 1,000,000 + 150,000 + 300,000 = 4,490,000.
+Less the transfer 40,000 and the replaced estimates 1,000,000 + 150,000 + 300,000
+= 1,450,000: the count is 3,000,000.
 """
 
 from __future__ import annotations
@@ -66,17 +69,18 @@ def place(db: Path, xlsx: Callable[..., Path]) -> Path:
             ["", "North West", "East Midlands", "London"],
             ["3.1 Police services", 9, 2.0, 9],
             ["9.4 Tertiary education", 9, 5.0, 9],
+            ["7.1 Medical services", 9, 10.0, 9],
         ],
         name="pesa_cg.xlsx",
     )
-    total = xlsx(
+    local = xlsx(
         [
-            ["Total identifiable expenditure on services, £ million"],
+            ["Local government identifiable expenditure, £ million"],
             ["", "North West", "East Midlands", "London"],
-            ["7.1 Medical services", 9, 10.0, 9],
+            ["3.1 Police services", 9, 1.5, 9],
             ["4.5 Transport", 9, 3.0, 9],
         ],
-        name="pesa_total.xlsx",
+        name="pesa_lg.xlsx",
     )
     ndpb = xlsx(
         [
@@ -89,7 +93,7 @@ def place(db: Path, xlsx: Callable[..., Path]) -> Path:
     api.ingest("nhs", [nhs], db, org="Testshire PCT")
     api.ingest("police", [police], db, org="Testshire Police Authority")
     api.ingest("pesa", [central], db, region="East Midlands", share="0.1", part="central")
-    api.ingest("pesa", [total], db, region="East Midlands", share="0.1", part="total")
+    api.ingest("pesa", [local], db, region="East Midlands", share="0.1")
     api.ingest("ndpb", [ndpb], db)
     return db
 
@@ -108,47 +112,77 @@ def test_csv_is_the_count_worked_by_hand(runner: CliRunner, place: Path) -> None
         ("03", "council"): D("250000.00"),
         ("03", "police"): D("300000.00"),
         ("03", "pesa"): D("200000.00"),
-        ("04", "pesa"): D("300000.00"),
         ("07", "nhs"): D("750000.00"),
         ("09", "council"): D("1000000.00"),
         ("09", "pesa"): D("500000.00"),
     }
-    assert sum(cells.values()) == D("3300000.00")
+    assert sum(cells.values()) == D("3000000.00")
 
 
 def test_json_reconciliation_and_memo(runner: CliRunner, place: Path) -> None:
     data = json.loads(runner.invoke(app, ["report", "--format", "json", "--db", str(place)]).stdout)
     rec = data["reconciliation"]
-    assert (rec["gross_gbp"], rec["transfers_gbp"], rec["pesa_overlap_gbp"], rec["count_gbp"]) == (
-        "4340000.00",
+    assert (rec["gross_gbp"], rec["transfers_gbp"], rec["replaced_gbp"], rec["count_gbp"]) == (
+        "4490000.00",
         "40000.00",
-        "1000000.00",
-        "3300000.00",
+        "1450000.00",
+        "3000000.00",
     )
     assert [(t["from"], t["to"], t["amount_gbp"]) for t in rec["transfers"]] == [
         ("Testshire County Council", "Testshire PCT", "40000.00")
     ]
-    assert [(o["cofog_code"], o["part"], o["amount_gbp"]) for o in rec["pesa_overlap"]] == [
-        ("07", "total", "1000000.00")
+    assert [
+        (o["file"], o["estimate"], o["rule"], o["coarse"], o["amount_gbp"], o["actuals_gbp"])
+        for o in rec["replaced"]
+    ] == [
+        (
+            "pesa_cg.xlsx",
+            "central government, 07 Health",
+            "nhs-trusts",
+            True,
+            "1000000.00",
+            "750000.00",
+        ),
+        (
+            "pesa_lg.xlsx",
+            "local government, 04 Economic affairs",
+            "council-lg",
+            False,
+            "300000.00",
+            "1250000.00",
+        ),
+        (
+            "pesa_lg.xlsx",
+            "local government, 03 Public order and safety",
+            "police-lg",
+            False,
+            "150000.00",
+            "300000.00",
+        ),
     ]
+    assert rec["replaced"][0]["text"] == (
+        "estimate: central government, 07 Health, East Midlands × 0.1 = £1,000,000.00 — "
+        "replaced by the actuals of 1 NHS body, £750,000.00 (coarse: the estimate gives "
+        "functions only)"
+    )
     assert data["totals"]["ndpb_memo_gbp"] == "80000.00"
-    assert data["totals"]["per_head_gbp"] == "33.00"  # £3,300,000 / 100,000
+    assert data["totals"]["per_head_gbp"] == "30.00"  # £3,000,000 / 100,000
     assert [(n["sponsor"], n["added"], n["covered_by_pesa"]) for n in data["ndpb_of_which"]] == [
         ("DCMS", False, True)
     ]
-    assert {p["part"] for p in data["pesa"]} == {"central", "total"}
+    assert {p["part"] for p in data["pesa"]} == {"central", "local"}
     assert all(p["share"] == "0.1" and p["share_basis"] == "given" for p in data["pesa"])
     # the records are the CSV rows; the rows' totals and the shares agree with them
     assert sum(D(r["amount_gbp"]) for r in data["records"]) == D(data["totals"]["total_gbp"])
-    assert sum(D(r["total_gbp"]) for r in data["rows"]) == D("3300000.00")
+    assert sum(D(r["total_gbp"]) for r in data["rows"]) == D("3000000.00")
     assert sum(D(r["share_of_total"]) for r in data["rows"]) == pytest.approx(1, abs=0.001)
 
 
 def test_switches_change_the_count_as_expected(runner: CliRunner, place: Path) -> None:
     keep = report_csv(runner, place, "--no-transfers", "--pesa-overlap", "keep")
-    assert sum(keep.values()) == D("4340000.00")  # gross: nothing taken out
+    assert sum(keep.values()) == D("4490000.00")  # gross: nothing taken out
     added = report_csv(runner, place, "--ndpbs", "add-uncovered")
-    assert sum(added.values()) == D("3300000.00")  # the wide PESA table covers DCMS
+    assert sum(added.values()) == D("3000000.00")  # the wide PESA table covers DCMS
 
 
 def test_ndpbs_added_where_no_pesa_covers_the_department(
@@ -212,9 +246,9 @@ def test_by_group_and_class_and_filters(runner: CliRunner, place: Path) -> None:
     # Medical services maps to the whole division 07 only; NHS lines map to groups.
     assert groups[("07.3", "nhs")] == D("600000.00")
     assert groups[("07.2", "nhs")] == D("150000.00")
-    assert sum(groups.values()) == D("3300000.00")
+    assert sum(groups.values()) == D("3000000.00")
     classes = report_csv(runner, place, "--by", "class")
-    assert sum(classes.values()) == D("3300000.00")
+    assert sum(classes.values()) == D("3000000.00")
     assert report_csv(runner, place, "--kind", "nhs") == {("07", "nhs"): D("750000.00")}
     assert sum(report_csv(runner, place, "--cofog", "03,9.4").values()) == D("1250000.00")
     assert sum(report_csv(runner, place, "--org", "testshire pct").values()) == D("750000.00")
@@ -253,7 +287,7 @@ def test_trace_adds_up_to_every_figure(runner: CliRunner, place: Path) -> None:
     shown = runner.invoke(app, ["trace", "07", "--db", str(place)])
     assert (
         shown.exit_code == 0
-        and "overlap" in shown.stdout
+        and "replaced" in shown.stdout
         and "Counted: £750,000.00" in shown.stdout
     )
 
@@ -305,9 +339,9 @@ def test_formats_agree_to_the_penny(runner: CliRunner, place: Path, tmp_path: Pa
     assert lines.max_row - 1 == len(api.report(place, detail=True)["lines"])
 
     md = runner.invoke(app, ["report", "--format", "md", "--db", str(place)]).stdout
-    assert "| **3,300,000.00** |" in md
+    assert "| **3,000,000.00** |" in md
     table = runner.invoke(app, ["report", "--db", str(place)]).stdout
-    assert "3,300,000.00" in table and "The count" in table
+    assert "3,000,000.00" in table and "The count" in table
 
     pq_path = tmp_path / "count.parquet"
     assert runner.invoke(app, ["report", "-o", str(pq_path), "--db", str(place)]).exit_code == 0

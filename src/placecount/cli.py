@@ -465,8 +465,8 @@ def report(
         typer.Option(
             "--pesa-overlap",
             metavar="MODE",
-            help="remove (default): take out the COFOG divisions of a PESA total or local "
-            "table that local bodies report; keep: count both.",
+            help="remove (default): replace the PESA and CRA estimates that a counted "
+            "body's own accounts cover (the coverage table); keep: count both.",
         ),
     ] = None,
     fmt: Annotated[

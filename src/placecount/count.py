@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from . import coverage
 from .cofog import classification, normalise_code
 from .errors import InputError
 from .models import pence_to_pounds
@@ -43,6 +44,7 @@ KIND_TITLES = {
     "ndpb": "NDPBs (added)",
     "generic": "Other bodies",
 }
+SECTOR_NAMES = {"CG": "central government", "LG": "local government", "PC": "public corporations"}
 MEMO_TITLE = "of which NDPBs (not added)"
 UNMAPPED_NAME = "Not mapped to COFOG"
 Level = Literal["division", "group", "class"]
@@ -212,6 +214,17 @@ def count(
         else []
     )
     orgs = ctx["orgs"] + (ctx["ndpb_orgs"] if added else [])
+    replace = method.pesa_overlap == "remove"
+    counted_bodies = {
+        k: v for k, v in ctx["bodies"].items() if k != "ndpb" or method.ndpbs == "add-uncovered"
+    }
+    rules = coverage.rules_for(project)
+    if replace:
+        coverage.check_parts(ctx["pesa_parts"], counted_bodies)
+    queries.register_method(
+        [vars(k) for k in coverage.load_kinds().values()],
+        coverage.active_rules(rules, counted_bodies) if replace else [],
+    )
     queries.classify(
         {
             **filters.params(),
@@ -220,8 +233,7 @@ def count(
             "transfers": method.eliminate_transfers,
             "orgs": orgs,
             "kinds": ctx["kinds"],
-            "overlap": method.pesa_overlap == "remove",
-            "local_divisions": ctx["local_divisions"],
+            "replace": replace,
         },
         theme_rules(theme_def) if theme_def else None,
     )
@@ -282,17 +294,30 @@ def count(
         for t in queries.transfers()
     ]
     transfer_total = sum(v for (_, _, t), v in cells.items() if t == "transfer")
-    overlap = [
+    replacements = [
         {
-            "cofog_code": o["division"],
-            "cofog_name": code_name(o["division"]),
-            "part": o["part"],
-            "amount_gbp": money(int(o["pence"])),
+            "file": r["file_name"],
+            "region": r["region"],
+            "share": r["pesa_share"],
+            "estimate": r["what"]
+            or f"{SECTOR_NAMES.get(r['sector'], r['sector'])}, {r['division']} "
+            f"{code_name(r['division'])}",
+            "cofog_code": r["division"],
+            "rule": r["rule"],
+            "actual_kind": r["actual_kind"],
+            "coarse": bool(r["coarse"]),
+            "amount_gbp": money(int(r["pence"])),
+            "bodies": len(counted_bodies.get(r["actual_kind"], [])),
+            "actuals_gbp": money(
+                sum(v for (_, k, t), v in cells.items() if k == r["actual_kind"] and t == "counted")
+            ),
         }
-        for o in queries.overlap()
+        for r in queries.replacements()
     ]
-    overlap_total = sum(v for (_, _, t), v in cells.items() if t == "overlap")
-    if gross - transfer_total - overlap_total != counted_total:  # pragma: no cover - a bug
+    for r in replacements:
+        r["text"] = coverage.replacement_text(r)
+    replaced_total = sum(v for (_, _, t), v in cells.items() if t == "replaced")
+    if gross - transfer_total - replaced_total != counted_total:  # pragma: no cover - a bug
         raise AssertionError("reconciliation does not add up")
     memo_total = sum(v for (_, _, t), v in cells.items() if t == "ndpb-memo")
     unmapped = sum(v for (c, _, t), v in cells.items() if c is None and t == "counted")
@@ -321,8 +346,8 @@ def count(
             "gross_gbp": money(gross),
             "transfers_gbp": money(transfer_total),
             "transfers": transfers,
-            "pesa_overlap_gbp": money(overlap_total),
-            "pesa_overlap": overlap,
+            "replaced_gbp": money(replaced_total),
+            "replaced": replacements,
             "count_gbp": money(counted_total),
             "transfers_kept": [
                 {

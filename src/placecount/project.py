@@ -72,9 +72,39 @@ class Method(BaseModel):
     )
     pesa_overlap: Literal["remove", "keep"] = Field(
         default="remove",
-        description="For PESA total or local-government tables, 'remove' takes out the COFOG "
-        "divisions that local bodies already report; 'keep' counts both (not advised).",
+        description="'remove': a PESA or CRA estimate that a counted actual covers (the "
+        "coverage table, data/method/coverage.csv) is replaced by it; 'keep' counts both "
+        "(not advised).",
     )
+    default_coverage: bool = Field(
+        default=True,
+        description="Use the bundled coverage table; false keeps only the [[coverage]] rules "
+        "of placecount.toml.",
+    )
+
+
+class CoverageEntry(BaseModel):
+    """A coverage rule: the estimates that one kind of actual replaces in the count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str = Field(description="A short name for the rule, shown in the reconciliation.")
+    actual_kind: Literal["council", "nhs", "police", "ndpb", "generic"] = Field(
+        description="The kind of actual that covers the estimates."
+    )
+    sector: Literal["CG", "LG", "PC"] = Field(description="The estimates' sector.")
+    department: str | None = Field(default=None, description="Text the department contains.")
+    organisation: str | None = Field(
+        default=None, description="Text the CRA organisation contains; '{org}': the body's own."
+    )
+    cofog: str | None = Field(default=None, description="Only estimates under this COFOG code.")
+    except_cofog: str | None = Field(default=None, description="Not those under this code.")
+    coarse_cofog: str | None = Field(
+        default=None,
+        description="Where the estimate does not name the department or organisation: the "
+        "COFOG code covered instead (a coarse replacement).",
+    )
+    note: str | None = Field(default=None, description="Why the rule holds.")
 
 
 class NoDataBody(BaseModel):
@@ -253,6 +283,10 @@ class Project(BaseModel):
         "line by line, e.g. council = 'my_council_mapping.csv'.",
     )
     method: Method = Field(default_factory=Method, description="The count's method switches.")
+    coverage: list[CoverageEntry] = Field(
+        default_factory=list,
+        description="Coverage rules of this count, tried before the bundled table's.",
+    )
     no_data: list[NoDataBody] = Field(
         default_factory=list, description="Bodies in the place with no data: listed as gaps."
     )

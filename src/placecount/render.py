@@ -185,13 +185,8 @@ def report_notes(result: dict[str, Any]) -> list[str]:
         out += _amount_line(
             f"  less transfer {t['from']} → {t['to']}: {t['label']}", t["amount_gbp"], "−"
         )
-    for o in rec["pesa_overlap"]:
-        out += _amount_line(
-            f"  less PESA {o['part']} spending on {o['cofog_code']} {o['cofog_name']}"
-            " (local bodies report it)",
-            o["amount_gbp"],
-            "−",
-        )
+    for o in rec["replaced"]:
+        out += _amount_line(f"  less {o['text']}", o["amount_gbp"], "−")
     out += _amount_line("  The count", rec["count_gbp"])
     for t in rec["transfers_kept"]:
         out.append(f"  (kept: {t['from']} → {t['to']}, £{money(t['amount_gbp'])}: {t['why']})")
@@ -415,14 +410,7 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
         (f"less transfer {x['from']} → {x['to']} ({x['label']})", f"-{x['amount_gbp']}")
         for x in rec["transfers"]
     ]
-    recon += [
-        (
-            f"less PESA {x['part']} spending on {x['cofog_code']} {x['cofog_name']} "
-            "(reported by local bodies)",
-            f"-{x['amount_gbp']}",
-        )
-        for x in rec["pesa_overlap"]
-    ]
+    recon += [(f"less {x['text']}", f"-{x['amount_gbp']}") for x in rec["replaced"]]
     recon.append(("The count", rec["count_gbp"]))
     for i, (label, amount) in enumerate(recon, start=rr + 1):
         put(ws, i, 1, label, bold if label == "The count" else None)

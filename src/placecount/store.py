@@ -441,17 +441,37 @@ _CLASSIFIED = """
 WITH base AS (
     SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
            l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           l.sector AS line_sector, l.spend_type, l.identifiable,
            a.cofog_code, a.share AS cofog_share, a.amount_pence
     FROM lines l JOIN allocations a USING (line_id)
     WHERE l.included
     UNION ALL
     SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
            l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           l.sector, l.spend_type, l.identifiable,
            NULL, '1', l.amount_pence
     FROM lines l WHERE l.included AND NOT l.mapped
 ),
+natured AS (
+    SELECT b.*,
+        coalesce(k.basis, 'actual') AS basis,
+        coalesce(CASE upper(b.line_sector) WHEN 'LA' THEN 'LG' ELSE upper(b.line_sector) END,
+                 CASE b.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
+                      WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END,
+                 k.sector) AS sector,
+        coalesce(b.spend_type, CASE WHEN sn.capital_sheet THEN 'capital' END, k.economic,
+                 'unknown') AS economic,
+        CASE WHEN k.basis = 'estimate' THEN coalesce(sn.grade, k.grade)
+             ELSE coalesce(k.grade, 'actual') END AS grade,
+        rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, rp.coarse AS replaced_coarse,
+        rp.what AS replaced_what
+    FROM base b
+    LEFT JOIN kind_nature k ON k.kind = b.kind
+    LEFT JOIN source_nature sn ON sn.source_id = b.source_id
+    LEFT JOIN replaced rp ON rp.line_id = b.line_id AND rp.cofog_code = b.cofog_code
+),
 weighted AS (
-    SELECT b.*, {weight} AS theme_share FROM base b
+    SELECT b.*, {weight} AS theme_share FROM natured b
 )
 SELECT w.*,
     {pence} AS pence,
@@ -463,9 +483,8 @@ SELECT w.*,
                   OR list_contains($kinds, norm(w.transfer_to)))
              AND norm(w.transfer_to) <> norm(w.org)
             THEN 'transfer'
-        WHEN $overlap AND w.kind = 'pesa' AND w.part IN ('total', 'local')
-             AND list_contains($local_divisions, substr(w.cofog_code, 1, 2))
-            THEN 'overlap'
+        WHEN $replace AND w.replaced_by IS NOT NULL
+            THEN 'replaced'
         ELSE 'counted'
     END AS treatment,
     CASE $level
@@ -481,6 +500,72 @@ SELECT w.*,
       AS in_view
 FROM weighted w
 WHERE w.theme_share IS NOT NULL
+"""
+
+#: Each source's nature: the grade of its estimates (by the basis of its share) and
+#: whether its sheet says capital.
+_SOURCE_NATURE = """
+CREATE OR REPLACE TEMP TABLE source_nature AS
+SELECT source_id,
+    CASE WHEN kind <> 'pesa' THEN 'actual'
+         WHEN starts_with(lower(coalesce(share_basis, '')), 'population') THEN 'population'
+         WHEN starts_with(lower(coalesce(share_basis, '')), 'driver') THEN 'driver'
+         ELSE NULL END AS grade,
+    regexp_matches(lower(coalesce(sheet, '')), '\\bcapital\\b')
+      AND NOT regexp_matches(lower(coalesce(sheet, '')), 'current|revenue') AS capital_sheet
+FROM sources
+"""
+
+#: The estimates (PESA and CRA allocations) that a counted actual covers, with the first
+#: coverage rule that matches each. The level an estimate carries is its source's: a CRA
+#: database names organisations ("Department / Organisation"), a long extract departments,
+#: a wide table only functions. A rule naming a department or an organisation the
+#: estimate does not carry matches only at its coarse COFOG code, and says so.
+_REPLACED = """
+CREATE OR REPLACE TEMP TABLE replaced AS
+WITH lv AS (
+    SELECT source_id,
+        CASE WHEN bool_or(contains(coalesce(org, ''), ' / ')) THEN 'organisation'
+             WHEN bool_or(org IS NOT NULL AND norm(org) <> 'central government pesa')
+                THEN 'department'
+             ELSE 'function' END AS level
+    FROM lines WHERE kind = 'pesa' AND included GROUP BY source_id
+),
+est AS (
+    SELECT l.line_id, a.cofog_code, lv.level, l.org,
+        coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
+                 CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
+                      WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END)
+          AS sector,
+        norm(split_part(coalesce(l.org, ''), ' / ', 1)) AS dept,
+        norm(CASE WHEN contains(coalesce(l.org, ''), ' / ')
+                  THEN substr(l.org, strpos(l.org, ' / ') + 3) ELSE l.org END) AS orgn
+    FROM lines l JOIN allocations a USING (line_id) JOIN lv USING (source_id)
+    WHERE l.included AND l.kind = 'pesa'
+),
+m AS (
+    SELECT e.*, r.rule_id, r.rule, r.actual_kind,
+        NOT ((r.organisation IS NULL OR e.level = 'organisation')
+             AND (r.department IS NULL OR e.level <> 'function')) AS coarse
+    FROM est e JOIN coverage_rules r ON r.sector = e.sector
+    WHERE (r.cofog IS NULL OR starts_with(e.cofog_code, r.cofog))
+      AND (r.except_cofog IS NULL OR NOT starts_with(e.cofog_code, r.except_cofog))
+      AND CASE
+        WHEN (r.organisation IS NULL OR e.level = 'organisation')
+             AND (r.department IS NULL OR e.level <> 'function')
+          THEN (r.department IS NULL OR contains(e.dept, r.department))
+               AND (r.organisation IS NULL OR contains(e.orgn, r.organisation))
+        ELSE r.coarse_cofog IS NOT NULL AND starts_with(e.cofog_code, r.coarse_cofog)
+             AND (r.department IS NULL OR e.level = 'function'
+                  OR contains(e.dept, r.department))
+      END
+)
+SELECT line_id, cofog_code,
+    arg_min(rule, rule_id) AS rule,
+    arg_min(actual_kind, rule_id) AS actual_kind,
+    arg_min(coarse, rule_id) AS coarse,
+    arg_min(CASE WHEN level = 'organisation' AND NOT coarse THEN org END, rule_id) AS what
+FROM m GROUP BY line_id, cofog_code
 """
 
 _NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
@@ -501,7 +586,12 @@ _SUMMARY = """
 CREATE OR REPLACE TEMP TABLE classified_summary AS
 SELECT level_code, kind, treatment, in_view,
        substr(cofog_code, 1, 2) AS division,
-       CASE WHEN treatment = 'overlap' THEN part END AS part,
+       basis, sector, economic, grade,
+       CASE WHEN treatment = 'replaced' THEN source_id END AS source_id,
+       CASE WHEN treatment = 'replaced' THEN replaced_by END AS replaced_by,
+       CASE WHEN treatment = 'replaced' THEN replaced_kind END AS replaced_kind,
+       CASE WHEN treatment = 'replaced' THEN replaced_coarse END AS replaced_coarse,
+       CASE WHEN treatment = 'replaced' THEN replaced_what END AS replaced_what,
        CASE WHEN transfer_to IS NOT NULL THEN org END AS org,
        transfer_to, transfer_basis,
        CASE WHEN transfer_to IS NOT NULL THEN native_label END AS native_label,
@@ -518,8 +608,10 @@ class CountQueries:
 
     Each kept line's COFOG allocations (and each unmapped line, whole) get a
     treatment: ``counted``, ``transfer`` (eliminated: its recipient is in the
-    count), ``overlap`` (PESA total or local spending that local bodies report),
-    or ``ndpb-memo`` (shown, not added). ``in_view`` applies --kind, --org, --cofog.
+    count), ``replaced`` (an estimate that a counted actual covers: see
+    :mod:`placecount.coverage`), or ``ndpb-memo`` (shown, not added). Each also gets
+    its nature: basis, sector, economic category and confidence grade.
+    ``in_view`` applies --kind, --org, --cofog.
     """
 
     def __init__(self, store: Store) -> None:
@@ -541,23 +633,18 @@ class CountQueries:
             for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'ndpb'")
         ]
         kinds = [r["kind"] for r in q("SELECT DISTINCT kind FROM sources ORDER BY kind")]
-        # only a PESA total or local-government table needs them (for the overlap rule)
-        needs_local = q(
-            "SELECT count(*) AS n FROM sources WHERE kind = 'pesa' "
-            "AND part IN ('total', 'local', 'mixed')"
-        )[0]["n"]
-        local_divisions = (
-            [
-                r["d"]
-                for r in q(
-                    """SELECT DISTINCT substr(a.cofog_code, 1, 2) AS d
-               FROM allocations a JOIN lines l USING (line_id)
-               WHERE l.included AND l.kind IN ('council', 'nhs', 'police', 'generic')
-                 AND a.amount_pence <> 0 ORDER BY d"""
-                )
-            ]
-            if needs_local
-            else []
+        # the bodies of each kind with lines in the count: what the coverage rule needs
+        bodies: dict[str, list[str]] = {}
+        for r in q(
+            """SELECT l.kind, coalesce(l.org, s.org, s.file_name) AS body
+               FROM lines l JOIN sources s USING (source_id)
+               WHERE l.included AND l.kind <> 'pesa'
+               GROUP BY ALL ORDER BY l.kind, body"""
+        ):
+            bodies.setdefault(r["kind"], []).append(r["body"])
+        pesa_parts = q(
+            """SELECT file_name, sheet, part FROM sources WHERE kind = 'pesa'
+               ORDER BY source_id"""
         )
         pesa_orgs = [
             r["o"]
@@ -574,10 +661,54 @@ class CountQueries:
             "orgs": orgs,
             "ndpb_orgs": ndpb_orgs,
             "kinds": kinds,
-            "local_divisions": local_divisions,
+            "bodies": bodies,
+            "pesa_parts": pesa_parts,
             "pesa_orgs": sorted(pesa_orgs),
             "ndpb_sponsors": sponsors,
         }
+
+    def register_method(self, kinds: list[dict[str, Any]], rules: list[dict[str, Any]]) -> None:
+        """The kinds' default natures and the active coverage rules, as temporary tables;
+        then which estimates the counted actuals replace (``replaced``)."""
+        import pyarrow as pa
+
+        con = self.store.con
+        text = pa.string()
+        kind_table = pa.table(
+            {
+                name: pa.array([k[name] for k in kinds], text)
+                for name in ("kind", "basis", "sector", "economic", "grade")
+            }
+        )
+        rule_table = pa.table(
+            {
+                "rule_id": pa.array([r["rule_id"] for r in rules], pa.int32()),
+                **{
+                    name: pa.array([r[name] for r in rules], text)
+                    for name in (
+                        "rule",
+                        "actual_kind",
+                        "sector",
+                        "department",
+                        "organisation",
+                        "cofog",
+                        "except_cofog",
+                        "coarse_cofog",
+                    )
+                },
+            }
+        )
+        with _arrow_only():
+            con.register("kind_nature_arrow", kind_table)
+            con.register("coverage_rules_arrow", rule_table)
+        con.execute("CREATE OR REPLACE TEMP TABLE kind_nature AS SELECT * FROM kind_nature_arrow")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE coverage_rules AS SELECT * FROM coverage_rules_arrow"
+        )
+        con.unregister("kind_nature_arrow")
+        con.unregister("coverage_rules_arrow")
+        con.execute(_SOURCE_NATURE)
+        con.execute(_REPLACED)
 
     def classify(self, params: dict[str, Any], theme_rules: list[dict[str, Any]] | None) -> None:
         con = self.store.con
@@ -631,11 +762,26 @@ class CountQueries:
                GROUP BY ALL ORDER BY kind, org, transfer_to, native_label"""
         )
 
-    def overlap(self) -> list[dict[str, Any]]:
+    def replacements(self) -> list[dict[str, Any]]:
+        """Estimates replaced by actuals: by source, rule and what the estimate was."""
         return self.store.query(
-            """SELECT division, part, sum(pence) AS pence
-               FROM classified_summary WHERE treatment = 'overlap' AND in_view
-               GROUP BY ALL ORDER BY division, part"""
+            """SELECT c.source_id, s.file_name, s.region, s.pesa_share, c.replaced_by AS rule,
+                      c.replaced_kind AS actual_kind, c.replaced_coarse AS coarse,
+                      c.replaced_what AS what, c.sector,
+                      CASE WHEN c.replaced_what IS NULL THEN c.division END AS division,
+                      sum(c.pence) AS pence
+               FROM classified_summary c JOIN sources s USING (source_id)
+               WHERE c.treatment = 'replaced' AND c.in_view
+               GROUP BY ALL ORDER BY c.source_id, rule, what, division"""
+        )
+
+    def by_nature(self) -> list[dict[str, Any]]:
+        """Counted pence by basis, sector, economic category and grade, for the lines in view."""
+        return self.store.query(
+            """SELECT level_code AS code, kind, basis, sector, economic, grade,
+                      sum(pence) AS pence
+               FROM classified_summary WHERE in_view AND treatment = 'counted'
+               GROUP BY ALL ORDER BY code NULLS LAST, kind, basis, sector, economic, grade"""
         )
 
     def ndpb_by_sponsor(self) -> list[dict[str, Any]]:
@@ -656,7 +802,9 @@ class CountQueries:
             """SELECT s.file_name, s.file_sha256, s.sheet, c.excel_row, c.excel_column,
                       c.kind, c.org, c.native_code, c.native_label, c.cofog_code,
                       c.cofog_share, c.theme_share, c.pence, c.treatment, c.transfer_to,
-                      c.line_id
+                      c.line_id, c.basis, c.sector, c.economic, c.grade, c.identifiable,
+                      CASE WHEN c.treatment = 'replaced' THEN c.replaced_by END AS replaced_by,
+                      CASE WHEN c.kind = 'pesa' THEN s.pesa_share END AS apportionment
                FROM ({select}) c JOIN sources s USING (source_id)
                WHERE c.in_view AND ($code IS NULL
                      OR ($code = '' AND c.cofog_code IS NULL) OR c.level_code = $code)
