@@ -102,7 +102,23 @@ def report_csv(runner: CliRunner, db: Path, *args: str) -> dict[tuple[str, str],
     result = runner.invoke(app, ["report", "--format", "csv", "--db", str(db), *args])
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == ["cofog_code", "cofog_name", "kind", "amount_gbp"]
+    assert list(rows[0]) == [
+        "cofog_code",
+        "cofog_name",
+        "kind",
+        "amount_gbp",
+        "current_gbp",
+        "capital_gbp",
+        "unsplit_gbp",
+        "grade_actual_gbp",
+        "grade_driver_gbp",
+        "grade_population_gbp",
+        "grade_assumption_gbp",
+    ]
+    for r in rows:  # each record's economic columns and grades add up to its amount
+        economic = sum(D(r[k]) for k in ("current_gbp", "capital_gbp", "unsplit_gbp"))
+        grades = sum(D(v) for k, v in r.items() if k.startswith("grade_"))
+        assert economic == grades == D(r["amount_gbp"]), r
     return {(r["cofog_code"], r["kind"]): D(r["amount_gbp"]) for r in rows}
 
 
@@ -399,3 +415,156 @@ def test_totals_add_up_on_generated_data(
         assert D(data["totals"]["total_gbp"]) == expected
         assert sum(D(r["total_gbp"]) for r in data["rows"]) == expected
         assert sum(D(r["amount_gbp"]) for r in data["records"]) == expected
+
+
+def test_each_line_carries_its_nature_issue_12(runner: CliRunner, place: Path) -> None:
+    """Basis, sector, economic category and grade, from the kind or the PESA table's part."""
+    traced = json.loads(runner.invoke(app, ["trace", "03", "--json", "--db", str(place)]).stdout)[
+        "lines"
+    ]
+    nature = {
+        (x["kind"], x["native_label"]): (
+            x["basis"],
+            x["sector"],
+            x["economic"],
+            x["grade"],
+            x["treatment"],
+            x["replaced_by"],
+        )
+        for x in traced
+        if x["kind"] != "pesa"
+    }
+    assert nature == {
+        ("council", "Fire and rescue services"): (
+            "actual",
+            "LG",
+            "current",
+            "actual",
+            "counted",
+            None,
+        ),
+        ("police", "Local policing"): ("actual", "LG", "current", "actual", "counted", None),
+    }
+    # central government's police stays (police authorities are local government); the
+    # local-government police estimate is replaced by the police authority's accounts
+    pesa_police = sorted(
+        (
+            x["basis"],
+            x["sector"],
+            x["economic"],
+            x["grade"],
+            x["treatment"],
+            x["replaced_by"],
+            x["amount_gbp"],
+            x["apportionment"],
+        )
+        for x in traced
+        if x["kind"] == "pesa"
+    )
+    assert pesa_police == [
+        ("estimate", "CG", "unknown", "assumption", "counted", None, "200000.00", "0.1"),
+        ("estimate", "LG", "unknown", "assumption", "replaced", "police-lg", "150000.00", "0.1"),
+    ]
+    shown = runner.invoke(app, ["trace", "03", "--db", str(place)]).stdout
+    assert "estimate" in shown and "Sector" in shown and "Grade" in shown
+
+
+def test_current_capital_and_grades_issue_12(runner: CliRunner, place: Path) -> None:
+    """Councils, NHS and police report current spending only; the wide PESA tables do not
+    split current and capital. The shares are given, not worked from populations: the
+    estimates' grade is 'assumption'."""
+    data = api.report(place)
+    t = data["totals"]
+    # actuals: council 1,250,000 + NHS 750,000 + police 300,000; estimates 200,000 + 500,000
+    assert (t["current_gbp"], t["capital_gbp"], t["unsplit_gbp"]) == (
+        "2300000.00",
+        "0.00",
+        "700000.00",
+    )
+    assert t["by_grade_gbp"] == {
+        "actual": "2300000.00",
+        "driver": "0.00",
+        "population": "0.00",
+        "assumption": "700000.00",
+    }
+    assert t["by_grade_share"]["actual"] == "0.7667"  # 2,300,000 / 3,000,000
+    for row in data["rows"]:
+        parts = sum(D(row[k]) for k in ("current_gbp", "capital_gbp", "unsplit_gbp"))
+        assert parts == D(row["total_gbp"]) == sum(D(v) for v in row["by_grade_gbp"].values())
+    hl = data["headline"]
+    assert (hl["basis"], hl["amount_gbp"], hl["capital_left_out_gbp"]) == (
+        "current",
+        "3000000.00",
+        "0.00",
+    )
+    assert hl["current_only"] == ["council", "nhs", "police"]
+    table = runner.invoke(app, ["report", "--db", str(place)]).stdout
+    assert "Current £" in table and "Capital £" in table and "Not split £" in table
+    assert "Headline, current spending" in table
+    assert "By confidence grade: actual £2,300,000.00 (76.7%) · assumption £700,000.00" in table
+    md = runner.invoke(app, ["report", "--format", "md", "--db", str(place)]).stdout
+    assert "| Current £ | Capital £ | Not split £ | Total £ |" in md
+
+
+def test_total_table_beside_actuals_is_refused_issue_12(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    total = xlsx(
+        [
+            ["Total identifiable expenditure on services, £ million"],
+            ["", "North West", "East Midlands", "London"],
+            ["7.1 Medical services", 9, 10.0, 9],
+            ["10.2 Old age", 9, 3.0, 9],
+        ],
+        name="pesa_total.xlsx",
+    )
+    untitled = runner.invoke(
+        app,
+        [
+            "ingest",
+            "pesa",
+            str(total),
+            "--region",
+            "East Midlands",
+            "--share",
+            "0.1",
+            "--db",
+            str(db),
+        ],
+    )
+    assert untitled.exit_code == 2
+    assert "does not say whether this is central government, local government" in untitled.stderr
+    assert "--part central|local|total" in untitled.stderr
+    assert api.report(db)["totals"]["total_gbp"] == "0.00"  # nothing was written
+    api.ingest("pesa", [total], db, region="East Midlands", share="0.1", part="total")
+    alone = api.report(db)
+    assert alone["totals"]["total_gbp"] == "1300000.00"  # (10.0 + 3.0) £m × 0.1: all of it
+    council = xlsx([["Service", "Net expenditure (£)"], ["Education services", 100]], name="c.xlsx")
+    api.ingest("council", [council], db, org="C")
+    refused = runner.invoke(app, ["report", "--db", str(db)])
+    assert refused.exit_code == 2
+    assert "pesa_total.xlsx" in refused.stderr
+    assert "total public spending" in refused.stderr
+    assert "Use the central government table" in refused.stderr
+    assert "CG/LG/PC column" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    kept = runner.invoke(
+        app, ["report", "--pesa-overlap", "keep", "--format", "csv", "--db", str(db)]
+    )
+    assert kept.exit_code == 0  # asked for by name: both counted
+
+
+def test_coverage_overridden_in_the_project_file_issue_12(runner: CliRunner, place: Path) -> None:
+    project = place.parent / "placecount.toml"
+    project.write_text(
+        project.read_text()
+        + "\n[method]\ndefault_coverage = false\n\n[[coverage]]\nrule = 'nhs-only-07.1'\n"
+        "actual_kind = 'nhs'\nsector = 'CG'\ncofog = '07'\n"
+    )
+    data = api.report(place)
+    rec = data["reconciliation"]
+    # only the NHS rule: the local-government table now stands, 150,000 + 300,000
+    assert [(r["rule"], r["amount_gbp"]) for r in rec["replaced"]] == [
+        ("nhs-only-07.1", "1000000.00")
+    ]
+    assert rec["count_gbp"] == "3450000.00"

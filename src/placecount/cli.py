@@ -511,6 +511,7 @@ def report(
     if chosen == "table" and output is None:
         console = _out_console()
         console.print(render.report_table(result))
+        console.print(render.report_economic_table(result))
         for line in render.report_notes(result):
             console.print(line, markup=False)
         return
@@ -574,6 +575,10 @@ def trace(
                 ("native_label", "Label"),
                 ("cofog_code", "COFOG"),
                 ("cofog_share", "Share"),
+                ("basis", "Basis"),
+                ("sector", "Sector"),
+                ("economic", "Economic"),
+                ("grade", "Grade"),
                 ("amount_gbp", "Amount £"),
                 ("treatment", "In the count as"),
             ],

@@ -249,6 +249,19 @@ def count(
         codes_all = list(codes)
 
     counted_total = sum(v for (_, _, t), v in cells.items() if t == "counted")
+    nature = queries.by_nature()
+    economic: dict[tuple[str | None, str], int] = {}
+    grades: dict[tuple[str | None, str], int] = {}
+    kind_economics: dict[str, set[str]] = {}
+    by_record: dict[tuple[str | None, str, str], int] = {}
+    for n in nature:
+        for key in (f"{n['economic']}", f"grade_{n['grade']}"):
+            rk = (n["code"], n["kind"], key)
+            by_record[rk] = by_record.get(rk, 0) + int(n["pence"])
+        pence = int(n["pence"])
+        economic[(n["code"], n["economic"])] = economic.get((n["code"], n["economic"]), 0) + pence
+        grades[(n["code"], n["grade"])] = grades.get((n["code"], n["grade"]), 0) + pence
+        kind_economics.setdefault(n["kind"], set()).add(n["economic"])
     rows: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     for code in codes_all:
@@ -267,6 +280,8 @@ def count(
                 "per_head_gbp": per_head(total, population),
                 "share_of_total": share_of(total, counted_total),
                 "ndpb_memo_gbp": money(memo) if has_memo else None,
+                **{f"{e}_gbp": money(economic.get((code, key), 0)) for e, key in ECONOMIC_COLUMNS},
+                "by_grade_gbp": {g: money(grades.get((code, g), 0)) for g in coverage.GRADES},
             }
         )
         for k in kinds:
@@ -277,6 +292,14 @@ def count(
                         "cofog_name": code_name(code),
                         "kind": k,
                         "amount_gbp": money(by_kind[k]),
+                        **{
+                            f"{e}_gbp": money(by_record.get((code, k, key), 0))
+                            for e, key in ECONOMIC_COLUMNS
+                        },
+                        **{
+                            f"grade_{g}_gbp": money(by_record.get((code, k, f"grade_{g}"), 0))
+                            for g in coverage.GRADES
+                        },
                     }
                 )
 
@@ -329,6 +352,17 @@ def count(
         "total_gbp": money(counted_total),
         "per_head_gbp": per_head(counted_total, population),
         "ndpb_memo_gbp": money(memo_total) if has_memo else None,
+        **{
+            f"{e}_gbp": money(sum(v for (_, k), v in economic.items() if k == key))
+            for e, key in ECONOMIC_COLUMNS
+        },
+        "by_grade_gbp": {
+            g: money(sum(v for (_, k), v in grades.items() if k == g)) for g in coverage.GRADES
+        },
+        "by_grade_share": {
+            g: share_of(sum(v for (_, k), v in grades.items() if k == g), counted_total)
+            for g in coverage.GRADES
+        },
     }
     return {
         "place": project.place.model_dump() if project else None,
@@ -341,6 +375,7 @@ def count(
         "memo_title": MEMO_TITLE if has_memo else None,
         "rows": rows,
         "totals": totals,
+        "headline": headline(kinds, kind_economics, economic, counted_total, population),
         "records": records,
         "reconciliation": {
             "gross_gbp": money(gross),
@@ -397,6 +432,67 @@ def count(
             ],
         },
     }
+
+
+#: The report's economic columns: current, capital, and lines whose source does not split them.
+ECONOMIC_COLUMNS = [("current", "current"), ("capital", "capital"), ("unsplit", "unknown")]
+
+
+def headline(
+    kinds: list[str],
+    kind_economics: dict[str, set[str]],
+    economic: dict[tuple[str | None, str], int],
+    counted_total: int,
+    population: int | None,
+) -> dict[str, Any]:
+    """The headline figure and its basis, the same for every source.
+
+    Current and capital where every source has both (a source that does not split them,
+    such as a wide PESA table, has both); where some source reports current spending only
+    (Revenue Outturn), the headline is current spending, and what that leaves out is
+    listed: other sources' capital, and the lines whose sources do not split the two
+    (counted whole, as published).
+    """
+    current_only = [k for k in kinds if kind_economics.get(k, set()) == {"current"}]
+    capital = sum(v for (_, e), v in economic.items() if e == "capital")
+    unsplit = sum(v for (_, e), v in economic.items() if e == "unknown")
+    if not current_only:
+        return {
+            "basis": "current and capital",
+            "amount_gbp": money(counted_total),
+            "per_head_gbp": per_head(counted_total, population),
+            "current_only": [],
+            "capital_left_out_gbp": money(0),
+            "unsplit_gbp": money(unsplit),
+            "gaps": [],
+        }
+    amount = counted_total - capital
+    gaps = []
+    if capital:
+        gaps.append(
+            f"capital spending of the sources that report it, £{money_text(capital)}, is left "
+            "out of the headline: "
+            + ", ".join(KIND_TITLES[k] for k in current_only)
+            + " report current spending only"
+        )
+    if unsplit:
+        gaps.append(
+            f"£{money_text(unsplit)} comes from sources that do not split current and capital "
+            "(counted whole, as published)"
+        )
+    return {
+        "basis": "current",
+        "amount_gbp": money(amount),
+        "per_head_gbp": per_head(amount, population),
+        "current_only": current_only,
+        "capital_left_out_gbp": money(capital),
+        "unsplit_gbp": money(unsplit),
+        "gaps": gaps,
+    }
+
+
+def money_text(pence: int) -> str:
+    return f"{pence_to_pounds(pence):,.2f}"
 
 
 def ndpb_coverage(ctx: dict[str, Any], queries: CountQueries) -> dict[str, bool]:
@@ -475,6 +571,13 @@ def trace(
                 "amount_gbp": money(int(x["pence"])),
                 "treatment": x["treatment"],
                 "transfer_to": x["transfer_to"],
+                "basis": x["basis"],
+                "sector": x["sector"],
+                "economic": x["economic"],
+                "grade": x["grade"],
+                "identifiable": x["identifiable"],
+                "apportionment": x["apportionment"],
+                "replaced_by": x["replaced_by"],
             }
             for x in lines
         ],

@@ -164,6 +164,29 @@ def report_table(result: dict[str, Any]) -> Table:
     return table
 
 
+def report_economic_table(result: dict[str, Any]) -> Table:
+    """The same rows split into current and capital spending (a terminal is not wide
+    enough for both in one table)."""
+    hl = result["headline"]
+    table = Table(
+        title=f"Current and capital spending (the headline is {hl['basis']} spending)",
+        show_footer=True,
+    )
+    table.add_column("COFOG", footer="")
+    table.add_column("Function", footer="Total")
+    econ = economic_columns(result)
+    totals = result["totals"]
+    for key, head in econ:
+        table.add_column(head, justify="right", footer=money(totals[key]))
+    table.add_column("Total £", justify="right", footer=money(totals["total_gbp"]), style="bold")
+    for r in result["rows"]:
+        cells = [r["cofog_code"] or "—", r["cofog_name"]]
+        cells += [money(r[key]) for key, _ in econ]
+        cells.append(money(r["total_gbp"]))
+        table.add_row(*cells)
+    return table
+
+
 def percent(share: str | None) -> str:
     return "" if share is None else f"{Decimal(share) * 100:.1f}%"
 
@@ -188,6 +211,19 @@ def report_notes(result: dict[str, Any]) -> list[str]:
     for o in rec["replaced"]:
         out += _amount_line(f"  less {o['text']}", o["amount_gbp"], "−")
     out += _amount_line("  The count", rec["count_gbp"])
+    hl = result["headline"]
+    out += _amount_line(f"  Headline, {hl['basis']} spending", hl["amount_gbp"])
+    if hl.get("per_head_gbp") is not None:
+        out.append(f"  (£{money(hl['per_head_gbp'])} a head)")
+    out += [f"  Headline basis: {gap}" for gap in hl["gaps"]]
+    grades = result["totals"]["by_grade_gbp"]
+    shares = result["totals"]["by_grade_share"]
+    out.append(
+        "By confidence grade: "
+        + " · ".join(
+            f"{g} £{money(v)} ({percent(shares[g])})" for g, v in grades.items() if Decimal(v)
+        )
+    )
     for t in rec["transfers_kept"]:
         out.append(f"  (kept: {t['from']} → {t['to']}, £{money(t['amount_gbp'])}: {t['why']})")
     for p in result["pesa"]:
@@ -224,6 +260,8 @@ def report_notes(result: dict[str, Any]) -> list[str]:
 def report_markdown(result: dict[str, Any]) -> str:
     """The count as a Markdown table, for pasting into papers."""
     heads = ["COFOG", "Function"] + [result["kind_titles"][k] + " £" for k in result["kinds"]]
+    econ = economic_columns(result)
+    heads += [head for _, head in econ]
     heads += ["Total £"]
     per_head = result["totals"].get("per_head_gbp") is not None
     if per_head:
@@ -239,6 +277,7 @@ def report_markdown(result: dict[str, Any]) -> str:
     for r in result["rows"]:
         cells = [r["cofog_code"] or "—", r["cofog_name"]]
         cells += [money(r["by_kind_gbp"][k]) for k in result["kinds"]]
+        cells += [money(r[key]) for key, _ in econ]
         cells.append(money(r["total_gbp"]))
         if per_head:
             cells.append(money(r["per_head_gbp"]))
@@ -248,6 +287,7 @@ def report_markdown(result: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     t = result["totals"]
     cells = ["", "**Total**"] + [f"**{money(t['by_kind_gbp'][k])}**" for k in result["kinds"]]
+    cells += [f"**{money(t[key])}**" for key, _ in econ]
     cells.append(f"**{money(t['total_gbp'])}**")
     if per_head:
         cells.append(f"**{money(t['per_head_gbp'])}**")
@@ -261,7 +301,29 @@ def report_markdown(result: dict[str, Any]) -> str:
     return title + "\n".join(lines) + "\n\n```\n" + notes + "\n```\n"
 
 
-RECORD_COLUMNS = ["cofog_code", "cofog_name", "kind", "amount_gbp"]
+RECORD_COLUMNS = [
+    "cofog_code",
+    "cofog_name",
+    "kind",
+    "amount_gbp",
+    "current_gbp",
+    "capital_gbp",
+    "unsplit_gbp",
+    "grade_actual_gbp",
+    "grade_driver_gbp",
+    "grade_population_gbp",
+    "grade_assumption_gbp",
+]
+
+ECONOMIC_TITLES = {"current": "Current £", "capital": "Capital £", "unsplit": "Not split £"}
+
+
+def economic_columns(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """Current and capital columns, and 'not split' when some source does not split them."""
+    keys = ["current", "capital"]
+    if Decimal(result["totals"].get("unsplit_gbp") or 0):
+        keys.append("unsplit")
+    return [(f"{k}_gbp", ECONOMIC_TITLES[k]) for k in keys]
 
 
 def report_csv(result: dict[str, Any]) -> str:
@@ -280,7 +342,10 @@ def report_parquet(result: dict[str, Any]) -> bytes:
             "cofog_code": pa.array([r["cofog_code"] for r in recs], pa.string()),
             "cofog_name": pa.array([r["cofog_name"] for r in recs], pa.string()),
             "kind": pa.array([r["kind"] for r in recs], pa.string()),
-            "amount_gbp": pa.array([Decimal(r["amount_gbp"]) for r in recs], pa.decimal128(18, 2)),
+            **{
+                name: pa.array([Decimal(r[name]) for r in recs], pa.decimal128(18, 2))
+                for name in RECORD_COLUMNS[3:]
+            },
         }
     )
     sink = io.BytesIO()
@@ -367,6 +432,8 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
     put(ws, 0, 0, title, title_fmt)
     put(ws, 1, 0, "Amounts in £. Method and shares on the Method sheet.")
     heads = ["COFOG", "Function"] + [result["kind_titles"][k] + " £" for k in result["kinds"]]
+    econ = economic_columns(result)
+    heads += [head for _, head in econ]
     heads += ["Total £"]
     per_head = result["totals"].get("per_head_gbp") is not None
     if per_head:
@@ -382,6 +449,7 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
     for r, row in enumerate(result["rows"], start=hr + 1):
         vals: list[tuple[Any, Any]] = [(row["cofog_code"] or "", None), (row["cofog_name"], None)]
         vals += [(num(row["by_kind_gbp"][k]), gbp) for k in result["kinds"]]
+        vals += [(num(row[key]), gbp) for key, _ in econ]
         vals.append((num(row["total_gbp"]), gbp))
         if per_head:
             vals.append((num(row["per_head_gbp"]), gbp))
@@ -394,6 +462,7 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
     t = result["totals"]
     tot: list[tuple[Any, Any]] = [("", gbp_bold), ("Total", gbp_bold)]
     tot += [(num(t["by_kind_gbp"][k]), gbp_bold) for k in result["kinds"]]
+    tot += [(num(t[key]), gbp_bold) for key, _ in econ]
     tot.append((num(t["total_gbp"]), gbp_bold))
     if per_head:
         tot.append((num(t["per_head_gbp"]), gbp_bold))
@@ -412,9 +481,15 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
     ]
     recon += [(f"less {x['text']}", f"-{x['amount_gbp']}") for x in rec["replaced"]]
     recon.append(("The count", rec["count_gbp"]))
+    hl = result["headline"]
+    recon.append((f"Headline ({hl['basis']})", hl["amount_gbp"]))
+    recon += [(f"Confidence grade: {g}", v) for g, v in result["totals"]["by_grade_gbp"].items()]
     for i, (label, amount) in enumerate(recon, start=rr + 1):
-        put(ws, i, 1, label, bold if label == "The count" else None)
-        put(ws, i, 2, num(amount.replace("--", "")), gbp_bold if label == "The count" else gbp)
+        strong = label == "The count" or label.startswith("Headline")
+        put(ws, i, 1, label, bold if strong else None)
+        put(ws, i, 2, num(amount.replace("--", "")), gbp_bold if strong else gbp)
+    for i, gap in enumerate(hl["gaps"], start=rr + len(recon) + 1):
+        put(ws, i, 1, f"Headline: {gap}")
     ws.freeze_panes(hr + 1, 2)
     ws.set_column(0, 0, 8)
     ws.set_column(1, 1, 44)
@@ -535,8 +610,15 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
             ("native_label", "Label", 44),
             ("cofog_code", "COFOG", 9),
             ("cofog_share", "COFOG share", 11),
+            ("basis", "Basis", 9),
+            ("sector", "Sector", 7),
+            ("economic", "Economic", 9),
+            ("grade", "Grade", 11),
+            ("identifiable", "Identifiable", 12),
+            ("apportionment", "Share of region", 12),
             ("amount_gbp", "Amount £", 18),
             ("treatment", "In the count as", 14),
+            ("replaced_by", "Replaced by rule", 18),
             ("transfer_to", "Transfer to", 24),
         ],
     )
@@ -778,7 +860,7 @@ def report_output(result: dict[str, Any], fmt: str) -> str | bytes:
         return report_xlsx(result)
     if fmt == "parquet":
         return report_parquet(result)
-    return text_of([report_table(result), *report_notes(result)])
+    return text_of([report_table(result), report_economic_table(result), *report_notes(result)])
 
 
 def flows_output(result: dict[str, Any], fmt: str) -> str | bytes:
