@@ -56,7 +56,9 @@ class CoverageRule:
     """One row of the coverage table: estimates that one kind of actual replaces.
 
     Text patterns are compared as the store compares names (lower case, other
-    characters as one space) and match when the estimate's text contains them.
+    characters as one space) and match names that begin with them: "nhs trusts" is the
+    CRA's "NHS Trusts", never "Office of the Independent Regulator for NHS Foundation
+    Trusts".
     ``organisation = "{org}"`` stands for each counted body of the kind by name.
     """
 
@@ -74,11 +76,11 @@ class CoverageRule:
         """The rule in words, e.g. for README's method section and the Method sheet."""
         what = [f"{self.sector} estimates"]
         if self.department:
-            what.append(f"of a department named '…{self.department}…'")
+            what.append(f"of a department whose name begins '{self.department}'")
         if self.organisation == "{org}":
             what.append("of the body's own CRA organisation")
         elif self.organisation:
-            what.append(f"of organisations named '…{self.organisation}…'")
+            what.append(f"of organisations whose names begin '{self.organisation}'")
         if self.cofog:
             what.append(f"in COFOG {self.cofog}")
         if self.except_cofog:

@@ -93,9 +93,12 @@ class CoverageEntry(BaseModel):
         description="The kind of actual that covers the estimates."
     )
     sector: Literal["CG", "LG", "PC"] = Field(description="The estimates' sector.")
-    department: str | None = Field(default=None, description="Text the department contains.")
+    department: str | None = Field(
+        default=None, description="How the department's name begins (case and punctuation aside)."
+    )
     organisation: str | None = Field(
-        default=None, description="Text the CRA organisation contains; '{org}': the body's own."
+        default=None,
+        description="How the CRA organisation's name begins; '{org}': the body's own name.",
     )
     cofog: str | None = Field(default=None, description="Only estimates under this COFOG code.")
     except_cofog: str | None = Field(default=None, description="Not those under this code.")

@@ -553,11 +553,11 @@ m AS (
       AND CASE
         WHEN (r.organisation IS NULL OR e.level = 'organisation')
              AND (r.department IS NULL OR e.level <> 'function')
-          THEN (r.department IS NULL OR contains(e.dept, r.department))
-               AND (r.organisation IS NULL OR contains(e.orgn, r.organisation))
+          THEN (r.department IS NULL OR starts_with(e.dept, r.department))
+               AND (r.organisation IS NULL OR starts_with(e.orgn, r.organisation))
         ELSE r.coarse_cofog IS NOT NULL AND starts_with(e.cofog_code, r.coarse_cofog)
              AND (r.department IS NULL OR e.level = 'function'
-                  OR contains(e.dept, r.department))
+                  OR starts_with(e.dept, r.department))
       END
 )
 SELECT line_id, cofog_code,
