@@ -38,7 +38,11 @@ def test_bundled_tables_read_and_every_kind_has_a_nature() -> None:
     assert (rules["police-lg"].sector, rules["police-lg"].cofog) == ("LG", "03.1")
     assert rules["nhs-trusts"].organisation == "nhs trusts"
     assert rules["nhs-trusts"].coarse_cofog == "07"
-    assert "- `nhs-trusts`: nhs actuals replace CG estimates" in method_text()
+    assert method_text().splitlines()[2] == (
+        "- `nhs-trusts`: NHS bodies replace CG lines, department 'department of health…', "
+        "organisation 'nhs trusts…'; where the estimate names no organisation, CG 07 (coarse). "
+        "NHS bodies' accounts replace the Department of Health's NHS trusts."
+    )
 
 
 def test_rules_apply_only_for_kinds_in_the_count() -> None:

@@ -370,6 +370,10 @@ def count(
         "theme": ({"name": theme, **theme_def.model_dump(mode="json")} if theme_def else None),
         "filters": filters.to_dict(),
         "method": method.model_dump(),
+        "coverage_rules": [
+            {"rule": r.rule, "actual_kind": r.actual_kind, "text": r.describe(), "note": r.note}
+            for r in rules
+        ],
         "kinds": kinds,
         "kind_titles": {k: KIND_TITLES[k] for k in kinds},
         "memo_title": MEMO_TITLE if has_memo else None,

@@ -74,22 +74,21 @@ class CoverageRule:
 
     def describe(self) -> str:
         """The rule in words, e.g. for README's method section and the Method sheet."""
-        what = [f"{self.sector} estimates"]
+        what = [f"{KIND_NOUNS.get(self.actual_kind, self.actual_kind)} replace {self.sector} lines"]
         if self.department:
-            what.append(f"of a department whose name begins '{self.department}'")
+            what.append(f"department '{self.department}…'")
         if self.organisation == "{org}":
-            what.append("of the body's own CRA organisation")
+            what.append("the body's own CRA organisation")
         elif self.organisation:
-            what.append(f"of organisations whose names begin '{self.organisation}'")
+            what.append(f"organisation '{self.organisation}…'")
         if self.cofog:
-            what.append(f"in COFOG {self.cofog}")
+            what.append(f"COFOG {self.cofog}")
         if self.except_cofog:
             what.append(f"except COFOG {self.except_cofog}")
-        text = f"{self.actual_kind} actuals replace " + " ".join(what)
+        text = ", ".join(what)
         if self.coarse_cofog:
-            text += (
-                f"; where the estimate names no organisation: COFOG {self.coarse_cofog} (coarse)"
-            )
+            text += f"; where the estimate names no organisation, {self.sector} {self.coarse_cofog}"
+            text += " (coarse)"
         return text
 
 
@@ -303,4 +302,10 @@ KIND_NOUNS = {
 def method_text(rules: list[CoverageRule] | None = None) -> str:
     """The coverage table as Markdown bullets (README's method section, ``make docs``)."""
     rules = rules if rules is not None else load_rules()
-    return "\n".join(f"- `{r.rule}`: {r.describe()}." for r in rules) + "\n"
+    return (
+        "\n".join(
+            f"- `{r.rule}`: {r.describe()}." + (f" {r.note.rstrip('.')}." if r.note else "")
+            for r in rules
+        )
+        + "\n"
+    )

@@ -539,6 +539,13 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
                 f"{p['share']} ({p['share_basis']}), part {p['part']}",
             )
         )
+    hl = result["headline"]
+    items.append(("Headline basis", f"{hl['basis']} spending"))
+    items += [("Headline: left out or not split", gap) for gap in hl["gaps"]]
+    items += [
+        (f"Coverage rule {r['rule']}", f"{r['text']}. {r['note']}".rstrip())
+        for r in result.get("coverage_rules", [])
+    ]
     for n in result["ndpb_of_which"]:
         items.append(
             (
