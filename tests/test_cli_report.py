@@ -568,3 +568,60 @@ def test_coverage_overridden_in_the_project_file_issue_12(runner: CliRunner, pla
         ("nhs-only-07.1", "1000000.00")
     ]
     assert rec["count_gbp"] == "3450000.00"
+
+
+def test_pooled_budget_to_a_body_reporting_net_is_kept_once_issue_12(
+    runner: CliRunner, place: Path
+) -> None:
+    """The NHS body's figures, said to be net of its income, leave out the council's
+    £40,000 contribution: it is spent only on the council's side, so it stays there."""
+    project = place.parent / "placecount.toml"
+    project.write_text(project.read_text() + "\n[method]\nincome = { nhs = 'net' }\n")
+    data = api.report(place)
+    rec = data["reconciliation"]
+    assert rec["transfers"] == []
+    assert [(t["from"], t["to"], t["amount_gbp"], t["why"]) for t in rec["transfers_kept"]] == [
+        (
+            "Testshire County Council",
+            "Testshire PCT",
+            "40000.00",
+            "the recipient reports net of this income: its figures leave it out",
+        )
+    ]
+    # 3,000,000 + the 40,000 kept on the council's side
+    assert rec["count_gbp"] == "3040000.00"
+
+
+def test_parish_precepts_and_the_parish_count_once_issue_12(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    district = xlsx(
+        [
+            ["Service", "Net expenditure (£)"],
+            ["Cultural and related services", 500],
+            ["Parish precepts", 120],
+            ["Environment Agency levy", 30],
+        ],
+        name="district.xlsx",
+    )
+    parish = xlsx(
+        [["Service", "Net expenditure (£)"], ["Cultural and related services", 120]],
+        name="parish.xlsx",
+    )
+    api.ingest("council", [district], db, org="Riverton District Council")
+    alone = api.report(db)
+    # no parish and no Environment Agency in the count: the district's precept and levy stay
+    assert alone["reconciliation"]["count_gbp"] == "650.00"
+    assert sorted(t["to"] for t in alone["reconciliation"]["transfers_kept"]) == [
+        "Environment Agency",
+        "parish councils",
+    ]
+    api.ingest("council", [parish], db, org="Anytown Parish Council")
+    both = api.report(db)
+    rec = both["reconciliation"]
+    # 500 + 30 (the levy: the Environment Agency is not counted) + the parish's own 120
+    assert rec["count_gbp"] == "650.00"
+    assert [(t["from"], t["to"], t["amount_gbp"]) for t in rec["transfers"]] == [
+        ("Riverton District Council", "parish councils", "120.00")
+    ]
+    assert rec["gross_gbp"] == "770.00"

@@ -219,6 +219,8 @@ def count(
         k: v for k, v in ctx["bodies"].items() if k != "ndpb" or method.ndpbs == "add-uncovered"
     }
     rules = coverage.rules_for(project)
+    groups, net_recipients = coverage.transfer_recipients(counted_bodies, method.income)
+    orgs = orgs + groups
     if replace:
         coverage.check_parts(ctx["pesa_parts"], counted_bodies)
     queries.register_method(
@@ -234,6 +236,7 @@ def count(
             "orgs": orgs,
             "kinds": ctx["kinds"],
             "replace": replace,
+            "net_recipients": net_recipients,
         },
         theme_rules(theme_def) if theme_def else None,
     )
@@ -395,7 +398,11 @@ def count(
                     "to": t["transfer_to"],
                     "label": t["native_label"],
                     "amount_gbp": money(int(t["pence"])),
-                    "why": "recipient is not in the count",
+                    "why": (
+                        "the recipient reports net of this income: its figures leave it out"
+                        if simple_norm(t["transfer_to"]) in net_recipients
+                        else "recipient is not in the count"
+                    ),
                 }
                 for t in queries.kept_transfers()
             ],

@@ -25,6 +25,7 @@ what to use instead (:func:`check_parts`).
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ class KindNature:
     economic: str
     grade: str
     note: str
+    income: str = "gross"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def load_kinds(path: Path | None = None) -> dict[str, KindNature]:
                 economic=r["economic"],
                 grade=r["grade"],
                 note=r["note"],
+                income=r.get("income") or "gross",
             )
             for r in csv.DictReader(fh)
         }
@@ -242,6 +245,39 @@ def active_rules(rules: list[CoverageRule], counted: dict[str, list[str]]) -> li
                 }
             )
     return out
+
+
+def transfer_recipients(
+    bodies: dict[str, list[str]], income: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """Who a transfer can be to, of the bodies in the count, and which report net.
+
+    Returns the recipient names in the count (normalised): the groups of
+    ``data/method/recipients.csv`` (parish councils, the Environment Agency, waste and
+    transport authorities) that some counted body's name places it in; and the names
+    (bodies, kinds and groups) whose figures are net of the income they receive, so a
+    contribution paid to them stays on the giver's side.
+    """
+    kinds = load_kinds()
+    net_kinds = {k for k in kinds if income.get(k, kinds[k].income) == "net" and k in bodies}
+    path = resource_path("data", "method", "recipients.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        groups = [
+            (_norm(r["recipient"]), _norm(r["body_name_contains"])) for r in csv.DictReader(fh)
+        ]
+    present: set[str] = set()
+    net: set[str] = set(net_kinds)
+    for kind, names in bodies.items():
+        for name in names:
+            body = _norm(name) or ""
+            if kind in net_kinds:
+                net.add(body)
+            for group, needle in groups:
+                if group and needle and needle in body:
+                    present.add(group)
+                    if kind in net_kinds:
+                        net.add(group)
+    return sorted(present), sorted(net)
 
 
 def check_parts(pesa_parts: list[dict[str, Any]], counted: dict[str, list[str]]) -> None:

@@ -76,6 +76,12 @@ class Method(BaseModel):
         "coverage table, data/method/coverage.csv) is replaced by it; 'keep' counts both "
         "(not advised).",
     )
+    income: dict[str, Literal["gross", "net"]] = Field(
+        default_factory=dict,
+        description="Whether a kind's figures are gross or net of the income it receives, "
+        "overriding data/method/kinds.csv (councils and police net, the rest gross): a "
+        "contribution paid to a body that reports net stays on the giver's side.",
+    )
     default_coverage: bool = Field(
         default=True,
         description="Use the bundled coverage table; false keeps only the [[coverage]] rules "

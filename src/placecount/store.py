@@ -482,6 +482,9 @@ SELECT w.*,
              AND (list_contains($orgs, norm(w.transfer_to))
                   OR list_contains($kinds, norm(w.transfer_to)))
              AND norm(w.transfer_to) <> norm(w.org)
+             -- a contribution to a body whose figures are net of it is spent only here
+             AND (NOT list_contains($net_recipients, norm(w.transfer_to))
+                  OR ends_with(coalesce(w.transfer_basis, ''), '(financing)'))
             THEN 'transfer'
         WHEN $replace AND w.replaced_by IS NOT NULL
             THEN 'replaced'
