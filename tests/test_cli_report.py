@@ -30,6 +30,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -276,7 +277,7 @@ def test_bad_report_options(runner: CliRunner, place: Path) -> None:
         (["--kind", "parish"], "--kind 'parish' is not a source kind."),
         (["--cofog", "99"], "--cofog: '99' is not a COFOG code."),
         (["--theme", "nope"], "there is no theme 'nope' in placecount.toml."),
-        (["--ndpbs", "all"], "--ndpbs 'all': use memo or add-uncovered."),
+        (["--ndpbs", "all"], "--ndpbs 'all': use memo, add-uncovered or replace."),
     ]:
         result = runner.invoke(app, ["report", "--db", str(place), *args])
         assert result.exit_code == 2, args
@@ -625,3 +626,88 @@ def test_parish_precepts_and_the_parish_count_once_issue_12(
         ("Riverton District Council", "parish councils", "120.00")
     ]
     assert rec["gross_gbp"] == "770.00"
+
+
+def test_ndpb_memo_larger_than_its_pesa_figure_is_a_warning_issue_12(place: Path) -> None:
+    """Arts Council England (08.2, £80,000) is said to sit inside PESA, but the PESA
+    tables here have nothing in division 08."""
+    data = api.report(place)
+    assert [(c["where"], c["memo_gbp"], c["pesa_gbp"]) for c in data["ndpb_checks"]] == [
+        ("COFOG 08 Recreation, culture and religion", "80000.00", "0.00")
+    ]
+
+
+def cra_database(xlsx: Callable[..., Path], rows: list[list[Any]]) -> Path:
+    head = [
+        "Department Name",
+        "Organisation Name",
+        "HMT Function",
+        "HMT Subfunction",
+        "ID/non-ID",
+        "CAP or CUR",
+        "CG, LG, PC, BOE",
+        "NUTS Region",
+        "2017-18",
+    ]
+    return xlsx([head, *rows], name="cra.xlsx", sheet="CRA database")
+
+
+def test_an_ndpb_from_its_own_figures_replaces_its_cra_organisation_issue_12(
+    runner: CliRunner, tmp_path: Path, xlsx: Callable[..., Path]
+) -> None:
+    db = tmp_path / "placecount.duckdb"
+    api.init(db, "Copeland", "2017-18", population=70_000)
+    cra = cra_database(
+        xlsx,
+        [
+            [
+                "Department for Business, Energy and Industrial Strategy",
+                "Nuclear Decommissioning Authority",
+                "4. Economic affairs",
+                "4.4 Mining, manufacturing and construction",
+                "ID",
+                "CUR",
+                "CG",
+                "ENGLAND_North West",
+                100,
+            ],
+            [
+                "Department for Business, Energy and Industrial Strategy",
+                "Department for Business, Energy and Industrial Strategy",
+                "4. Economic affairs",
+                "4.1 General economic, commercial and labour affairs",
+                "ID",
+                "CUR",
+                "CG",
+                "ENGLAND_North West",
+                40,
+            ],
+        ],
+    )
+    ndpb = xlsx(
+        [
+            ["Body", "Sponsor department", "Status", "Expenditure (£000)"],
+            ["Nuclear Decommissioning Authority", "BEIS", "Executive", 2500],
+        ],
+        name="ndpb.xlsx",
+    )
+    api.ingest(
+        "pesa", [cra], db, region="North West", year="2017-18", share="0.5", units="millions"
+    )
+    api.ingest("ndpb", [ndpb], db)
+    memo = api.report(db)
+    # £m × 0.5: 100 → £50m, 40 → £20m; the NDPB only "of which"
+    assert memo["reconciliation"]["count_gbp"] == "70000000.00"
+    replaced = api.report(db, ndpbs="replace")
+    rec = replaced["reconciliation"]
+    assert [(r["rule"], r["estimate"], r["amount_gbp"]) for r in rec["replaced"]] == [
+        (
+            "ndpb-own",
+            "Department for Business, Energy and Industrial Strategy / "
+            "Nuclear Decommissioning Authority",
+            "50000000.00",
+        )
+    ]
+    # the NDPB's own £2.5m replaces the £50m estimate; the department's £20m stands
+    assert rec["count_gbp"] == "22500000.00"
+    assert replaced["totals"]["by_kind_gbp"] == {"pesa": "20000000.00", "ndpb": "2500000.00"}

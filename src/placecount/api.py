@@ -454,8 +454,10 @@ def report(
                 f"--kind {k!r} is not a source kind.",
                 note="Use one of: " + ", ".join(KINDS) + ".",
             )
-    if ndpbs is not None and ndpbs not in ("memo", "add-uncovered"):
-        raise InputError.one("bad-option", f"--ndpbs {ndpbs!r}: use memo or add-uncovered.")
+    if ndpbs is not None and ndpbs not in ("memo", "add-uncovered", "replace"):
+        raise InputError.one(
+            "bad-option", f"--ndpbs {ndpbs!r}: use memo, add-uncovered or replace."
+        )
     if pesa_overlap is not None and pesa_overlap not in ("remove", "keep"):
         raise InputError.one("bad-option", f"--pesa-overlap {pesa_overlap!r}: use remove or keep.")
     project = load_project(_project_file(db, project_file))

@@ -456,8 +456,9 @@ def report(
         typer.Option(
             "--ndpbs",
             metavar="MODE",
-            help="memo (shown, not added: the default) or add-uncovered (added where no "
-            "PESA figure covers the sponsor).",
+            help="memo (shown, not added: the default), add-uncovered (added where no "
+            "PESA figure covers the sponsor) or replace (an NDPB's own figures replace its "
+            "CRA organisation's estimate).",
         ),
     ] = None,
     pesa_overlap: Annotated[

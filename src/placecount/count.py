@@ -213,11 +213,22 @@ def count(
         if method.ndpbs == "add-uncovered"
         else []
     )
-    orgs = ctx["orgs"] + (ctx["ndpb_orgs"] if added else [])
+    ndpb_bodies = queries.ndpb_bodies()
+    # "replace": an NDPB whose own CRA organisation is among the estimates is counted
+    # from its own figures, and they replace that estimate (the coverage rule ndpb-own)
+    bodies_added = (
+        sorted({b["body"] for b in ndpb_bodies if b["has_estimate"]})
+        if method.ndpbs == "replace"
+        else []
+    )
+    added_names = [b["org"] for b in ndpb_bodies if b["sponsor"] in added] + [
+        b["org"] for b in ndpb_bodies if b["body"] in bodies_added
+    ]
+    orgs = ctx["orgs"] + [simple_norm(n) for n in added_names]
     replace = method.pesa_overlap == "remove"
-    counted_bodies = {
-        k: v for k, v in ctx["bodies"].items() if k != "ndpb" or method.ndpbs == "add-uncovered"
-    }
+    counted_bodies = {k: v for k, v in ctx["bodies"].items() if k != "ndpb"}
+    if added_names:
+        counted_bodies["ndpb"] = sorted(set(added_names))
     rules = coverage.rules_for(project)
     groups, net_recipients = coverage.transfer_recipients(counted_bodies, method.income)
     orgs = orgs + groups
@@ -232,6 +243,7 @@ def count(
             **filters.params(),
             "level": by,
             "ndpb_added": added,
+            "ndpb_bodies_added": bodies_added,
             "transfers": method.eliminate_transfers,
             "orgs": orgs,
             "kinds": ctx["kinds"],
@@ -306,6 +318,7 @@ def count(
                     }
                 )
 
+    ndpb_checks = memo_checks(cells, codes_all, queries, has_memo)
     gross = sum(v for (_, _, t), v in cells.items() if t != "ndpb-memo")
     transfers = [
         {
@@ -407,6 +420,7 @@ def count(
                 for t in queries.kept_transfers()
             ],
         },
+        "ndpb_checks": ndpb_checks,
         "ndpb_of_which": [
             {
                 "sponsor": n["sponsor"],
@@ -504,6 +518,59 @@ def headline(
 
 def money_text(pence: int) -> str:
     return f"{pence_to_pounds(pence):,.2f}"
+
+
+def memo_checks(
+    cells: dict[tuple[str | None, str, str], int],
+    codes: list[str | None],
+    queries: CountQueries,
+    has_memo: bool,
+) -> list[dict[str, Any]]:
+    """NDPBs checked, not assumed: an "of which" memo larger than the PESA figure it is
+    said to sit inside is a warning with both numbers.
+
+    The figure is the PESA estimate of the same COFOG row (before any replacement) and,
+    where the estimates name departments, the sponsor department's.
+    """
+    if not has_memo or not any(k == "pesa" for (_, k, _) in cells):
+        return []
+    out: list[dict[str, Any]] = []
+    for code in codes:
+        memo = sum(v for (c, _, t), v in cells.items() if c == code and t == "ndpb-memo")
+        pesa = sum(
+            v for (c, k, t), v in cells.items() if c == code and k == "pesa" and t != "transfer"
+        )
+        if memo > pesa:
+            out.append(
+                {
+                    "where": f"COFOG {code} {code_name(code)}" if code else UNMAPPED_NAME,
+                    "memo_gbp": money(memo),
+                    "pesa_gbp": money(pesa),
+                    "text": f"NDPBs 'of which' in {code or 'unmapped'} {code_name(code)}, "
+                    f"£{money_text(memo)}, are more than the PESA figure they are said to "
+                    f"sit inside, £{money_text(pesa)}",
+                }
+            )
+    departments: dict[str, int] = {}
+    for d in queries.pesa_by_department():
+        key = department_key(d["department"])
+        departments[key] = departments.get(key, 0) + int(d["pence"])
+    for n in queries.ndpb_by_sponsor():
+        key = department_key(n["sponsor"])
+        if n["treatment"] != "ndpb-memo" or key not in departments:
+            continue
+        if int(n["pence"]) > departments[key]:
+            out.append(
+                {
+                    "where": f"sponsor {n['sponsor']}",
+                    "memo_gbp": money(int(n["pence"])),
+                    "pesa_gbp": money(departments[key]),
+                    "text": f"NDPBs sponsored by {n['sponsor']}, £{money_text(int(n['pence']))}, "
+                    f"are more than that department's PESA figure, "
+                    f"£{money_text(departments[key])}",
+                }
+            )
+    return out
 
 
 def ndpb_coverage(ctx: dict[str, Any], queries: CountQueries) -> dict[str, bool]:

@@ -65,10 +65,12 @@ class Method(BaseModel):
         description="Remove a transfer from the giver's side when its recipient is in the "
         "count (no pound counted twice).",
     )
-    ndpbs: Literal["memo", "add-uncovered"] = Field(
+    ndpbs: Literal["memo", "add-uncovered", "replace"] = Field(
         default="memo",
         description="'memo': NDPB spending is shown 'of which' and not added (it is inside "
-        "PESA); 'add-uncovered': added where no PESA figure covers its sponsor department.",
+        "PESA); 'add-uncovered': added where no PESA figure covers its sponsor department; "
+        "'replace': an NDPB whose own CRA organisation is among the estimates is counted "
+        "from its own figures, which replace that estimate.",
     )
     pesa_overlap: Literal["remove", "keep"] = Field(
         default="remove",

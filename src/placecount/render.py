@@ -237,6 +237,8 @@ def report_notes(result: dict[str, Any]) -> list[str]:
         for n in memo:
             bodies = "1 body" if n["bodies"] == 1 else f"{n['bodies']} bodies"
             out.append(f"  {n['sponsor']}: {bodies}, £{money(n['amount_gbp'])}")
+    for c in result.get("ndpb_checks", []):
+        out.append(f"Warning: {c['text']}.")
     for n in result["ndpb_of_which"]:
         if n["added"]:
             out.append(

@@ -477,6 +477,7 @@ SELECT w.*,
     {pence} AS pence,
     CASE
         WHEN w.kind = 'ndpb' AND NOT list_contains($ndpb_added, norm(w.sponsor))
+             AND NOT list_contains($ndpb_bodies_added, norm(w.org))
             THEN 'ndpb-memo'
         WHEN $transfers AND w.transfer_to IS NOT NULL
              AND (list_contains($orgs, norm(w.transfer_to))
@@ -712,6 +713,36 @@ class CountQueries:
         con.unregister("coverage_rules_arrow")
         con.execute(_SOURCE_NATURE)
         con.execute(_REPLACED)
+
+    def ndpb_bodies(self) -> list[dict[str, Any]]:
+        """Each NDPB in the store: its name, sponsor, and whether an estimate names it.
+
+        An estimate names a body when a CRA line's organisation begins with its name.
+        """
+        return self.store.query(
+            """WITH bodies AS (
+                   SELECT DISTINCT org, norm(org) AS body, norm(sponsor) AS sponsor
+                   FROM lines WHERE included AND kind = 'ndpb' AND org IS NOT NULL
+               ),
+               organisations AS (
+                   SELECT DISTINCT norm(substr(org, strpos(org, ' / ') + 3)) AS orgn
+                   FROM lines WHERE included AND kind = 'pesa' AND contains(org, ' / ')
+               )
+               SELECT b.org, b.body, b.sponsor,
+                      EXISTS (SELECT 1 FROM organisations o
+                              WHERE starts_with(o.orgn, b.body)) AS has_estimate
+               FROM bodies b ORDER BY b.body"""
+        )
+
+    def pesa_by_department(self) -> list[dict[str, Any]]:
+        """PESA pence by the department a line names (lines that name none are left out)."""
+        return self.store.query(
+            """SELECT split_part(org, ' / ', 1) AS department, sum(amount_pence) AS pence
+               FROM lines
+               WHERE included AND kind = 'pesa' AND org IS NOT NULL
+                 AND norm(org) <> 'central government pesa'
+               GROUP BY ALL ORDER BY department"""
+        )
 
     def classify(self, params: dict[str, Any], theme_rules: list[dict[str, Any]] | None) -> None:
         con = self.store.con
