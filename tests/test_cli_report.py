@@ -30,8 +30,8 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
