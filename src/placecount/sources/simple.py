@@ -31,6 +31,16 @@ def read(
     if header is None:
         return None
     table, units, units_from = read_long_table(grid, header, schema, options, issues)
+    if schema.kind in ("council", "nhs", "police"):
+        from ._totals import keep_most_detailed
+
+        table = keep_most_detailed(
+            table,
+            file_name=grid.file_name,
+            sheet=grid.sheet,
+            strict=options.strict,
+            issues=issues,
+        )
     return SourceRead(
         kind=schema.kind,
         file_name=grid.file_name,
