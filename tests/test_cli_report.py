@@ -711,3 +711,76 @@ def test_an_ndpb_from_its_own_figures_replaces_its_cra_organisation_issue_12(
     # the NDPB's own £2.5m replaces the £50m estimate; the department's £20m stands
     assert rec["count_gbp"] == "22500000.00"
     assert replaced["totals"]["by_kind_gbp"] == {"pesa": "20000000.00", "ndpb": "2500000.00"}
+
+
+def test_non_identifiable_spending_is_shown_beside_the_count_issue_12(
+    runner: CliRunner, tmp_path: Path, xlsx: Callable[..., Path]
+) -> None:
+    """ONS 2019-20: defence £42,174m and international services £11,798m are
+    non-identifiable; over the UK's 66,796,807 people they are £631.38 and £176.63 a head
+    (42,174,000,000 / 66,796,807 = 631.376…; 11,798,000,000 / 66,796,807 = 176.626…)."""
+    db = tmp_path / "placecount.duckdb"
+    api.init(db, "Anyshire", "2019-20", population=100_000)
+    head = [
+        "Department Name",
+        "Organisation Name",
+        "HMT Function",
+        "HMT Subfunction",
+        "ID/non-ID",
+        "CAP or CUR",
+        "CG, LG, PC, BOE",
+        "NUTS Region",
+        "2019-20",
+    ]
+    rows = [
+        [
+            "Ministry of Defence",
+            "Ministry of Defence",
+            "2. Defence",
+            "2.1 Military defence",
+            "Non-ID",
+            "CUR",
+            "CG",
+            "NON-REGIONAL",
+            42174,
+        ],
+        [
+            "Foreign Office",
+            "Foreign Office",
+            "1. General public services",
+            "1.2 Foreign economic aid",
+            "Non-ID",
+            "CUR",
+            "CG",
+            "NON-REGIONAL",
+            11798,
+        ],
+    ]
+    cra = xlsx([head, *rows], name="non_id.xlsx", sheet="CRA database")
+    api.ingest(
+        "pesa",
+        [cra],
+        db,
+        region="NON-REGIONAL",
+        year="2019-20",
+        units="millions",
+        place_population=100_000,
+        region_population=66_796_807,
+    )
+    data = api.report(db)
+    rec = data["reconciliation"]
+    assert rec["count_gbp"] == "0.00"
+    assert sorted((o["why"], o["per_head_gbp"]) for o in rec["outside"]) == [
+        ("non-identifiable", "176.63"),
+        ("non-identifiable", "631.38"),
+    ]
+    table = runner.invoke(app, ["report", "--db", str(db)]).stdout
+    assert "Outside the count, shown beside it:" in table
+    per_head = api.report(db, non_identifiable="per-head")
+    # added at the UK rate: (42,174m + 11,798m) × 100,000 / 66,796,807, to the penny per line
+    expected = (D(42_174_000_000) + D(11_798_000_000)) * 100_000 / 66_796_807
+    assert abs(D(per_head["reconciliation"]["count_gbp"]) - expected) <= D("0.02")
+    assert per_head["reconciliation"]["outside"] == []
+    assert per_head["totals"]["by_grade_gbp"]["population"] == per_head["totals"]["total_gbp"]
+    bad = runner.invoke(app, ["report", "--non-identifiable", "all", "--db", str(db)])
+    assert bad.exit_code == 2 and "use outside or per-head" in bad.stderr

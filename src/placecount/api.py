@@ -435,6 +435,7 @@ def report(
     eliminate_transfers: bool | None = None,
     ndpbs: str | None = None,
     pesa_overlap: str | None = None,
+    non_identifiable: str | None = None,
     detail: bool = False,
     project_file: Path | None = None,
 ) -> dict[str, Any]:
@@ -460,10 +461,19 @@ def report(
         )
     if pesa_overlap is not None and pesa_overlap not in ("remove", "keep"):
         raise InputError.one("bad-option", f"--pesa-overlap {pesa_overlap!r}: use remove or keep.")
+    if non_identifiable is not None and non_identifiable not in ("outside", "per-head"):
+        raise InputError.one(
+            "bad-option", f"--non-identifiable {non_identifiable!r}: use outside or per-head."
+        )
     project = load_project(_project_file(db, project_file))
     method = _method(
         project,
-        {"eliminate_transfers": eliminate_transfers, "ndpbs": ndpbs, "pesa_overlap": pesa_overlap},
+        {
+            "eliminate_transfers": eliminate_transfers,
+            "ndpbs": ndpbs,
+            "pesa_overlap": pesa_overlap,
+            "non_identifiable": non_identifiable,
+        },
     )
     filters = Filters(list(kinds), list(orgs), parse_cofog_filter(cofog))
 

@@ -470,6 +470,16 @@ def report(
             "body's own accounts cover (the coverage table); keep: count both.",
         ),
     ] = None,
+    non_identifiable: Annotated[
+        str | None,
+        typer.Option(
+            "--non-identifiable",
+            metavar="MODE",
+            help="outside (default): non-identifiable spending is shown beside the count, "
+            "not in it; per-head: added at the UK per-head rate (its share of the UK's "
+            "population), as ONS's country and regional public sector finances do.",
+        ),
+    ] = None,
     fmt: Annotated[
         ReportFormat | None,
         typer.Option(
@@ -503,6 +513,7 @@ def report(
             eliminate_transfers=transfers,
             ndpbs=ndpbs,
             pesa_overlap=pesa_overlap,
+            non_identifiable=non_identifiable,
             detail=chosen == "xlsx",
         ),
         as_json=chosen == "json",

@@ -44,6 +44,16 @@ KIND_TITLES = {
     "ndpb": "NDPBs (added)",
     "generic": "Other bodies",
 }
+#: Labels outside a place count by nature (non-identifiable whatever the file says).
+OUTSIDE_LABELS = [
+    "eu transactions",
+    "ec receipts",
+    "gni contribution",
+    "gni based contribution",
+    "reserves",
+    "unallocated provision",
+    "ame margin",
+]
 SECTOR_NAMES = {"CG": "central government", "LG": "local government", "PC": "public corporations"}
 MEMO_TITLE = "of which NDPBs (not added)"
 UNMAPPED_NAME = "Not mapped to COFOG"
@@ -249,6 +259,8 @@ def count(
             "kinds": ctx["kinds"],
             "replace": replace,
             "net_recipients": net_recipients,
+            "outside_labels": OUTSIDE_LABELS,
+            "non_identifiable_per_head": method.non_identifiable == "per-head",
         },
         theme_rules(theme_def) if theme_def else None,
     )
@@ -356,8 +368,23 @@ def count(
     for r in replacements:
         r["text"] = coverage.replacement_text(r)
     replaced_total = sum(v for (_, _, t), v in cells.items() if t == "replaced")
-    if gross - transfer_total - replaced_total != counted_total:  # pragma: no cover - a bug
+    outside_total = sum(v for (_, _, t), v in cells.items() if t == "outside")
+    if (
+        gross - transfer_total - replaced_total - outside_total != counted_total
+    ):  # pragma: no cover - a bug
         raise AssertionError("reconciliation does not add up")
+    outside = [
+        {
+            "kind": o["kind"],
+            "label": o["label"],
+            "why": "non-identifiable"
+            if o["identifiable"] == "non-identifiable"
+            else ("outside a place count by nature"),
+            "amount_gbp": money(int(o["pence"])),
+            "per_head_gbp": per_head(int(o["pence"]), population),
+        }
+        for o in queries.outside()
+    ]
     memo_total = sum(v for (_, _, t), v in cells.items() if t == "ndpb-memo")
     unmapped = sum(v for (c, _, t), v in cells.items() if c is None and t == "counted")
 
@@ -403,6 +430,8 @@ def count(
             "transfers": transfers,
             "replaced_gbp": money(replaced_total),
             "replaced": replacements,
+            "outside_gbp": money(outside_total),
+            "outside": outside,
             "count_gbp": money(counted_total),
             "transfers_kept": [
                 {

@@ -78,6 +78,13 @@ class Method(BaseModel):
         "coverage table, data/method/coverage.csv) is replaced by it; 'keep' counts both "
         "(not advised).",
     )
+    non_identifiable: Literal["outside", "per-head"] = Field(
+        default="outside",
+        description="'outside': non-identifiable spending (defence, debt interest, overseas) "
+        "is shown beside the count, not in it; 'per-head': it is added at the UK per-head "
+        "rate (ingest it with the place's share of the UK population). EU transactions, "
+        "reserves, unallocated provision and AME margins are always outside.",
+    )
     income: dict[str, Literal["gross", "net"]] = Field(
         default_factory=dict,
         description="Whether a kind's figures are gross or net of the income it receives, "

@@ -210,6 +210,10 @@ def report_notes(result: dict[str, Any]) -> list[str]:
         )
     for o in rec["replaced"]:
         out += _amount_line(f"  less {o['text']}", o["amount_gbp"], "−")
+    if rec.get("outside"):
+        out += _amount_line(
+            "  less spending outside a place count (shown below)", rec["outside_gbp"], "−"
+        )
     out += _amount_line("  The count", rec["count_gbp"])
     hl = result["headline"]
     out += _amount_line(f"  Headline, {hl['basis']} spending", hl["amount_gbp"])
@@ -224,6 +228,11 @@ def report_notes(result: dict[str, Any]) -> list[str]:
             f"{g} £{money(v)} ({percent(shares[g])})" for g, v in grades.items() if Decimal(v)
         )
     )
+    if rec.get("outside"):
+        out.append("Outside the count, shown beside it:")
+        for o in rec["outside"]:
+            head = f", £{money(o['per_head_gbp'])} a head" if o["per_head_gbp"] else ""
+            out.append(f"  {o['label']} ({o['why']}): £{money(o['amount_gbp'])}{head}")
     for t in rec["transfers_kept"]:
         out.append(f"  (kept: {t['from']} → {t['to']}, £{money(t['amount_gbp'])}: {t['why']})")
     for p in result["pesa"]:
@@ -482,6 +491,10 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
         for x in rec["transfers"]
     ]
     recon += [(f"less {x['text']}", f"-{x['amount_gbp']}") for x in rec["replaced"]]
+    recon += [
+        (f"outside the count: {x['label']} ({x['why']})", f"-{x['amount_gbp']}")
+        for x in rec.get("outside", [])
+    ]
     recon.append(("The count", rec["count_gbp"]))
     hl = result["headline"]
     recon.append((f"Headline ({hl['basis']})", hl["amount_gbp"]))

@@ -479,6 +479,9 @@ SELECT w.*,
         WHEN w.kind = 'ndpb' AND NOT list_contains($ndpb_added, norm(w.sponsor))
              AND NOT list_contains($ndpb_bodies_added, norm(w.org))
             THEN 'ndpb-memo'
+        WHEN list_has_any($outside_labels, [norm(w.native_label)])
+             OR (w.identifiable = 'non-identifiable' AND NOT $non_identifiable_per_head)
+            THEN 'outside'
         WHEN $transfers AND w.transfer_to IS NOT NULL
              AND (list_contains($orgs, norm(w.transfer_to))
                   OR list_contains($kinds, norm(w.transfer_to)))
@@ -598,7 +601,9 @@ SELECT level_code, kind, treatment, in_view,
        CASE WHEN treatment = 'replaced' THEN replaced_what END AS replaced_what,
        CASE WHEN transfer_to IS NOT NULL THEN org END AS org,
        transfer_to, transfer_basis,
-       CASE WHEN transfer_to IS NOT NULL THEN native_label END AS native_label,
+       CASE WHEN transfer_to IS NOT NULL OR treatment = 'outside' THEN native_label END
+         AS native_label,
+       CASE WHEN treatment = 'outside' THEN identifiable END AS identifiable,
        CASE WHEN kind = 'ndpb' THEN sponsor END AS sponsor,
        CASE WHEN transfer_to IS NOT NULL OR kind = 'ndpb' THEN line_id END AS line_id,
        sum(pence) AS pence
@@ -807,6 +812,14 @@ class CountQueries:
                FROM classified_summary c JOIN sources s USING (source_id)
                WHERE c.treatment = 'replaced' AND c.in_view
                GROUP BY ALL ORDER BY c.source_id, rule, what, division"""
+        )
+
+    def outside(self) -> list[dict[str, Any]]:
+        """Spending shown beside the count: non-identifiable, EU, reserves, margins."""
+        return self.store.query(
+            """SELECT kind, native_label AS label, identifiable, sum(pence) AS pence
+               FROM classified_summary WHERE treatment = 'outside' AND in_view
+               GROUP BY ALL ORDER BY kind, label"""
         )
 
     def by_nature(self) -> list[dict[str, Any]]:
