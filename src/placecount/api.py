@@ -595,9 +595,12 @@ def flows(
                 note="Transfers come from a recipient column, a schema rule or a mapping.",
             )
         fl.check_graph(edges, tol)
-        chains = fl.decompose(edges, side)
+        # the store's transfers are what each giver's books say it paid: measured where
+        # the money left, so no path shows more leaving a body than its books say
+        chains = fl.decompose(edges, "source")
         source = {"form": "store", "file": db.name}
     result = fl.flows(chains, rate=r, sensitivity=rates, collapse=collapse, source=source)
+    result["books"] = fl.observed_kept(edges, r) if edges else []
     t = result["totals"]
     pct = f"{float(Decimal(result['method']['rate']) * 100):g}%"
     heading = title or (Path(file).stem if file else "Transfers in the count")

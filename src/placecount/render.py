@@ -740,6 +740,20 @@ def flows_tables(result: dict[str, Any]) -> list[Any]:
             percent(p["administration_share_of_delivered"]),
         )
     out.append(paths)
+    if result.get("books"):
+        books = Table(title="What the books say each body kept, and the rule beside it")
+        for head in ("Stream", "Body", "In £", "Out £", "Kept (books) £", f"Rule at {rate} £"):
+            books.add_column(head, justify="left" if head in ("Stream", "Body") else "right")
+        for b in result["books"]:
+            books.add_row(
+                b["stream"],
+                b["body"],
+                money(b["in_gbp"]),
+                money(b["out_gbp"]),
+                money(b["kept_gbp"]),
+                money(b["rule_gbp"]),
+            )
+        out.append(books)
     streams = Table(title=f"By stream, at {rate} per hand-over", show_footer=True)
     t = result["totals"]
     for head, key, right in [
