@@ -784,3 +784,32 @@ def test_non_identifiable_spending_is_shown_beside_the_count_issue_12(
     assert per_head["totals"]["by_grade_gbp"]["population"] == per_head["totals"]["total_gbp"]
     bad = runner.invoke(app, ["report", "--non-identifiable", "all", "--db", str(db)])
     assert bad.exit_code == 2 and "use outside or per-head" in bad.stderr
+
+
+def test_a_driver_apportions_an_estimate_and_grades_it_issue_12(
+    runner: CliRunner, place: Path
+) -> None:
+    """Tertiary education (9.4) is £5.0m for the East Midlands; the place has 13% of the
+    region's students, so £650,000 (not £500,000 at the 0.1 share), graded 'driver'."""
+    project = place.parent / "placecount.toml"
+    project.write_text(
+        project.read_text()
+        + "\n[[drivers]]\ncofog = '09'\nshare = '0.13'\nbasis = 'students, HESA 2008-09'\n"
+    )
+    data = api.report(place)
+    assert data["reconciliation"]["count_gbp"] == "3150000.00"  # 3,000,000 + 150,000
+    assert data["totals"]["by_grade_gbp"] == {
+        "actual": "2300000.00",
+        "driver": "650000.00",
+        "population": "0.00",
+        "assumption": "200000.00",
+    }
+    traced = api.trace(place, "09")
+    pesa = [x for x in traced["lines"] if x["kind"] == "pesa"]
+    assert [(x["amount_gbp"], x["grade"], x["apportionment"], x["driver"]) for x in pesa] == [
+        ("650000.00", "driver", "0.13", "students, HESA 2008-09")
+    ]
+    project.write_text(project.read_text().replace("share = '0.13'", "share = '1.3'"))
+    bad = runner.invoke(app, ["report", "--db", str(place)])
+    assert bad.exit_code == 2
+    assert "drivers[0].share: 1.3 is not a share" in bad.stderr

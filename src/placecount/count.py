@@ -247,6 +247,7 @@ def count(
     queries.register_method(
         [vars(k) for k in coverage.load_kinds().values()],
         coverage.active_rules(rules, counted_bodies) if replace else [],
+        drivers_for(project),
     )
     queries.classify(
         {
@@ -549,6 +550,42 @@ def money_text(pence: int) -> str:
     return f"{pence_to_pounds(pence):,.2f}"
 
 
+def drivers_for(project: Project | None) -> list[dict[str, Any]]:
+    """The project's apportionment drivers as rows for the store, each checked."""
+    out: list[dict[str, Any]] = []
+    for n, d in enumerate(project.drivers if project else []):
+        code = normalise_code(d.cofog) if d.cofog else None
+        if d.cofog and code is None:
+            raise InputError.one(
+                "bad-driver",
+                f"drivers[{n}].cofog: {d.cofog!r} is not a COFOG code.",
+                file="placecount.toml",
+            )
+        try:
+            share = Decimal(d.share)
+        except ArithmeticError as exc:
+            raise InputError.one(
+                "bad-driver",
+                f"drivers[{n}].share: {d.share!r} is not a number.",
+                file="placecount.toml",
+            ) from exc
+        if not 0 < share <= 1:
+            raise InputError.one(
+                "bad-driver",
+                f"drivers[{n}].share: {d.share} is not a share (above 0, at most 1).",
+                file="placecount.toml",
+            )
+        out.append(
+            {
+                "cofog": code,
+                "department": simple_norm(d.department) or None,
+                "share": str(share),
+                "basis": d.basis,
+            }
+        )
+    return out
+
+
 def memo_checks(
     cells: dict[tuple[str | None, str, str], int],
     codes: list[str | None],
@@ -685,6 +722,7 @@ def trace(
                 "identifiable": x["identifiable"],
                 "apportionment": x["apportionment"],
                 "replaced_by": x["replaced_by"],
+                "driver": x["driver"],
             }
             for x in lines
         ],

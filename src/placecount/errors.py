@@ -71,6 +71,8 @@ CODES: dict[str, str] = {
     "central, local or total: give --part.",
     "total-with-actuals": "A PESA total table (no CG/LG/PC split) beside local bodies' actuals: "
     "use the central government table or a CRA database instead.",
+    "bad-driver": "An apportionment driver in placecount.toml ([[drivers]]) names no COFOG "
+    "code or its share is not between 0 and 1.",
     "bad-coverage": "A coverage rule (data/method/coverage.csv or [[coverage]] in "
     "placecount.toml) cannot be read.",
     "table-required": "A workbook has several tables (ONS regional tables) and counting one is a choice: say which with --table.",

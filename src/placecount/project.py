@@ -98,6 +98,25 @@ class Method(BaseModel):
     )
 
 
+class Driver(BaseModel):
+    """An apportionment driver: the place's share of the region for some estimates, e.g.
+    its share of the region's pupils for education, in place of the population share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cofog: str | None = Field(default=None, description="Estimates under this COFOG code.")
+    department: str | None = Field(default=None, description="Estimates of this department.")
+    share: str = Field(description="The place's share, e.g. '0.1300'.")
+    basis: str = Field(description="What the share is worked from, e.g. 'pupils, DfE 2009'.")
+
+    @field_validator("share", mode="before")
+    @classmethod
+    def _share_text(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return repr(value)
+        return value
+
+
 class CoverageEntry(BaseModel):
     """A coverage rule: the estimates that one kind of actual replaces in the count."""
 
@@ -301,6 +320,11 @@ class Project(BaseModel):
         "line by line, e.g. council = 'my_council_mapping.csv'.",
     )
     method: Method = Field(default_factory=Method, description="The count's method switches.")
+    drivers: list[Driver] = Field(
+        default_factory=list,
+        description="Apportionment drivers for estimates, tried in order; population (the "
+        "share given at ingest) is the default.",
+    )
     coverage: list[CoverageEntry] = Field(
         default_factory=list,
         description="Coverage rules of this count, tried before the bundled table's.",

@@ -444,7 +444,13 @@ WITH base AS (
            l.sector AS line_sector, l.spend_type, l.identifiable,
            a.cofog_code, a.share AS cofog_share, a.amount_pence
     FROM lines l JOIN allocations a USING (line_id)
-    WHERE l.included
+    WHERE l.included AND NOT EXISTS (SELECT 1 FROM driven d WHERE d.line_id = l.line_id)
+    UNION ALL
+    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           l.sector AS line_sector, l.spend_type, l.identifiable,
+           d.cofog_code, d.cofog_share, d.pence
+    FROM lines l JOIN driven d USING (line_id)
     UNION ALL
     SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
            l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
@@ -461,14 +467,17 @@ natured AS (
                  k.sector) AS sector,
         coalesce(b.spend_type, CASE WHEN sn.capital_sheet THEN 'capital' END, k.economic,
                  'unknown') AS economic,
-        CASE WHEN k.basis = 'estimate' THEN coalesce(sn.grade, k.grade)
+        CASE WHEN dv.driver IS NOT NULL THEN 'driver'
+             WHEN k.basis = 'estimate' THEN coalesce(sn.grade, k.grade)
              ELSE coalesce(k.grade, 'actual') END AS grade,
+        dv.driver, dv.driver_share,
         rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, rp.coarse AS replaced_coarse,
         rp.what AS replaced_what
     FROM base b
     LEFT JOIN kind_nature k ON k.kind = b.kind
     LEFT JOIN source_nature sn ON sn.source_id = b.source_id
     LEFT JOIN replaced rp ON rp.line_id = b.line_id AND rp.cofog_code = b.cofog_code
+    LEFT JOIN driven dv ON dv.line_id = b.line_id AND dv.cofog_code = b.cofog_code
 ),
 weighted AS (
     SELECT b.*, {weight} AS theme_share FROM natured b
@@ -507,6 +516,27 @@ SELECT w.*,
       AS in_view
 FROM weighted w
 WHERE w.theme_share IS NOT NULL
+"""
+
+#: Estimates apportioned by a driver of placecount.toml instead of the share given at
+#: ingest: the region's pence (before any share) × the COFOG share × the driver's share,
+#: rounded once, half to even. The first driver that fits an allocation applies.
+_DRIVEN = """
+CREATE OR REPLACE TEMP TABLE driven AS
+WITH m AS (
+    SELECT l.line_id, a.cofog_code, a.share AS cofog_share, l.before_share_pence,
+           dr.driver_id, dr.basis, dr.share
+    FROM lines l JOIN allocations a USING (line_id) JOIN drivers dr
+      ON (dr.cofog IS NULL OR starts_with(a.cofog_code, dr.cofog))
+     AND (dr.department IS NULL OR starts_with(norm(l.org), dr.department))
+    WHERE l.included AND l.kind = 'pesa' AND l.before_share_pence IS NOT NULL
+)
+SELECT line_id, cofog_code, arg_min(cofog_share, driver_id) AS cofog_share,
+    arg_min(basis, driver_id) AS driver, arg_min(share, driver_id) AS driver_share,
+    CAST(round_even(arg_min(CAST(before_share_pence AS DECIMAL(18, 0))
+         * CAST(cofog_share AS DECIMAL(18, 9)) * CAST(share AS DECIMAL(18, 9)), driver_id), 0)
+         AS BIGINT) AS pence
+FROM m GROUP BY line_id, cofog_code
 """
 
 #: Each source's nature: the grade of its estimates (by the basis of its share) and
@@ -676,7 +706,12 @@ class CountQueries:
             "ndpb_sponsors": sponsors,
         }
 
-    def register_method(self, kinds: list[dict[str, Any]], rules: list[dict[str, Any]]) -> None:
+    def register_method(
+        self,
+        kinds: list[dict[str, Any]],
+        rules: list[dict[str, Any]],
+        drivers: list[dict[str, Any]] | None = None,
+    ) -> None:
         """The kinds' default natures and the active coverage rules, as temporary tables;
         then which estimates the counted actuals replace (``replaced``)."""
         import pyarrow as pa
@@ -716,6 +751,21 @@ class CountQueries:
         )
         con.unregister("kind_nature_arrow")
         con.unregister("coverage_rules_arrow")
+        drivers = drivers or []
+        driver_table = pa.table(
+            {
+                "driver_id": pa.array(list(range(1, len(drivers) + 1)), pa.int32()),
+                **{
+                    name: pa.array([d[name] for d in drivers], text)
+                    for name in ("cofog", "department", "share", "basis")
+                },
+            }
+        )
+        with _arrow_only():
+            con.register("drivers_arrow", driver_table)
+        con.execute("CREATE OR REPLACE TEMP TABLE drivers AS SELECT * FROM drivers_arrow")
+        con.unregister("drivers_arrow")
+        con.execute(_DRIVEN)
         con.execute(_SOURCE_NATURE)
         con.execute(_REPLACED)
 
@@ -851,7 +901,9 @@ class CountQueries:
                       c.cofog_share, c.theme_share, c.pence, c.treatment, c.transfer_to,
                       c.line_id, c.basis, c.sector, c.economic, c.grade, c.identifiable,
                       CASE WHEN c.treatment = 'replaced' THEN c.replaced_by END AS replaced_by,
-                      CASE WHEN c.kind = 'pesa' THEN s.pesa_share END AS apportionment
+                      CASE WHEN c.kind = 'pesa' THEN coalesce(c.driver_share, s.pesa_share)
+                      END AS apportionment,
+                      c.driver
                FROM ({select}) c JOIN sources s USING (source_id)
                WHERE c.in_view AND ($code IS NULL
                      OR ($code = '' AND c.cofog_code IS NULL) OR c.level_code = $code)
