@@ -444,13 +444,7 @@ WITH base AS (
            l.sector AS line_sector, l.spend_type, l.identifiable,
            a.cofog_code, a.share AS cofog_share, a.amount_pence
     FROM lines l JOIN allocations a USING (line_id)
-    WHERE l.included AND NOT EXISTS (SELECT 1 FROM driven d WHERE d.line_id = l.line_id)
-    UNION ALL
-    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
-           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
-           l.sector AS line_sector, l.spend_type, l.identifiable,
-           d.cofog_code, d.cofog_share, d.pence
-    FROM lines l JOIN driven d USING (line_id)
+    WHERE l.included{not_driven}
     UNION ALL
     SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
            l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
@@ -467,17 +461,16 @@ natured AS (
                  k.sector) AS sector,
         coalesce(b.spend_type, CASE WHEN sn.capital_sheet THEN 'capital' END, k.economic,
                  'unknown') AS economic,
-        CASE WHEN dv.driver IS NOT NULL THEN 'driver'
+        CASE WHEN {driver_columns_first} IS NOT NULL THEN 'driver'
              WHEN k.basis = 'estimate' THEN coalesce(sn.grade, k.grade)
              ELSE coalesce(k.grade, 'actual') END AS grade,
-        dv.driver, dv.driver_share,
-        rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, rp.coarse AS replaced_coarse,
-        rp.what AS replaced_what
+        {driver_columns},
+        {replaced_columns}
     FROM base b
     LEFT JOIN kind_nature k ON k.kind = b.kind
     LEFT JOIN source_nature sn ON sn.source_id = b.source_id
-    LEFT JOIN replaced rp ON rp.line_id = b.line_id AND rp.cofog_code = b.cofog_code
-    LEFT JOIN driven dv ON dv.line_id = b.line_id AND dv.cofog_code = b.cofog_code
+    {replaced_join}
+    {driven_join}
 ),
 weighted AS (
     SELECT b.*, {weight} AS theme_share FROM natured b
@@ -488,8 +481,9 @@ SELECT w.*,
         WHEN w.kind = 'ndpb' AND NOT list_contains($ndpb_added, norm(w.sponsor))
              AND NOT list_contains($ndpb_bodies_added, norm(w.org))
             THEN 'ndpb-memo'
-        WHEN list_has_any($outside_labels, [norm(w.native_label)])
-             OR (w.identifiable = 'non-identifiable' AND NOT $non_identifiable_per_head)
+        WHEN w.kind = 'pesa'
+             AND (list_contains($outside_labels, lower(trim(w.native_label)))
+                  OR (w.identifiable = 'non-identifiable' AND NOT $non_identifiable_per_head))
             THEN 'outside'
         WHEN $transfers AND w.transfer_to IS NOT NULL
              AND (list_contains($orgs, norm(w.transfer_to))
@@ -566,7 +560,15 @@ WITH lv AS (
              WHEN bool_or(org IS NOT NULL AND norm(org) <> 'central government pesa')
                 THEN 'department'
              ELSE 'function' END AS level
-    FROM lines WHERE kind = 'pesa' AND included GROUP BY source_id
+    FROM (SELECT DISTINCT source_id, org FROM lines WHERE kind = 'pesa' AND included)
+    GROUP BY source_id
+),
+names AS (  -- each organisation's name parts, worked once, not once a line
+    SELECT org,
+        norm(split_part(coalesce(org, ''), ' / ', 1)) AS dept,
+        norm(CASE WHEN contains(coalesce(org, ''), ' / ')
+                  THEN substr(org, strpos(org, ' / ') + 3) ELSE org END) AS orgn
+    FROM (SELECT DISTINCT org FROM lines WHERE kind = 'pesa' AND included)
 ),
 est AS (
     SELECT l.line_id, a.cofog_code, lv.level, l.org,
@@ -574,10 +576,9 @@ est AS (
                  CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
                       WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END)
           AS sector,
-        norm(split_part(coalesce(l.org, ''), ' / ', 1)) AS dept,
-        norm(CASE WHEN contains(coalesce(l.org, ''), ' / ')
-                  THEN substr(l.org, strpos(l.org, ' / ') + 3) ELSE l.org END) AS orgn
+        n.dept, n.orgn
     FROM lines l JOIN allocations a USING (line_id) JOIN lv USING (source_id)
+    JOIN names n ON n.org IS NOT DISTINCT FROM l.org
     WHERE l.included AND l.kind = 'pesa'
 ),
 m AS (
@@ -604,6 +605,40 @@ SELECT line_id, cofog_code,
     arg_min(CASE WHEN level = 'organisation' AND NOT coarse THEN org END, rule_id) AS what
 FROM m GROUP BY line_id, cofog_code
 """
+
+#: The parts of the classification that only a count with drivers or replacements needs:
+#: left out otherwise, so a count of ten million lines does not pay for empty joins.
+_DRIVEN_PARTS = {
+    "{not_driven}": """ AND NOT EXISTS (SELECT 1 FROM driven d WHERE d.line_id = l.line_id)
+    UNION ALL
+    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           l.sector AS line_sector, l.spend_type, l.identifiable,
+           d.cofog_code, d.cofog_share, d.pence
+    FROM lines l JOIN driven d USING (line_id)""",
+    "{driver_columns_first}": "dv.driver",
+    "{driver_columns}": "dv.driver, dv.driver_share",
+    "{driven_join}": "LEFT JOIN driven dv ON dv.line_id = b.line_id "
+    "AND dv.cofog_code = b.cofog_code",
+}
+_NO_DRIVEN_PARTS = {
+    "{not_driven}": "",
+    "{driver_columns_first}": "CAST(NULL AS VARCHAR)",
+    "{driver_columns}": "CAST(NULL AS VARCHAR) AS driver, CAST(NULL AS VARCHAR) AS driver_share",
+    "{driven_join}": "",
+}
+_REPLACED_PARTS = {
+    "{replaced_columns}": "rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, "
+    "rp.coarse AS replaced_coarse, rp.what AS replaced_what",
+    "{replaced_join}": "LEFT JOIN replaced rp ON rp.line_id = b.line_id "
+    "AND rp.cofog_code = b.cofog_code",
+}
+_NO_REPLACED_PARTS = {
+    "{replaced_columns}": "CAST(NULL AS VARCHAR) AS replaced_by, "
+    "CAST(NULL AS VARCHAR) AS replaced_kind, CAST(NULL AS BOOLEAN) AS replaced_coarse, "
+    "CAST(NULL AS VARCHAR) AS replaced_what",
+    "{replaced_join}": "",
+}
 
 _NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
 _WHOLE_PENCE = "w.amount_pence"
@@ -657,6 +692,7 @@ class CountQueries:
         self.store = store
         self.params: dict[str, Any] = {}
         self.select = ""
+        self.parts: dict[str, str] = {}
 
     def context(self) -> dict[str, Any]:
         """What the classification needs to know about the whole count."""
@@ -765,9 +801,18 @@ class CountQueries:
             con.register("drivers_arrow", driver_table)
         con.execute("CREATE OR REPLACE TEMP TABLE drivers AS SELECT * FROM drivers_arrow")
         con.unregister("drivers_arrow")
-        con.execute(_DRIVEN)
+        has_pesa = bool(
+            con.execute("SELECT count(*) FROM sources WHERE kind = 'pesa'").fetchone()[0]
+        )
+        self.parts = {
+            **(_DRIVEN_PARTS if drivers and has_pesa else _NO_DRIVEN_PARTS),
+            **(_REPLACED_PARTS if rules and has_pesa else _NO_REPLACED_PARTS),
+        }
+        if drivers and has_pesa:
+            con.execute(_DRIVEN)
         con.execute(_SOURCE_NATURE)
-        con.execute(_REPLACED)
+        if rules and has_pesa:
+            con.execute(_REPLACED)
 
     def ndpb_bodies(self) -> list[dict[str, Any]]:
         """Each NDPB in the store: its name, sponsor, and whether an estimate names it.
@@ -821,9 +866,12 @@ class CountQueries:
             )
             con.unregister("theme_rules_arrow")
         self.params = params
-        self.select = _CLASSIFIED.replace(
+        select = _CLASSIFIED.replace(
             "{weight}", _THEME if theme_rules is not None else _NO_THEME
         ).replace("{pence}", _THEME_PENCE if theme_rules is not None else _WHOLE_PENCE)
+        for key, text in (self.parts or {**_NO_DRIVEN_PARTS, **_NO_REPLACED_PARTS}).items():
+            select = select.replace(key, text)
+        self.select = select
         con.execute(_SUMMARY.replace("{select}", self.select), params)
 
     def totals(self) -> list[dict[str, Any]]:
