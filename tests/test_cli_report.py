@@ -7,15 +7,18 @@ Testshire here is small enough to add up on paper:
 - Testshire PCT (£000): Acute services 600; General practice 150.
 - Police (£): Local policing 300,000.
 - PESA central-government table (£m), share 0.1: 3.1 Police services 2.0, 9.4 Tertiary
-  education 5.0 → £200,000 and £500,000.
-- PESA total table (£m), share 0.1: 7.1 Medical services 10.0 (health: NHS reports it,
-  so taken out), 4.5 Transport 3.0 (no local body reports 04: kept) → £1,000,000 removed,
-  £300,000 kept.
+  education 5.0 (no actual covers them: kept) → £200,000 and £500,000; 7.1 Medical
+  services 10.0 → £1,000,000, replaced by the NHS body's actuals (the table has functions
+  only, so the NHS covers central government's division 07: a coarse replacement).
+- PESA local-government table (£m), share 0.1: 3.1 Police services 1.5 → £150,000,
+  replaced by the police authority's actuals; 4.5 Transport 3.0 → £300,000, replaced by
+  the council's (councils cover local government except police).
 - NDPBs (£000): Arts Council England (DCMS, executive) 80 shown, not added.
 
 Gross = 1,000,000 + 250,000 + 40,000 + 600,000 + 150,000 + 300,000 + 200,000 + 500,000
-        + 1,000,000 + 300,000 = 4,340,000.
-Less the transfer 40,000 and the PESA overlap 1,000,000: the count is 3,300,000.
+        + 1,000,000 + 150,000 + 300,000 = 4,490,000.
+Less the transfer 40,000 and the replaced estimates 1,000,000 + 150,000 + 300,000
+= 1,450,000: the count is 3,000,000.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import subprocess
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -66,17 +70,18 @@ def place(db: Path, xlsx: Callable[..., Path]) -> Path:
             ["", "North West", "East Midlands", "London"],
             ["3.1 Police services", 9, 2.0, 9],
             ["9.4 Tertiary education", 9, 5.0, 9],
+            ["7.1 Medical services", 9, 10.0, 9],
         ],
         name="pesa_cg.xlsx",
     )
-    total = xlsx(
+    local = xlsx(
         [
-            ["Total identifiable expenditure on services, £ million"],
+            ["Local government identifiable expenditure, £ million"],
             ["", "North West", "East Midlands", "London"],
-            ["7.1 Medical services", 9, 10.0, 9],
+            ["3.1 Police services", 9, 1.5, 9],
             ["4.5 Transport", 9, 3.0, 9],
         ],
-        name="pesa_total.xlsx",
+        name="pesa_lg.xlsx",
     )
     ndpb = xlsx(
         [
@@ -89,7 +94,7 @@ def place(db: Path, xlsx: Callable[..., Path]) -> Path:
     api.ingest("nhs", [nhs], db, org="Testshire PCT")
     api.ingest("police", [police], db, org="Testshire Police Authority")
     api.ingest("pesa", [central], db, region="East Midlands", share="0.1", part="central")
-    api.ingest("pesa", [total], db, region="East Midlands", share="0.1", part="total")
+    api.ingest("pesa", [local], db, region="East Midlands", share="0.1")
     api.ingest("ndpb", [ndpb], db)
     return db
 
@@ -98,7 +103,23 @@ def report_csv(runner: CliRunner, db: Path, *args: str) -> dict[tuple[str, str],
     result = runner.invoke(app, ["report", "--format", "csv", "--db", str(db), *args])
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == ["cofog_code", "cofog_name", "kind", "amount_gbp"]
+    assert list(rows[0]) == [
+        "cofog_code",
+        "cofog_name",
+        "kind",
+        "amount_gbp",
+        "current_gbp",
+        "capital_gbp",
+        "unsplit_gbp",
+        "grade_actual_gbp",
+        "grade_driver_gbp",
+        "grade_population_gbp",
+        "grade_assumption_gbp",
+    ]
+    for r in rows:  # each record's economic columns and grades add up to its amount
+        economic = sum(D(r[k]) for k in ("current_gbp", "capital_gbp", "unsplit_gbp"))
+        grades = sum(D(v) for k, v in r.items() if k.startswith("grade_"))
+        assert economic == grades == D(r["amount_gbp"]), r
     return {(r["cofog_code"], r["kind"]): D(r["amount_gbp"]) for r in rows}
 
 
@@ -108,47 +129,77 @@ def test_csv_is_the_count_worked_by_hand(runner: CliRunner, place: Path) -> None
         ("03", "council"): D("250000.00"),
         ("03", "police"): D("300000.00"),
         ("03", "pesa"): D("200000.00"),
-        ("04", "pesa"): D("300000.00"),
         ("07", "nhs"): D("750000.00"),
         ("09", "council"): D("1000000.00"),
         ("09", "pesa"): D("500000.00"),
     }
-    assert sum(cells.values()) == D("3300000.00")
+    assert sum(cells.values()) == D("3000000.00")
 
 
 def test_json_reconciliation_and_memo(runner: CliRunner, place: Path) -> None:
     data = json.loads(runner.invoke(app, ["report", "--format", "json", "--db", str(place)]).stdout)
     rec = data["reconciliation"]
-    assert (rec["gross_gbp"], rec["transfers_gbp"], rec["pesa_overlap_gbp"], rec["count_gbp"]) == (
-        "4340000.00",
+    assert (rec["gross_gbp"], rec["transfers_gbp"], rec["replaced_gbp"], rec["count_gbp"]) == (
+        "4490000.00",
         "40000.00",
-        "1000000.00",
-        "3300000.00",
+        "1450000.00",
+        "3000000.00",
     )
     assert [(t["from"], t["to"], t["amount_gbp"]) for t in rec["transfers"]] == [
         ("Testshire County Council", "Testshire PCT", "40000.00")
     ]
-    assert [(o["cofog_code"], o["part"], o["amount_gbp"]) for o in rec["pesa_overlap"]] == [
-        ("07", "total", "1000000.00")
+    assert [
+        (o["file"], o["estimate"], o["rule"], o["coarse"], o["amount_gbp"], o["actuals_gbp"])
+        for o in rec["replaced"]
+    ] == [
+        (
+            "pesa_cg.xlsx",
+            "central government, 07 Health",
+            "nhs-trusts",
+            True,
+            "1000000.00",
+            "750000.00",
+        ),
+        (
+            "pesa_lg.xlsx",
+            "local government, 04 Economic affairs",
+            "council-lg",
+            False,
+            "300000.00",
+            "1250000.00",
+        ),
+        (
+            "pesa_lg.xlsx",
+            "local government, 03 Public order and safety",
+            "police-lg",
+            False,
+            "150000.00",
+            "300000.00",
+        ),
     ]
+    assert rec["replaced"][0]["text"] == (
+        "estimate: central government, 07 Health, East Midlands × 0.1 = £1,000,000.00 — "
+        "replaced by the actuals of 1 NHS body, £750,000.00 (coarse: the estimate gives "
+        "functions only)"
+    )
     assert data["totals"]["ndpb_memo_gbp"] == "80000.00"
-    assert data["totals"]["per_head_gbp"] == "33.00"  # £3,300,000 / 100,000
+    assert data["totals"]["per_head_gbp"] == "30.00"  # £3,000,000 / 100,000
     assert [(n["sponsor"], n["added"], n["covered_by_pesa"]) for n in data["ndpb_of_which"]] == [
         ("DCMS", False, True)
     ]
-    assert {p["part"] for p in data["pesa"]} == {"central", "total"}
+    assert {p["part"] for p in data["pesa"]} == {"central", "local"}
     assert all(p["share"] == "0.1" and p["share_basis"] == "given" for p in data["pesa"])
     # the records are the CSV rows; the rows' totals and the shares agree with them
     assert sum(D(r["amount_gbp"]) for r in data["records"]) == D(data["totals"]["total_gbp"])
-    assert sum(D(r["total_gbp"]) for r in data["rows"]) == D("3300000.00")
+    assert sum(D(r["total_gbp"]) for r in data["rows"]) == D("3000000.00")
     assert sum(D(r["share_of_total"]) for r in data["rows"]) == pytest.approx(1, abs=0.001)
 
 
 def test_switches_change_the_count_as_expected(runner: CliRunner, place: Path) -> None:
     keep = report_csv(runner, place, "--no-transfers", "--pesa-overlap", "keep")
-    assert sum(keep.values()) == D("4340000.00")  # gross: nothing taken out
+    assert sum(keep.values()) == D("4490000.00")  # gross: nothing taken out
     added = report_csv(runner, place, "--ndpbs", "add-uncovered")
-    assert sum(added.values()) == D("3300000.00")  # the wide PESA table covers DCMS
+    assert sum(added.values()) == D("3000000.00")  # the wide PESA table covers DCMS
 
 
 def test_ndpbs_added_where_no_pesa_covers_the_department(
@@ -212,9 +263,9 @@ def test_by_group_and_class_and_filters(runner: CliRunner, place: Path) -> None:
     # Medical services maps to the whole division 07 only; NHS lines map to groups.
     assert groups[("07.3", "nhs")] == D("600000.00")
     assert groups[("07.2", "nhs")] == D("150000.00")
-    assert sum(groups.values()) == D("3300000.00")
+    assert sum(groups.values()) == D("3000000.00")
     classes = report_csv(runner, place, "--by", "class")
-    assert sum(classes.values()) == D("3300000.00")
+    assert sum(classes.values()) == D("3000000.00")
     assert report_csv(runner, place, "--kind", "nhs") == {("07", "nhs"): D("750000.00")}
     assert sum(report_csv(runner, place, "--cofog", "03,9.4").values()) == D("1250000.00")
     assert sum(report_csv(runner, place, "--org", "testshire pct").values()) == D("750000.00")
@@ -226,7 +277,7 @@ def test_bad_report_options(runner: CliRunner, place: Path) -> None:
         (["--kind", "parish"], "--kind 'parish' is not a source kind."),
         (["--cofog", "99"], "--cofog: '99' is not a COFOG code."),
         (["--theme", "nope"], "there is no theme 'nope' in placecount.toml."),
-        (["--ndpbs", "all"], "--ndpbs 'all': use memo or add-uncovered."),
+        (["--ndpbs", "all"], "--ndpbs 'all': use memo, add-uncovered or replace."),
     ]:
         result = runner.invoke(app, ["report", "--db", str(place), *args])
         assert result.exit_code == 2, args
@@ -253,7 +304,7 @@ def test_trace_adds_up_to_every_figure(runner: CliRunner, place: Path) -> None:
     shown = runner.invoke(app, ["trace", "07", "--db", str(place)])
     assert (
         shown.exit_code == 0
-        and "overlap" in shown.stdout
+        and "replaced" in shown.stdout
         and "Counted: £750,000.00" in shown.stdout
     )
 
@@ -305,9 +356,9 @@ def test_formats_agree_to_the_penny(runner: CliRunner, place: Path, tmp_path: Pa
     assert lines.max_row - 1 == len(api.report(place, detail=True)["lines"])
 
     md = runner.invoke(app, ["report", "--format", "md", "--db", str(place)]).stdout
-    assert "| **3,300,000.00** |" in md
+    assert "| **3,000,000.00** |" in md
     table = runner.invoke(app, ["report", "--db", str(place)]).stdout
-    assert "3,300,000.00" in table and "The count" in table
+    assert "3,000,000.00" in table and "The count" in table
 
     pq_path = tmp_path / "count.parquet"
     assert runner.invoke(app, ["report", "-o", str(pq_path), "--db", str(place)]).exit_code == 0
@@ -365,3 +416,400 @@ def test_totals_add_up_on_generated_data(
         assert D(data["totals"]["total_gbp"]) == expected
         assert sum(D(r["total_gbp"]) for r in data["rows"]) == expected
         assert sum(D(r["amount_gbp"]) for r in data["records"]) == expected
+
+
+def test_each_line_carries_its_nature_issue_12(runner: CliRunner, place: Path) -> None:
+    """Basis, sector, economic category and grade, from the kind or the PESA table's part."""
+    traced = json.loads(runner.invoke(app, ["trace", "03", "--json", "--db", str(place)]).stdout)[
+        "lines"
+    ]
+    nature = {
+        (x["kind"], x["native_label"]): (
+            x["basis"],
+            x["sector"],
+            x["economic"],
+            x["grade"],
+            x["treatment"],
+            x["replaced_by"],
+        )
+        for x in traced
+        if x["kind"] != "pesa"
+    }
+    assert nature == {
+        ("council", "Fire and rescue services"): (
+            "actual",
+            "LG",
+            "current",
+            "actual",
+            "counted",
+            None,
+        ),
+        ("police", "Local policing"): ("actual", "LG", "current", "actual", "counted", None),
+    }
+    # central government's police stays (police authorities are local government); the
+    # local-government police estimate is replaced by the police authority's accounts
+    pesa_police = sorted(
+        (
+            x["basis"],
+            x["sector"],
+            x["economic"],
+            x["grade"],
+            x["treatment"],
+            x["replaced_by"],
+            x["amount_gbp"],
+            x["apportionment"],
+        )
+        for x in traced
+        if x["kind"] == "pesa"
+    )
+    assert pesa_police == [
+        ("estimate", "CG", "unknown", "assumption", "counted", None, "200000.00", "0.1"),
+        ("estimate", "LG", "unknown", "assumption", "replaced", "police-lg", "150000.00", "0.1"),
+    ]
+    shown = runner.invoke(app, ["trace", "03", "--db", str(place)]).stdout
+    assert "estimate" in shown and "Sector" in shown and "Grade" in shown
+
+
+def test_current_capital_and_grades_issue_12(runner: CliRunner, place: Path) -> None:
+    """Councils, NHS and police report current spending only; the wide PESA tables do not
+    split current and capital. The shares are given, not worked from populations: the
+    estimates' grade is 'assumption'."""
+    data = api.report(place)
+    t = data["totals"]
+    # actuals: council 1,250,000 + NHS 750,000 + police 300,000; estimates 200,000 + 500,000
+    assert (t["current_gbp"], t["capital_gbp"], t["unsplit_gbp"]) == (
+        "2300000.00",
+        "0.00",
+        "700000.00",
+    )
+    assert t["by_grade_gbp"] == {
+        "actual": "2300000.00",
+        "driver": "0.00",
+        "population": "0.00",
+        "assumption": "700000.00",
+    }
+    assert t["by_grade_share"]["actual"] == "0.7667"  # 2,300,000 / 3,000,000
+    for row in data["rows"]:
+        parts = sum(D(row[k]) for k in ("current_gbp", "capital_gbp", "unsplit_gbp"))
+        assert parts == D(row["total_gbp"]) == sum(D(v) for v in row["by_grade_gbp"].values())
+    hl = data["headline"]
+    assert (hl["basis"], hl["amount_gbp"], hl["capital_left_out_gbp"]) == (
+        "current",
+        "3000000.00",
+        "0.00",
+    )
+    assert hl["current_only"] == ["council", "nhs", "police"]
+    table = runner.invoke(app, ["report", "--db", str(place)]).stdout
+    assert "Current £" in table and "Capital £" in table and "Not split £" in table
+    assert "Headline, current spending" in table
+    assert "By confidence grade: actual £2,300,000.00 (76.7%) · assumption £700,000.00" in table
+    md = runner.invoke(app, ["report", "--format", "md", "--db", str(place)]).stdout
+    assert "| Current £ | Capital £ | Not split £ | Total £ |" in md
+
+
+def test_total_table_beside_actuals_is_refused_issue_12(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    total = xlsx(
+        [
+            ["Total identifiable expenditure on services, £ million"],
+            ["", "North West", "East Midlands", "London"],
+            ["7.1 Medical services", 9, 10.0, 9],
+            ["10.2 Old age", 9, 3.0, 9],
+        ],
+        name="pesa_total.xlsx",
+    )
+    untitled = runner.invoke(
+        app,
+        [
+            "ingest",
+            "pesa",
+            str(total),
+            "--region",
+            "East Midlands",
+            "--share",
+            "0.1",
+            "--db",
+            str(db),
+        ],
+    )
+    assert untitled.exit_code == 2
+    assert "does not say whether this is central government, local government" in untitled.stderr
+    assert "--part central|local|total" in untitled.stderr
+    assert api.report(db)["totals"]["total_gbp"] == "0.00"  # nothing was written
+    api.ingest("pesa", [total], db, region="East Midlands", share="0.1", part="total")
+    alone = api.report(db)
+    assert alone["totals"]["total_gbp"] == "1300000.00"  # (10.0 + 3.0) £m × 0.1: all of it
+    council = xlsx([["Service", "Net expenditure (£)"], ["Education services", 100]], name="c.xlsx")
+    api.ingest("council", [council], db, org="C")
+    refused = runner.invoke(app, ["report", "--db", str(db)])
+    assert refused.exit_code == 2
+    assert "pesa_total.xlsx" in refused.stderr
+    assert "total public spending" in refused.stderr
+    assert "Use the central government table" in refused.stderr
+    assert "CG/LG/PC column" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    kept = runner.invoke(
+        app, ["report", "--pesa-overlap", "keep", "--format", "csv", "--db", str(db)]
+    )
+    assert kept.exit_code == 0  # asked for by name: both counted
+
+
+def test_coverage_overridden_in_the_project_file_issue_12(runner: CliRunner, place: Path) -> None:
+    project = place.parent / "placecount.toml"
+    project.write_text(
+        project.read_text()
+        + "\n[method]\ndefault_coverage = false\n\n[[coverage]]\nrule = 'nhs-only-07.1'\n"
+        "actual_kind = 'nhs'\nsector = 'CG'\ncofog = '07'\n"
+    )
+    data = api.report(place)
+    rec = data["reconciliation"]
+    # only the NHS rule: the local-government table now stands, 150,000 + 300,000
+    assert [(r["rule"], r["amount_gbp"]) for r in rec["replaced"]] == [
+        ("nhs-only-07.1", "1000000.00")
+    ]
+    assert rec["count_gbp"] == "3450000.00"
+
+
+def test_pooled_budget_to_a_body_reporting_net_is_kept_once_issue_12(
+    runner: CliRunner, place: Path
+) -> None:
+    """The NHS body's figures, said to be net of its income, leave out the council's
+    £40,000 contribution: it is spent only on the council's side, so it stays there."""
+    project = place.parent / "placecount.toml"
+    project.write_text(project.read_text() + "\n[method]\nincome = { nhs = 'net' }\n")
+    data = api.report(place)
+    rec = data["reconciliation"]
+    assert rec["transfers"] == []
+    assert [(t["from"], t["to"], t["amount_gbp"], t["why"]) for t in rec["transfers_kept"]] == [
+        (
+            "Testshire County Council",
+            "Testshire PCT",
+            "40000.00",
+            "the recipient reports net of this income: its figures leave it out",
+        )
+    ]
+    # 3,000,000 + the 40,000 kept on the council's side
+    assert rec["count_gbp"] == "3040000.00"
+
+
+def test_parish_precepts_and_the_parish_count_once_issue_12(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    district = xlsx(
+        [
+            ["Service", "Net expenditure (£)"],
+            ["Cultural and related services", 500],
+            ["Parish precepts", 120],
+            ["Environment Agency levy", 30],
+        ],
+        name="district.xlsx",
+    )
+    parish = xlsx(
+        [["Service", "Net expenditure (£)"], ["Cultural and related services", 120]],
+        name="parish.xlsx",
+    )
+    api.ingest("council", [district], db, org="Riverton District Council")
+    alone = api.report(db)
+    # no parish and no Environment Agency in the count: the district's precept and levy stay
+    assert alone["reconciliation"]["count_gbp"] == "650.00"
+    assert sorted(t["to"] for t in alone["reconciliation"]["transfers_kept"]) == [
+        "Environment Agency",
+        "parish councils",
+    ]
+    api.ingest("council", [parish], db, org="Anytown Parish Council")
+    both = api.report(db)
+    rec = both["reconciliation"]
+    # 500 + 30 (the levy: the Environment Agency is not counted) + the parish's own 120
+    assert rec["count_gbp"] == "650.00"
+    assert [(t["from"], t["to"], t["amount_gbp"]) for t in rec["transfers"]] == [
+        ("Riverton District Council", "parish councils", "120.00")
+    ]
+    assert rec["gross_gbp"] == "770.00"
+
+
+def test_ndpb_memo_larger_than_its_pesa_figure_is_a_warning_issue_12(place: Path) -> None:
+    """Arts Council England (08.2, £80,000) is said to sit inside PESA, but the PESA
+    tables here have nothing in division 08."""
+    data = api.report(place)
+    assert [(c["where"], c["memo_gbp"], c["pesa_gbp"]) for c in data["ndpb_checks"]] == [
+        ("COFOG 08 Recreation, culture and religion", "80000.00", "0.00")
+    ]
+
+
+def cra_database(xlsx: Callable[..., Path], rows: list[list[Any]]) -> Path:
+    head = [
+        "Department Name",
+        "Organisation Name",
+        "HMT Function",
+        "HMT Subfunction",
+        "ID/non-ID",
+        "CAP or CUR",
+        "CG, LG, PC, BOE",
+        "NUTS Region",
+        "2017-18",
+    ]
+    return xlsx([head, *rows], name="cra.xlsx", sheet="CRA database")
+
+
+def test_an_ndpb_from_its_own_figures_replaces_its_cra_organisation_issue_12(
+    runner: CliRunner, tmp_path: Path, xlsx: Callable[..., Path]
+) -> None:
+    db = tmp_path / "placecount.duckdb"
+    api.init(db, "Copeland", "2017-18", population=70_000)
+    cra = cra_database(
+        xlsx,
+        [
+            [
+                "Department for Business, Energy and Industrial Strategy",
+                "Nuclear Decommissioning Authority",
+                "4. Economic affairs",
+                "4.4 Mining, manufacturing and construction",
+                "ID",
+                "CUR",
+                "CG",
+                "ENGLAND_North West",
+                100,
+            ],
+            [
+                "Department for Business, Energy and Industrial Strategy",
+                "Department for Business, Energy and Industrial Strategy",
+                "4. Economic affairs",
+                "4.1 General economic, commercial and labour affairs",
+                "ID",
+                "CUR",
+                "CG",
+                "ENGLAND_North West",
+                40,
+            ],
+        ],
+    )
+    ndpb = xlsx(
+        [
+            ["Body", "Sponsor department", "Status", "Expenditure (£000)"],
+            ["Nuclear Decommissioning Authority", "BEIS", "Executive", 2500],
+        ],
+        name="ndpb.xlsx",
+    )
+    api.ingest(
+        "pesa", [cra], db, region="North West", year="2017-18", share="0.5", units="millions"
+    )
+    api.ingest("ndpb", [ndpb], db)
+    memo = api.report(db)
+    # £m × 0.5: 100 → £50m, 40 → £20m; the NDPB only "of which"
+    assert memo["reconciliation"]["count_gbp"] == "70000000.00"
+    replaced = api.report(db, ndpbs="replace")
+    rec = replaced["reconciliation"]
+    assert [(r["rule"], r["estimate"], r["amount_gbp"]) for r in rec["replaced"]] == [
+        (
+            "ndpb-own",
+            "Department for Business, Energy and Industrial Strategy / "
+            "Nuclear Decommissioning Authority",
+            "50000000.00",
+        )
+    ]
+    # the NDPB's own £2.5m replaces the £50m estimate; the department's £20m stands
+    assert rec["count_gbp"] == "22500000.00"
+    assert replaced["totals"]["by_kind_gbp"] == {"pesa": "20000000.00", "ndpb": "2500000.00"}
+
+
+def test_non_identifiable_spending_is_shown_beside_the_count_issue_12(
+    runner: CliRunner, tmp_path: Path, xlsx: Callable[..., Path]
+) -> None:
+    """ONS 2019-20: defence £42,174m and international services £11,798m are
+    non-identifiable; over the UK's 66,796,807 people they are £631.38 and £176.63 a head
+    (42,174,000,000 / 66,796,807 = 631.376…; 11,798,000,000 / 66,796,807 = 176.626…)."""
+    db = tmp_path / "placecount.duckdb"
+    api.init(db, "Anyshire", "2019-20", population=100_000)
+    head = [
+        "Department Name",
+        "Organisation Name",
+        "HMT Function",
+        "HMT Subfunction",
+        "ID/non-ID",
+        "CAP or CUR",
+        "CG, LG, PC, BOE",
+        "NUTS Region",
+        "2019-20",
+    ]
+    rows = [
+        [
+            "Ministry of Defence",
+            "Ministry of Defence",
+            "2. Defence",
+            "2.1 Military defence",
+            "Non-ID",
+            "CUR",
+            "CG",
+            "NON-REGIONAL",
+            42174,
+        ],
+        [
+            "Foreign Office",
+            "Foreign Office",
+            "1. General public services",
+            "1.2 Foreign economic aid",
+            "Non-ID",
+            "CUR",
+            "CG",
+            "NON-REGIONAL",
+            11798,
+        ],
+    ]
+    cra = xlsx([head, *rows], name="non_id.xlsx", sheet="CRA database")
+    api.ingest(
+        "pesa",
+        [cra],
+        db,
+        region="NON-REGIONAL",
+        year="2019-20",
+        units="millions",
+        place_population=100_000,
+        region_population=66_796_807,
+    )
+    data = api.report(db)
+    rec = data["reconciliation"]
+    assert rec["count_gbp"] == "0.00"
+    assert sorted((o["why"], o["per_head_gbp"]) for o in rec["outside"]) == [
+        ("non-identifiable", "176.63"),
+        ("non-identifiable", "631.38"),
+    ]
+    table = runner.invoke(app, ["report", "--db", str(db)]).stdout
+    assert "Outside the count, shown beside it:" in table
+    per_head = api.report(db, non_identifiable="per-head")
+    # added at the UK rate: (42,174m + 11,798m) × 100,000 / 66,796,807, to the penny per line
+    expected = (D(42_174_000_000) + D(11_798_000_000)) * 100_000 / 66_796_807
+    assert abs(D(per_head["reconciliation"]["count_gbp"]) - expected) <= D("0.02")
+    assert per_head["reconciliation"]["outside"] == []
+    assert per_head["totals"]["by_grade_gbp"]["population"] == per_head["totals"]["total_gbp"]
+    bad = runner.invoke(app, ["report", "--non-identifiable", "all", "--db", str(db)])
+    assert bad.exit_code == 2 and "use outside or per-head" in bad.stderr
+
+
+def test_a_driver_apportions_an_estimate_and_grades_it_issue_12(
+    runner: CliRunner, place: Path
+) -> None:
+    """Tertiary education (9.4) is £5.0m for the East Midlands; the place has 13% of the
+    region's students, so £650,000 (not £500,000 at the 0.1 share), graded 'driver'."""
+    project = place.parent / "placecount.toml"
+    project.write_text(
+        project.read_text()
+        + "\n[[drivers]]\ncofog = '09'\nshare = '0.13'\nbasis = 'students, HESA 2008-09'\n"
+    )
+    data = api.report(place)
+    assert data["reconciliation"]["count_gbp"] == "3150000.00"  # 3,000,000 + 150,000
+    assert data["totals"]["by_grade_gbp"] == {
+        "actual": "2300000.00",
+        "driver": "650000.00",
+        "population": "0.00",
+        "assumption": "200000.00",
+    }
+    traced = api.trace(place, "09")
+    pesa = [x for x in traced["lines"] if x["kind"] == "pesa"]
+    assert [(x["amount_gbp"], x["grade"], x["apportionment"], x["driver"]) for x in pesa] == [
+        ("650000.00", "driver", "0.13", "students, HESA 2008-09")
+    ]
+    project.write_text(project.read_text().replace("share = '0.13'", "share = '1.3'"))
+    bad = runner.invoke(app, ["report", "--db", str(place)])
+    assert bad.exit_code == 2
+    assert "drivers[0].share: 1.3 is not a share" in bad.stderr

@@ -145,6 +145,16 @@ def pesa_expected() -> dict[int, int]:
     return out
 
 
+def pesa_health_rows() -> set[int]:
+    """Excel rows of the PESA table under function 7 (Health): '7.1 …', '7.2 …', '7. Health'.
+
+    The table is central government's and gives functions only, so the NHS bodies'
+    own accounts replace all of central government's division 07 (issue 12).
+    """
+    rows = sheet_rows(PESA, "Table 9.15")
+    return {i + 1 for i, r in enumerate(rows) if r[0] and re.match(r"^7\.(\d+)? ", str(r[0]))}
+
+
 def _until_next_function(rest: list[tuple[int, str, object]]) -> Iterator[str]:
     for _, label, _ in rest:
         if re.match(r"^\d+\. ", label) or label.startswith("Total"):
@@ -267,12 +277,19 @@ def test_pesa_is_the_population_share_of_east_midlands_line_by_line(demo_db: Pat
 
 
 def test_report_adds_the_counted_kinds_and_not_the_ndpbs(demo_db: Path) -> None:
-    """Count = councils + NHS + police + PESA, the pooled budget once; NDPBs only "of which"."""
+    """Count = councils + NHS + police + PESA, the pooled budget once; NDPBs only "of which".
+
+    The NHS bodies' own accounts replace central government's health estimate (issue 12):
+    PESA counts every line but those of function 7.
+    """
     transfer = county_transfers_pence()
     council = county_pence() + district_pence() - transfer
     nhs = nhs_pence()
     police = police_pence()
-    pesa = sum(pesa_expected().values())
+    health = pesa_health_rows()
+    replaced = sum(v for row, v in pesa_expected().items() if row in health)
+    pesa = sum(v for row, v in pesa_expected().items() if row not in health)
+    assert len(health & set(pesa_expected())) == 3  # 7.1, 7.2 and 7.3 are counted lines
     ndpb = ndpb_pence()
     grand = council + nhs + police + pesa
     report = api.report(demo_db)
@@ -290,8 +307,12 @@ def test_report_adds_the_counted_kinds_and_not_the_ndpbs(demo_db: Path) -> None:
         (Decimal(grand) / 100 / PLACE_POPULATION).quantize(Decimal("0.01"))
     )
     reconciliation = report["reconciliation"]
-    assert reconciliation["gross_gbp"] == gbp(grand + transfer)
+    assert reconciliation["gross_gbp"] == gbp(grand + transfer + replaced)
     assert reconciliation["transfers_gbp"] == gbp(transfer)
+    assert reconciliation["replaced_gbp"] == gbp(replaced)
+    assert [(r["estimate"], r["coarse"], r["amount_gbp"]) for r in reconciliation["replaced"]] == [
+        ("central government, 07 Health", True, gbp(replaced))
+    ]
     assert reconciliation["count_gbp"] == gbp(grand)
     # the rows add up to the totals, kind by kind
     for kind in report["kinds"]:

@@ -244,9 +244,37 @@ def test_flows_from_the_store(db: Path, xlsx: Callable[..., Path]) -> None:
     )
     api.ingest("council", [council], db, org="County")
     result = api.flows(None, db=db)
+    # issue 12: the County's books say £80 left it; the rule estimates what arrived
+    # (80 × 0.8 = 64), never that £100 left
     assert [(p["path"], p["delivered_gbp"], p["in_gbp"]) for p in result["paths"]] == [
-        ("County > PCT", "80.00", "100.00")
+        ("County > PCT", "64.00", "80.00")
     ]
+    assert result["books"] == []  # one hand-over: no body both receives and passes on
+
+
+def test_flow_graph_shows_what_the_books_say_each_body_kept_issue_12(tmp_path: Path) -> None:
+    """Department → Agency £100m, Agency → Council £70m, Council → Provider £60m: the
+    books say the Agency kept £30m (the rule at 20% would say £20m) and the Council £10m
+    (the rule: 20% of £70m = £14m)."""
+    path = tmp_path / "graph.csv"
+    path.write_text(
+        "from,to,amount_gbp\n"
+        "Department,Agency,100000000\n"
+        "Agency,Council,70000000\n"
+        "Council,Provider,60000000\n",
+        encoding="utf-8",
+    )
+    result = api.flows(path)
+    assert [
+        (b["body"], b["in_gbp"], b["out_gbp"], b["kept_gbp"], b["rule_gbp"])
+        for b in result["books"]
+    ] == [
+        ("Agency", "100000000.00", "70000000.00", "30000000.00", "20000000.00"),
+        ("Council", "70000000.00", "60000000.00", "10000000.00", "14000000.00"),
+    ]
+    assert result["books"][0]["text"] == (
+        "Agency: the books say £30.0m kept; 20% per hand-over would say £20.0m"
+    )
 
 
 def test_chart_files(tmp_path: Path) -> None:

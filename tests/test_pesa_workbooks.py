@@ -173,7 +173,7 @@ def department_workbook(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("region", ["North East", "North West"])
 def test_department_totals_are_never_lines(tmp_path: Path, region: str) -> None:
-    found = read(department_workbook(tmp_path), region=region, share=Fraction(1, 4))
+    found = read(department_workbook(tmp_path), region=region, share=Fraction(1, 4), part="total")
     col = 1 if region == "North East" else 2
     expected = [
         (FIRST_ROW + i, round(Fraction(Decimal(str(cells[col]))) * 100_000_000 / 4))
@@ -204,7 +204,9 @@ def test_department_totals_are_never_lines(tmp_path: Path, region: str) -> None:
 def test_department_total_differing_from_its_functions_is_reported(tmp_path: Path) -> None:
     path = department_workbook(tmp_path)
     reads, issues = read_sources(
-        "pesa", path, ReadOptions(region="North West", share=Fraction(1), share_text="1")
+        "pesa",
+        path,
+        ReadOptions(region="North West", share=Fraction(1), share_text="1", part="total"),
     )
     mismatches = [(i.row, i.column) for i in issues if i.code == "subtotal-mismatch"]
     assert mismatches == [(FIRST_ROW + 3, "C")]  # Department of Health: 6,001 against 6,000
@@ -236,7 +238,7 @@ def test_long_extract_year_with_no_rows_is_a_year_error(tmp_path: Path) -> None:
 
 
 def test_long_extract_region_as_published_with_its_country(tmp_path: Path) -> None:
-    found = read(long_extract(tmp_path), region="East Midlands", year="2008-09")
+    found = read(long_extract(tmp_path), region="East Midlands", year="2008-09", part="central")
     assert [(ln.row, ln.amount_pence) for ln in found.kept] == [(3, 725_000_000)]
 
 
@@ -343,7 +345,7 @@ def test_long_extract_is_rounded_once(tmp_path: Path) -> None:
         ws.append(["DH", f"7.{i + 1} Health {i}", "North West", "2008-09", 0.000005])
     path = tmp_path / "extract.xlsx"
     wb.save(path)
-    found = read(path, region="North West", year="2008-09", share=Fraction(1, 1000))
+    found = read(path, region="North West", year="2008-09", share=Fraction(1, 1000), part="central")
     # £5 a line at a share of 1/1000 is half a penny: 1.5p in all, rounded once to 2p
     assert found.total_pence == 2
     assert sorted(ln.amount_pence or 0 for ln in found.kept) == [0, 1, 1]

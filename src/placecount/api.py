@@ -489,6 +489,7 @@ def report(
     eliminate_transfers: bool | None = None,
     ndpbs: str | None = None,
     pesa_overlap: str | None = None,
+    non_identifiable: str | None = None,
     detail: bool = False,
     project_file: Path | None = None,
 ) -> dict[str, Any]:
@@ -508,14 +509,25 @@ def report(
                 f"--kind {k!r} is not a source kind.",
                 note="Use one of: " + ", ".join(KINDS) + ".",
             )
-    if ndpbs is not None and ndpbs not in ("memo", "add-uncovered"):
-        raise InputError.one("bad-option", f"--ndpbs {ndpbs!r}: use memo or add-uncovered.")
+    if ndpbs is not None and ndpbs not in ("memo", "add-uncovered", "replace"):
+        raise InputError.one(
+            "bad-option", f"--ndpbs {ndpbs!r}: use memo, add-uncovered or replace."
+        )
     if pesa_overlap is not None and pesa_overlap not in ("remove", "keep"):
         raise InputError.one("bad-option", f"--pesa-overlap {pesa_overlap!r}: use remove or keep.")
+    if non_identifiable is not None and non_identifiable not in ("outside", "per-head"):
+        raise InputError.one(
+            "bad-option", f"--non-identifiable {non_identifiable!r}: use outside or per-head."
+        )
     project = load_project(_project_file(db, project_file))
     method = _method(
         project,
-        {"eliminate_transfers": eliminate_transfers, "ndpbs": ndpbs, "pesa_overlap": pesa_overlap},
+        {
+            "eliminate_transfers": eliminate_transfers,
+            "ndpbs": ndpbs,
+            "pesa_overlap": pesa_overlap,
+            "non_identifiable": non_identifiable,
+        },
     )
     filters = Filters(list(kinds), list(orgs), parse_cofog_filter(cofog))
 
@@ -637,9 +649,12 @@ def flows(
                 note="Transfers come from a recipient column, a schema rule or a mapping.",
             )
         fl.check_graph(edges, tol)
-        chains = fl.decompose(edges, side)
+        # the store's transfers are what each giver's books say it paid: measured where
+        # the money left, so no path shows more leaving a body than its books say
+        chains = fl.decompose(edges, "source")
         source = {"form": "store", "file": db.name}
     result = fl.flows(chains, rate=r, sensitivity=rates, collapse=collapse, source=source)
+    result["books"] = fl.observed_kept(edges, r) if edges else []
     t = result["totals"]
     pct = f"{float(Decimal(result['method']['rate']) * 100):g}%"
     heading = title or (Path(file).stem if file else "Transfers in the count")

@@ -475,8 +475,9 @@ def report(
         typer.Option(
             "--ndpbs",
             metavar="MODE",
-            help="memo (shown, not added: the default) or add-uncovered (added where no "
-            "PESA figure covers the sponsor).",
+            help="memo (shown, not added: the default), add-uncovered (added where no "
+            "PESA figure covers the sponsor) or replace (an NDPB's own figures replace its "
+            "CRA organisation's estimate).",
         ),
     ] = None,
     pesa_overlap: Annotated[
@@ -484,8 +485,18 @@ def report(
         typer.Option(
             "--pesa-overlap",
             metavar="MODE",
-            help="remove (default): take out the COFOG divisions of a PESA total or local "
-            "table that local bodies report; keep: count both.",
+            help="remove (default): replace the PESA and CRA estimates that a counted "
+            "body's own accounts cover (the coverage table); keep: count both.",
+        ),
+    ] = None,
+    non_identifiable: Annotated[
+        str | None,
+        typer.Option(
+            "--non-identifiable",
+            metavar="MODE",
+            help="outside (default): non-identifiable spending is shown beside the count, "
+            "not in it; per-head: added at the UK per-head rate (its share of the UK's "
+            "population), as ONS's country and regional public sector finances do.",
         ),
     ] = None,
     fmt: Annotated[
@@ -521,6 +532,7 @@ def report(
             eliminate_transfers=transfers,
             ndpbs=ndpbs,
             pesa_overlap=pesa_overlap,
+            non_identifiable=non_identifiable,
             detail=chosen == "xlsx",
         ),
         as_json=chosen == "json",
@@ -530,6 +542,7 @@ def report(
     if chosen == "table" and output is None:
         console = _out_console()
         console.print(render.report_table(result))
+        console.print(render.report_economic_table(result))
         for line in render.report_notes(result):
             console.print(line, markup=False)
         return
@@ -593,6 +606,10 @@ def trace(
                 ("native_label", "Label"),
                 ("cofog_code", "COFOG"),
                 ("cofog_share", "Share"),
+                ("basis", "Basis"),
+                ("sector", "Sector"),
+                ("economic", "Economic"),
+                ("grade", "Grade"),
                 ("amount_gbp", "Amount £"),
                 ("treatment", "In the count as"),
             ],

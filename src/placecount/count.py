@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from . import coverage
 from .cofog import classification, normalise_code
 from .errors import InputError
 from .models import pence_to_pounds
@@ -47,6 +48,17 @@ KIND_TITLES = {
     "payments": "Payments (partial, counted)",
     "generic": "Other bodies",
 }
+#: Labels outside a place count by nature (non-identifiable whatever the file says).
+OUTSIDE_LABELS = [
+    "eu transactions",
+    "ec receipts",
+    "gni contribution",
+    "gni based contribution",
+    "reserves",
+    "unallocated provision",
+    "ame margin",
+]
+SECTOR_NAMES = {"CG": "central government", "LG": "local government", "PC": "public corporations"}
 MEMO_TITLE = "of which NDPBs (not added)"
 #: Payment lists are partial: kept out of the count unless ingested with --count.
 NOT_COUNTED_TITLE = "payments, not counted (partial)"
@@ -217,17 +229,45 @@ def count(
         if method.ndpbs == "add-uncovered"
         else []
     )
-    orgs = ctx["orgs"] + (ctx["ndpb_orgs"] if added else [])
+    ndpb_bodies = queries.ndpb_bodies()
+    # "replace": an NDPB whose own CRA organisation is among the estimates is counted
+    # from its own figures, and they replace that estimate (the coverage rule ndpb-own)
+    bodies_added = (
+        sorted({b["body"] for b in ndpb_bodies if b["has_estimate"]})
+        if method.ndpbs == "replace"
+        else []
+    )
+    added_names = [b["org"] for b in ndpb_bodies if b["sponsor"] in added] + [
+        b["org"] for b in ndpb_bodies if b["body"] in bodies_added
+    ]
+    orgs = ctx["orgs"] + [simple_norm(n) for n in added_names]
+    replace = method.pesa_overlap == "remove"
+    counted_bodies = {k: v for k, v in ctx["bodies"].items() if k != "ndpb"}
+    if added_names:
+        counted_bodies["ndpb"] = sorted(set(added_names))
+    rules = coverage.rules_for(project)
+    groups, net_recipients = coverage.transfer_recipients(counted_bodies, method.income)
+    orgs = orgs + groups
+    if replace:
+        coverage.check_parts(ctx["pesa_parts"], counted_bodies)
+    queries.register_method(
+        [vars(k) for k in coverage.load_kinds().values()],
+        coverage.active_rules(rules, counted_bodies) if replace else [],
+        drivers_for(project),
+    )
     queries.classify(
         {
             **filters.params(),
             "level": by,
             "ndpb_added": added,
+            "ndpb_bodies_added": bodies_added,
             "transfers": method.eliminate_transfers,
             "orgs": orgs,
             "kinds": ctx["kinds"],
-            "overlap": method.pesa_overlap == "remove",
-            "local_divisions": ctx["local_divisions"],
+            "replace": replace,
+            "net_recipients": net_recipients,
+            "outside_labels": OUTSIDE_LABELS,
+            "non_identifiable_per_head": method.non_identifiable == "per-head",
         },
         theme_rules(theme_def) if theme_def else None,
     )
@@ -243,6 +283,19 @@ def count(
         codes_all = list(codes)
 
     counted_total = sum(v for (_, _, t), v in cells.items() if t == "counted")
+    nature = queries.by_nature()
+    economic: dict[tuple[str | None, str], int] = {}
+    grades: dict[tuple[str | None, str], int] = {}
+    kind_economics: dict[str, set[str]] = {}
+    by_record: dict[tuple[str | None, str, str], int] = {}
+    for n in nature:
+        for key in (f"{n['economic']}", f"grade_{n['grade']}"):
+            rk = (n["code"], n["kind"], key)
+            by_record[rk] = by_record.get(rk, 0) + int(n["pence"])
+        pence = int(n["pence"])
+        economic[(n["code"], n["economic"])] = economic.get((n["code"], n["economic"]), 0) + pence
+        grades[(n["code"], n["grade"])] = grades.get((n["code"], n["grade"]), 0) + pence
+        kind_economics.setdefault(n["kind"], set()).add(n["economic"])
     rows: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     for code in codes_all:
@@ -261,6 +314,8 @@ def count(
                 "per_head_gbp": per_head(total, population),
                 "share_of_total": share_of(total, counted_total),
                 "ndpb_memo_gbp": money(memo) if has_memo else None,
+                **{f"{e}_gbp": money(economic.get((code, key), 0)) for e, key in ECONOMIC_COLUMNS},
+                "by_grade_gbp": {g: money(grades.get((code, g), 0)) for g in coverage.GRADES},
             }
         )
         for k in kinds:
@@ -271,9 +326,18 @@ def count(
                         "cofog_name": code_name(code),
                         "kind": k,
                         "amount_gbp": money(by_kind[k]),
+                        **{
+                            f"{e}_gbp": money(by_record.get((code, k, key), 0))
+                            for e, key in ECONOMIC_COLUMNS
+                        },
+                        **{
+                            f"grade_{g}_gbp": money(by_record.get((code, k, f"grade_{g}"), 0))
+                            for g in coverage.GRADES
+                        },
                     }
                 )
 
+    ndpb_checks = memo_checks(cells, codes_all, queries, has_memo)
     # shown beside the count, never in it: NDPBs inside PESA, payment lists kept out
     gross = sum(v for (_, _, t), v in cells.items() if t not in ("ndpb-memo", "not-counted"))
     transfers = [
@@ -289,18 +353,46 @@ def count(
         for t in queries.transfers()
     ]
     transfer_total = sum(v for (_, _, t), v in cells.items() if t == "transfer")
-    overlap = [
+    replacements = [
         {
-            "cofog_code": o["division"],
-            "cofog_name": code_name(o["division"]),
-            "part": o["part"],
-            "amount_gbp": money(int(o["pence"])),
+            "file": r["file_name"],
+            "region": r["region"],
+            "share": r["pesa_share"],
+            "estimate": r["what"]
+            or f"{SECTOR_NAMES.get(r['sector'], r['sector'])}, {r['division']} "
+            f"{code_name(r['division'])}",
+            "cofog_code": r["division"],
+            "rule": r["rule"],
+            "actual_kind": r["actual_kind"],
+            "coarse": bool(r["coarse"]),
+            "amount_gbp": money(int(r["pence"])),
+            "bodies": len(counted_bodies.get(r["actual_kind"], [])),
+            "actuals_gbp": money(
+                sum(v for (_, k, t), v in cells.items() if k == r["actual_kind"] and t == "counted")
+            ),
         }
-        for o in queries.overlap()
+        for r in queries.replacements()
     ]
-    overlap_total = sum(v for (_, _, t), v in cells.items() if t == "overlap")
-    if gross - transfer_total - overlap_total != counted_total:  # pragma: no cover - a bug
+    for r in replacements:
+        r["text"] = coverage.replacement_text(r)
+    replaced_total = sum(v for (_, _, t), v in cells.items() if t == "replaced")
+    outside_total = sum(v for (_, _, t), v in cells.items() if t == "outside")
+    if (
+        gross - transfer_total - replaced_total - outside_total != counted_total
+    ):  # pragma: no cover - a bug
         raise AssertionError("reconciliation does not add up")
+    outside = [
+        {
+            "kind": o["kind"],
+            "label": o["label"],
+            "why": "non-identifiable"
+            if o["identifiable"] == "non-identifiable"
+            else ("outside a place count by nature"),
+            "amount_gbp": money(int(o["pence"])),
+            "per_head_gbp": per_head(int(o["pence"]), population),
+        }
+        for o in queries.outside()
+    ]
     memo_total = sum(v for (_, _, t), v in cells.items() if t == "ndpb-memo")
     unmapped = sum(v for (c, _, t), v in cells.items() if c is None and t == "counted")
 
@@ -311,6 +403,17 @@ def count(
         "total_gbp": money(counted_total),
         "per_head_gbp": per_head(counted_total, population),
         "ndpb_memo_gbp": money(memo_total) if has_memo else None,
+        **{
+            f"{e}_gbp": money(sum(v for (_, k), v in economic.items() if k == key))
+            for e, key in ECONOMIC_COLUMNS
+        },
+        "by_grade_gbp": {
+            g: money(sum(v for (_, k), v in grades.items() if k == g)) for g in coverage.GRADES
+        },
+        "by_grade_share": {
+            g: share_of(sum(v for (_, k), v in grades.items() if k == g), counted_total)
+            for g in coverage.GRADES
+        },
     }
     return {
         "place": project.place.model_dump() if project else None,
@@ -318,18 +421,25 @@ def count(
         "theme": ({"name": theme, **theme_def.model_dump(mode="json")} if theme_def else None),
         "filters": filters.to_dict(),
         "method": method.model_dump(),
+        "coverage_rules": [
+            {"rule": r.rule, "actual_kind": r.actual_kind, "text": r.describe(), "note": r.note}
+            for r in rules
+        ],
         "kinds": kinds,
         "kind_titles": {k: KIND_TITLES[k] for k in kinds},
         "memo_title": MEMO_TITLE if has_memo else None,
         "rows": rows,
         "totals": totals,
+        "headline": headline(kinds, kind_economics, economic, counted_total, population),
         "records": records,
         "reconciliation": {
             "gross_gbp": money(gross),
             "transfers_gbp": money(transfer_total),
             "transfers": transfers,
-            "pesa_overlap_gbp": money(overlap_total),
-            "pesa_overlap": overlap,
+            "replaced_gbp": money(replaced_total),
+            "replaced": replacements,
+            "outside_gbp": money(outside_total),
+            "outside": outside,
             "count_gbp": money(counted_total),
             "not_counted_gbp": money(
                 sum(v for (_, _, t), v in cells.items() if t == "not-counted")
@@ -351,11 +461,16 @@ def count(
                     "to": t["transfer_to"],
                     "label": t["native_label"],
                     "amount_gbp": money(int(t["pence"])),
-                    "why": "recipient is not in the count",
+                    "why": (
+                        "the recipient reports net of this income: its figures leave it out"
+                        if simple_norm(t["transfer_to"]) in net_recipients
+                        else "recipient is not in the count"
+                    ),
                 }
                 for t in queries.kept_transfers()
             ],
         },
+        "ndpb_checks": ndpb_checks,
         "ndpb_of_which": [
             {
                 "sponsor": n["sponsor"],
@@ -392,6 +507,156 @@ def count(
             ],
         },
     }
+
+
+#: The report's economic columns: current, capital, and lines whose source does not split them.
+ECONOMIC_COLUMNS = [("current", "current"), ("capital", "capital"), ("unsplit", "unknown")]
+
+
+def headline(
+    kinds: list[str],
+    kind_economics: dict[str, set[str]],
+    economic: dict[tuple[str | None, str], int],
+    counted_total: int,
+    population: int | None,
+) -> dict[str, Any]:
+    """The headline figure and its basis, the same for every source.
+
+    Current and capital where every source has both (a source that does not split them,
+    such as a wide PESA table, has both); where some source reports current spending only
+    (Revenue Outturn), the headline is current spending, and what that leaves out is
+    listed: other sources' capital, and the lines whose sources do not split the two
+    (counted whole, as published).
+    """
+    current_only = [k for k in kinds if kind_economics.get(k, set()) == {"current"}]
+    capital = sum(v for (_, e), v in economic.items() if e == "capital")
+    unsplit = sum(v for (_, e), v in economic.items() if e == "unknown")
+    if not current_only:
+        return {
+            "basis": "current and capital",
+            "amount_gbp": money(counted_total),
+            "per_head_gbp": per_head(counted_total, population),
+            "current_only": [],
+            "capital_left_out_gbp": money(0),
+            "unsplit_gbp": money(unsplit),
+            "gaps": [],
+        }
+    amount = counted_total - capital
+    gaps = []
+    if capital:
+        gaps.append(
+            f"capital spending of the sources that report it, £{money_text(capital)}, is left "
+            "out of the headline: "
+            + ", ".join(KIND_TITLES[k] for k in current_only)
+            + " report current spending only"
+        )
+    if unsplit:
+        gaps.append(
+            f"£{money_text(unsplit)} comes from sources that do not split current and capital "
+            "(counted whole, as published)"
+        )
+    return {
+        "basis": "current",
+        "amount_gbp": money(amount),
+        "per_head_gbp": per_head(amount, population),
+        "current_only": current_only,
+        "capital_left_out_gbp": money(capital),
+        "unsplit_gbp": money(unsplit),
+        "gaps": gaps,
+    }
+
+
+def money_text(pence: int) -> str:
+    return f"{pence_to_pounds(pence):,.2f}"
+
+
+def drivers_for(project: Project | None) -> list[dict[str, Any]]:
+    """The project's apportionment drivers as rows for the store, each checked."""
+    out: list[dict[str, Any]] = []
+    for n, d in enumerate(project.drivers if project else []):
+        code = normalise_code(d.cofog) if d.cofog else None
+        if d.cofog and code is None:
+            raise InputError.one(
+                "bad-driver",
+                f"drivers[{n}].cofog: {d.cofog!r} is not a COFOG code.",
+                file="placecount.toml",
+            )
+        try:
+            share = Decimal(d.share)
+        except ArithmeticError as exc:
+            raise InputError.one(
+                "bad-driver",
+                f"drivers[{n}].share: {d.share!r} is not a number.",
+                file="placecount.toml",
+            ) from exc
+        if not 0 < share <= 1:
+            raise InputError.one(
+                "bad-driver",
+                f"drivers[{n}].share: {d.share} is not a share (above 0, at most 1).",
+                file="placecount.toml",
+            )
+        out.append(
+            {
+                "cofog": code,
+                "department": simple_norm(d.department) or None,
+                "share": str(share),
+                "basis": d.basis,
+            }
+        )
+    return out
+
+
+def memo_checks(
+    cells: dict[tuple[str | None, str, str], int],
+    codes: list[str | None],
+    queries: CountQueries,
+    has_memo: bool,
+) -> list[dict[str, Any]]:
+    """NDPBs checked, not assumed: an "of which" memo larger than the PESA figure it is
+    said to sit inside is a warning with both numbers.
+
+    The figure is the PESA estimate of the same COFOG row (before any replacement) and,
+    where the estimates name departments, the sponsor department's.
+    """
+    if not has_memo or not any(k == "pesa" for (_, k, _) in cells):
+        return []
+    out: list[dict[str, Any]] = []
+    for code in codes:
+        memo = sum(v for (c, _, t), v in cells.items() if c == code and t == "ndpb-memo")
+        pesa = sum(
+            v for (c, k, t), v in cells.items() if c == code and k == "pesa" and t != "transfer"
+        )
+        if memo > pesa:
+            out.append(
+                {
+                    "where": f"COFOG {code} {code_name(code)}" if code else UNMAPPED_NAME,
+                    "memo_gbp": money(memo),
+                    "pesa_gbp": money(pesa),
+                    "text": f"NDPBs 'of which' in {code or 'unmapped'} {code_name(code)}, "
+                    f"£{money_text(memo)}, are more than the PESA figure they are said to "
+                    f"sit inside, £{money_text(pesa)}",
+                }
+            )
+    departments: dict[str, int] = {}
+    for d in queries.pesa_by_department():
+        key = department_key(d["department"])
+        departments[key] = departments.get(key, 0) + int(d["pence"])
+    for n in queries.ndpb_by_sponsor():
+        key = department_key(n["sponsor"])
+        if n["treatment"] != "ndpb-memo" or key not in departments:
+            continue
+        if int(n["pence"]) > departments[key]:
+            out.append(
+                {
+                    "where": f"sponsor {n['sponsor']}",
+                    "memo_gbp": money(int(n["pence"])),
+                    "pesa_gbp": money(departments[key]),
+                    "text": f"NDPBs sponsored by {n['sponsor']}, £{money_text(int(n['pence']))}, "
+                    f"are more than that department's PESA figure, "
+                    f"£{money_text(departments[key])}",
+                }
+            )
+    return out
 
 
 def ndpb_coverage(ctx: dict[str, Any], queries: CountQueries) -> dict[str, bool]:
@@ -470,6 +735,14 @@ def trace(
                 "amount_gbp": money(int(x["pence"])),
                 "treatment": x["treatment"],
                 "transfer_to": x["transfer_to"],
+                "basis": x["basis"],
+                "sector": x["sector"],
+                "economic": x["economic"],
+                "grade": x["grade"],
+                "identifiable": x["identifiable"],
+                "apportionment": x["apportionment"],
+                "replaced_by": x["replaced_by"],
+                "driver": x["driver"],
             }
             for x in lines
         ],

@@ -72,7 +72,14 @@ CODES: dict[str, str] = {
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",
     "outside-year": "Dated rows (payments) outside the financial year, or with no date that can be read: left out and counted.",
     "national-totals": "A directory of bodies' national spending (the Public Bodies Directory): not the place's spending.",
-    "part-not-stated": "A PESA table's title does not say central, local or total: taken as total.",
+    "part-not-stated": "A PESA table's title (or a CRA database's CG/LG/PC column) does not say "
+    "central, local or total: give --part.",
+    "total-with-actuals": "A PESA total table (no CG/LG/PC split) beside local bodies' actuals: "
+    "use the central government table or a CRA database instead.",
+    "bad-driver": "An apportionment driver in placecount.toml ([[drivers]]) names no COFOG "
+    "code or its share is not between 0 and 1.",
+    "bad-coverage": "A coverage rule (data/method/coverage.csv or [[coverage]] in "
+    "placecount.toml) cannot be read.",
     "table-required": "A workbook has several tables (ONS regional tables) and counting one is a choice: say which with --table.",
     "table-not-found": "The table asked for with --table is not in the workbook.",
     "control-total": "A table's lines add up to its printed control total.",

@@ -561,6 +561,40 @@ def chart_links(chains: list[Chain], rate: Fraction) -> list[Any]:
     return links
 
 
+def observed_kept(edges: list[Edge], rate: Fraction) -> list[dict[str, Any]]:
+    """What the books say each intermediary kept (in − out), beside the rule's estimate.
+
+    In a flow graph the amounts on the edges are observed: a body that receives money
+    and passes part of it on kept the difference, its observed administration (or its
+    own spending). The Audit Commission rule would say ``rate × in`` is lost at that
+    body's hand-over; both are shown, and the books come first.
+    """
+    inflow: dict[tuple[str, str], int] = defaultdict(int)
+    outflow: dict[tuple[str, str], int] = defaultdict(int)
+    for e in edges:
+        inflow[(e.stream, e.target)] += e.amount_pence
+        outflow[(e.stream, e.source)] += e.amount_pence
+    out = []
+    for stream, body in sorted(set(inflow) & set(outflow)):
+        amount_in, amount_out = inflow[(stream, body)], outflow[(stream, body)]
+        kept = amount_in - amount_out
+        rule = round(Fraction(amount_in) * rate)
+        pct = f"{float(rate * 100):g}%"
+        out.append(
+            {
+                "stream": stream,
+                "body": body,
+                "in_gbp": str(pence_to_pounds(amount_in)),
+                "out_gbp": str(pence_to_pounds(amount_out)),
+                "kept_gbp": str(pence_to_pounds(kept)),
+                "rule_gbp": str(pence_to_pounds(rule)),
+                "text": f"{body}: the books say £{kept / 100_000_000:,.1f}m kept; {pct} per "
+                f"hand-over would say £{rule / 100_000_000:,.1f}m",
+            }
+        )
+    return out
+
+
 def store_edges(rows: list[dict[str, Any]]) -> list[Edge]:
     """Transfers marked in the store (giver → recipient) as a flow graph."""
     return [

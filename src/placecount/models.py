@@ -63,7 +63,13 @@ class TransferRule(BaseModel):
 
     label: str = Field(description="Text the line's label contains, e.g. 'pooled budget'.")
     recipient: str = Field(
-        description="Who receives it: a body's name, or a source kind such as 'nhs'."
+        description="Who receives it: a body's name, a source kind such as 'nhs', or a "
+        "group of bodies in data/method/recipients.csv such as 'parish councils'."
+    )
+    books_as: Literal["income", "financing"] = Field(
+        default="income",
+        description="How the recipient books it: 'income' (a contribution netted off its "
+        "spending when it reports net) or 'financing' (a precept or levy, never netted).",
     )
 
 

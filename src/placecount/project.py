@@ -65,16 +65,83 @@ class Method(BaseModel):
         description="Remove a transfer from the giver's side when its recipient is in the "
         "count (no pound counted twice).",
     )
-    ndpbs: Literal["memo", "add-uncovered"] = Field(
+    ndpbs: Literal["memo", "add-uncovered", "replace"] = Field(
         default="memo",
         description="'memo': NDPB spending is shown 'of which' and not added (it is inside "
-        "PESA); 'add-uncovered': added where no PESA figure covers its sponsor department.",
+        "PESA); 'add-uncovered': added where no PESA figure covers its sponsor department; "
+        "'replace': an NDPB whose own CRA organisation is among the estimates is counted "
+        "from its own figures, which replace that estimate.",
     )
     pesa_overlap: Literal["remove", "keep"] = Field(
         default="remove",
-        description="For PESA total or local-government tables, 'remove' takes out the COFOG "
-        "divisions that local bodies already report; 'keep' counts both (not advised).",
+        description="'remove': a PESA or CRA estimate that a counted actual covers (the "
+        "coverage table, data/method/coverage.csv) is replaced by it; 'keep' counts both "
+        "(not advised).",
     )
+    non_identifiable: Literal["outside", "per-head"] = Field(
+        default="outside",
+        description="'outside': non-identifiable spending (defence, debt interest, overseas) "
+        "is shown beside the count, not in it; 'per-head': it is added at the UK per-head "
+        "rate (ingest it with the place's share of the UK population). EU transactions, "
+        "reserves, unallocated provision and AME margins are always outside.",
+    )
+    income: dict[str, Literal["gross", "net"]] = Field(
+        default_factory=dict,
+        description="Whether a kind's figures are gross or net of the income it receives, "
+        "overriding data/method/kinds.csv (councils and police net, the rest gross): a "
+        "contribution paid to a body that reports net stays on the giver's side.",
+    )
+    default_coverage: bool = Field(
+        default=True,
+        description="Use the bundled coverage table; false keeps only the [[coverage]] rules "
+        "of placecount.toml.",
+    )
+
+
+class Driver(BaseModel):
+    """An apportionment driver: the place's share of the region for some estimates, e.g.
+    its share of the region's pupils for education, in place of the population share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cofog: str | None = Field(default=None, description="Estimates under this COFOG code.")
+    department: str | None = Field(default=None, description="Estimates of this department.")
+    share: str = Field(description="The place's share, e.g. '0.1300'.")
+    basis: str = Field(description="What the share is worked from, e.g. 'pupils, DfE 2009'.")
+
+    @field_validator("share", mode="before")
+    @classmethod
+    def _share_text(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return repr(value)
+        return value
+
+
+class CoverageEntry(BaseModel):
+    """A coverage rule: the estimates that one kind of actual replaces in the count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str = Field(description="A short name for the rule, shown in the reconciliation.")
+    actual_kind: Literal["council", "nhs", "police", "ndpb", "generic"] = Field(
+        description="The kind of actual that covers the estimates."
+    )
+    sector: Literal["CG", "LG", "PC"] = Field(description="The estimates' sector.")
+    department: str | None = Field(
+        default=None, description="How the department's name begins (case and punctuation aside)."
+    )
+    organisation: str | None = Field(
+        default=None,
+        description="How the CRA organisation's name begins; '{org}': the body's own name.",
+    )
+    cofog: str | None = Field(default=None, description="Only estimates under this COFOG code.")
+    except_cofog: str | None = Field(default=None, description="Not those under this code.")
+    coarse_cofog: str | None = Field(
+        default=None,
+        description="Where the estimate does not name the department or organisation: the "
+        "COFOG code covered instead (a coarse replacement).",
+    )
+    note: str | None = Field(default=None, description="Why the rule holds.")
 
 
 class NoDataBody(BaseModel):
@@ -258,6 +325,15 @@ class Project(BaseModel):
         "line by line, e.g. council = 'my_council_mapping.csv'.",
     )
     method: Method = Field(default_factory=Method, description="The count's method switches.")
+    drivers: list[Driver] = Field(
+        default_factory=list,
+        description="Apportionment drivers for estimates, tried in order; population (the "
+        "share given at ingest) is the default.",
+    )
+    coverage: list[CoverageEntry] = Field(
+        default_factory=list,
+        description="Coverage rules of this count, tried before the bundled table's.",
+    )
     no_data: list[NoDataBody] = Field(
         default_factory=list, description="Bodies in the place with no data: listed as gaps."
     )

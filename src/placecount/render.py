@@ -185,6 +185,29 @@ def report_table(result: dict[str, Any]) -> Table:
     return table
 
 
+def report_economic_table(result: dict[str, Any]) -> Table:
+    """The same rows split into current and capital spending (a terminal is not wide
+    enough for both in one table)."""
+    hl = result["headline"]
+    table = Table(
+        title=f"Current and capital spending (the headline is {hl['basis']} spending)",
+        show_footer=True,
+    )
+    table.add_column("COFOG", footer="")
+    table.add_column("Function", footer="Total")
+    econ = economic_columns(result)
+    totals = result["totals"]
+    for key, head in econ:
+        table.add_column(head, justify="right", footer=money(totals[key]))
+    table.add_column("Total £", justify="right", footer=money(totals["total_gbp"]), style="bold")
+    for r in result["rows"]:
+        cells = [r["cofog_code"] or "—", r["cofog_name"]]
+        cells += [money(r[key]) for key, _ in econ]
+        cells.append(money(r["total_gbp"]))
+        table.add_row(*cells)
+    return table
+
+
 def percent(share: str | None) -> str:
     return "" if share is None else f"{Decimal(share) * 100:.1f}%"
 
@@ -206,14 +229,31 @@ def report_notes(result: dict[str, Any]) -> list[str]:
         out += _amount_line(
             f"  less transfer {t['from']} → {t['to']}: {t['label']}", t["amount_gbp"], "−"
         )
-    for o in rec["pesa_overlap"]:
+    for o in rec["replaced"]:
+        out += _amount_line(f"  less {o['text']}", o["amount_gbp"], "−")
+    if rec.get("outside"):
         out += _amount_line(
-            f"  less PESA {o['part']} spending on {o['cofog_code']} {o['cofog_name']}"
-            " (local bodies report it)",
-            o["amount_gbp"],
-            "−",
+            "  less spending outside a place count (shown below)", rec["outside_gbp"], "−"
         )
     out += _amount_line("  The count", rec["count_gbp"])
+    hl = result["headline"]
+    out += _amount_line(f"  Headline, {hl['basis']} spending", hl["amount_gbp"])
+    if hl.get("per_head_gbp") is not None:
+        out.append(f"  (£{money(hl['per_head_gbp'])} a head)")
+    out += [f"  Headline basis: {gap}" for gap in hl["gaps"]]
+    grades = result["totals"]["by_grade_gbp"]
+    shares = result["totals"]["by_grade_share"]
+    out.append(
+        "By confidence grade: "
+        + " · ".join(
+            f"{g} £{money(v)} ({percent(shares[g])})" for g, v in grades.items() if Decimal(v)
+        )
+    )
+    if rec.get("outside"):
+        out.append("Outside the count, shown beside it:")
+        for o in rec["outside"]:
+            head = f", £{money(o['per_head_gbp'])} a head" if o["per_head_gbp"] else ""
+            out.append(f"  {o['label']} ({o['why']}): £{money(o['amount_gbp'])}{head}")
     for t in rec["transfers_kept"]:
         out.append(f"  (kept: {t['from']} → {t['to']}, £{money(t['amount_gbp'])}: {t['why']})")
     for p in result["pesa"]:
@@ -227,6 +267,8 @@ def report_notes(result: dict[str, Any]) -> list[str]:
         for n in memo:
             bodies = "1 body" if n["bodies"] == 1 else f"{n['bodies']} bodies"
             out.append(f"  {n['sponsor']}: {bodies}, £{money(n['amount_gbp'])}")
+    for c in result.get("ndpb_checks", []):
+        out.append(f"Warning: {c['text']}.")
     for n in result["ndpb_of_which"]:
         if n["added"]:
             out.append(
@@ -250,6 +292,8 @@ def report_notes(result: dict[str, Any]) -> list[str]:
 def report_markdown(result: dict[str, Any]) -> str:
     """The count as a Markdown table, for pasting into papers."""
     heads = ["COFOG", "Function"] + [result["kind_titles"][k] + " £" for k in result["kinds"]]
+    econ = economic_columns(result)
+    heads += [head for _, head in econ]
     heads += ["Total £"]
     per_head = result["totals"].get("per_head_gbp") is not None
     if per_head:
@@ -265,6 +309,7 @@ def report_markdown(result: dict[str, Any]) -> str:
     for r in result["rows"]:
         cells = [r["cofog_code"] or "—", r["cofog_name"]]
         cells += [money(r["by_kind_gbp"][k]) for k in result["kinds"]]
+        cells += [money(r[key]) for key, _ in econ]
         cells.append(money(r["total_gbp"]))
         if per_head:
             cells.append(money(r["per_head_gbp"]))
@@ -274,6 +319,7 @@ def report_markdown(result: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     t = result["totals"]
     cells = ["", "**Total**"] + [f"**{money(t['by_kind_gbp'][k])}**" for k in result["kinds"]]
+    cells += [f"**{money(t[key])}**" for key, _ in econ]
     cells.append(f"**{money(t['total_gbp'])}**")
     if per_head:
         cells.append(f"**{money(t['per_head_gbp'])}**")
@@ -287,7 +333,29 @@ def report_markdown(result: dict[str, Any]) -> str:
     return title + "\n".join(lines) + "\n\n```\n" + notes + "\n```\n"
 
 
-RECORD_COLUMNS = ["cofog_code", "cofog_name", "kind", "amount_gbp"]
+RECORD_COLUMNS = [
+    "cofog_code",
+    "cofog_name",
+    "kind",
+    "amount_gbp",
+    "current_gbp",
+    "capital_gbp",
+    "unsplit_gbp",
+    "grade_actual_gbp",
+    "grade_driver_gbp",
+    "grade_population_gbp",
+    "grade_assumption_gbp",
+]
+
+ECONOMIC_TITLES = {"current": "Current £", "capital": "Capital £", "unsplit": "Not split £"}
+
+
+def economic_columns(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """Current and capital columns, and 'not split' when some source does not split them."""
+    keys = ["current", "capital"]
+    if Decimal(result["totals"].get("unsplit_gbp") or 0):
+        keys.append("unsplit")
+    return [(f"{k}_gbp", ECONOMIC_TITLES[k]) for k in keys]
 
 
 def report_csv(result: dict[str, Any]) -> str:
@@ -306,7 +374,10 @@ def report_parquet(result: dict[str, Any]) -> bytes:
             "cofog_code": pa.array([r["cofog_code"] for r in recs], pa.string()),
             "cofog_name": pa.array([r["cofog_name"] for r in recs], pa.string()),
             "kind": pa.array([r["kind"] for r in recs], pa.string()),
-            "amount_gbp": pa.array([Decimal(r["amount_gbp"]) for r in recs], pa.decimal128(18, 2)),
+            **{
+                name: pa.array([Decimal(r[name]) for r in recs], pa.decimal128(18, 2))
+                for name in RECORD_COLUMNS[3:]
+            },
         }
     )
     sink = io.BytesIO()
@@ -393,6 +464,8 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
     put(ws, 0, 0, title, title_fmt)
     put(ws, 1, 0, "Amounts in £. Method and shares on the Method sheet.")
     heads = ["COFOG", "Function"] + [result["kind_titles"][k] + " £" for k in result["kinds"]]
+    econ = economic_columns(result)
+    heads += [head for _, head in econ]
     heads += ["Total £"]
     per_head = result["totals"].get("per_head_gbp") is not None
     if per_head:
@@ -408,6 +481,7 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
     for r, row in enumerate(result["rows"], start=hr + 1):
         vals: list[tuple[Any, Any]] = [(row["cofog_code"] or "", None), (row["cofog_name"], None)]
         vals += [(num(row["by_kind_gbp"][k]), gbp) for k in result["kinds"]]
+        vals += [(num(row[key]), gbp) for key, _ in econ]
         vals.append((num(row["total_gbp"]), gbp))
         if per_head:
             vals.append((num(row["per_head_gbp"]), gbp))
@@ -420,6 +494,7 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
     t = result["totals"]
     tot: list[tuple[Any, Any]] = [("", gbp_bold), ("Total", gbp_bold)]
     tot += [(num(t["by_kind_gbp"][k]), gbp_bold) for k in result["kinds"]]
+    tot += [(num(t[key]), gbp_bold) for key, _ in econ]
     tot.append((num(t["total_gbp"]), gbp_bold))
     if per_head:
         tot.append((num(t["per_head_gbp"]), gbp_bold))
@@ -436,18 +511,21 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
         (f"less transfer {x['from']} → {x['to']} ({x['label']})", f"-{x['amount_gbp']}")
         for x in rec["transfers"]
     ]
+    recon += [(f"less {x['text']}", f"-{x['amount_gbp']}") for x in rec["replaced"]]
     recon += [
-        (
-            f"less PESA {x['part']} spending on {x['cofog_code']} {x['cofog_name']} "
-            "(reported by local bodies)",
-            f"-{x['amount_gbp']}",
-        )
-        for x in rec["pesa_overlap"]
+        (f"outside the count: {x['label']} ({x['why']})", f"-{x['amount_gbp']}")
+        for x in rec.get("outside", [])
     ]
     recon.append(("The count", rec["count_gbp"]))
+    hl = result["headline"]
+    recon.append((f"Headline ({hl['basis']})", hl["amount_gbp"]))
+    recon += [(f"Confidence grade: {g}", v) for g, v in result["totals"]["by_grade_gbp"].items()]
     for i, (label, amount) in enumerate(recon, start=rr + 1):
-        put(ws, i, 1, label, bold if label == "The count" else None)
-        put(ws, i, 2, num(amount.replace("--", "")), gbp_bold if label == "The count" else gbp)
+        strong = label == "The count" or label.startswith("Headline")
+        put(ws, i, 1, label, bold if strong else None)
+        put(ws, i, 2, num(amount.replace("--", "")), gbp_bold if strong else gbp)
+    for i, gap in enumerate(hl["gaps"], start=rr + len(recon) + 1):
+        put(ws, i, 1, f"Headline: {gap}")
     ws.freeze_panes(hr + 1, 2)
     ws.set_column(0, 0, 8)
     ws.set_column(1, 1, 44)
@@ -497,6 +575,13 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
                 f"{p['share']} ({p['share_basis']}), part {p['part']}",
             )
         )
+    hl = result["headline"]
+    items.append(("Headline basis", f"{hl['basis']} spending"))
+    items += [("Headline: left out or not split", gap) for gap in hl["gaps"]]
+    items += [
+        (f"Coverage rule {r['rule']}", f"{r['text']}. {r['note']}".rstrip())
+        for r in result.get("coverage_rules", [])
+    ]
     for n in result["ndpb_of_which"]:
         items.append(
             (
@@ -568,8 +653,15 @@ def report_xlsx(result: dict[str, Any]) -> bytes:
             ("native_label", "Label", 44),
             ("cofog_code", "COFOG", 9),
             ("cofog_share", "COFOG share", 11),
+            ("basis", "Basis", 9),
+            ("sector", "Sector", 7),
+            ("economic", "Economic", 9),
+            ("grade", "Grade", 11),
+            ("identifiable", "Identifiable", 12),
+            ("apportionment", "Share of region", 12),
             ("amount_gbp", "Amount £", 18),
             ("treatment", "In the count as", 14),
+            ("replaced_by", "Replaced by rule", 18),
             ("transfer_to", "Transfer to", 24),
         ],
     )
@@ -669,6 +761,20 @@ def flows_tables(result: dict[str, Any]) -> list[Any]:
             percent(p["administration_share_of_delivered"]),
         )
     out.append(paths)
+    if result.get("books"):
+        books = Table(title="What the books say each body kept, and the rule beside it")
+        for head in ("Stream", "Body", "In £", "Out £", "Kept (books) £", f"Rule at {rate} £"):
+            books.add_column(head, justify="left" if head in ("Stream", "Body") else "right")
+        for b in result["books"]:
+            books.add_row(
+                b["stream"],
+                b["body"],
+                money(b["in_gbp"]),
+                money(b["out_gbp"]),
+                money(b["kept_gbp"]),
+                money(b["rule_gbp"]),
+            )
+        out.append(books)
     streams = Table(title=f"By stream, at {rate} per hand-over", show_footer=True)
     t = result["totals"]
     for head, key, right in [
@@ -811,7 +917,7 @@ def report_output(result: dict[str, Any], fmt: str) -> str | bytes:
         return report_xlsx(result)
     if fmt == "parquet":
         return report_parquet(result)
-    return text_of([report_table(result), *report_notes(result)])
+    return text_of([report_table(result), report_economic_table(result), *report_notes(result)])
 
 
 def flows_output(result: dict[str, Any], fmt: str) -> str | bytes:

@@ -246,7 +246,7 @@ def _totals(db: Path, project_file: Path) -> dict[str, Any]:
         "count_gbp": rec["count_gbp"],
         "gross_gbp": rec["gross_gbp"],
         "transfers_gbp": rec["transfers_gbp"],
-        "pesa_overlap_gbp": rec["pesa_overlap_gbp"],
+        "replaced_gbp": rec["replaced_gbp"],
         "ndpb_memo_gbp": result["totals"]["ndpb_memo_gbp"],
         "by_kind_gbp": result["totals"]["by_kind_gbp"],
         "records": result["records"],
@@ -329,7 +329,7 @@ def verify(manifest_file: Path) -> dict[str, Any]:
 def compare_totals(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """Each total and each COFOG × kind figure, before and after, with how far it moved."""
     rows: list[dict[str, Any]] = []
-    for key in ("count_gbp", "gross_gbp", "transfers_gbp", "pesa_overlap_gbp", "ndpb_memo_gbp"):
+    for key in ("count_gbp", "gross_gbp", "transfers_gbp", "replaced_gbp", "ndpb_memo_gbp"):
         rows.append(_moved(key, before.get(key), after.get(key)))
     b = {(r["cofog_code"], r["kind"]): r["amount_gbp"] for r in before.get("records", [])}
     a = {(r["cofog_code"], r["kind"]): r["amount_gbp"] for r in after.get("records", [])}
@@ -381,7 +381,7 @@ def _load_totals(path: Path) -> dict[str, Any]:
             "count_gbp": rec["count_gbp"],
             "gross_gbp": rec["gross_gbp"],
             "transfers_gbp": rec["transfers_gbp"],
-            "pesa_overlap_gbp": rec["pesa_overlap_gbp"],
+            "replaced_gbp": rec.get("replaced_gbp"),
             "ndpb_memo_gbp": data["totals"].get("ndpb_memo_gbp"),
             "records": data["records"],
         }

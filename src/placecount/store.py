@@ -473,17 +473,39 @@ _CLASSIFIED = """
 WITH base AS (
     SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
            l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           l.sector AS line_sector, l.spend_type, l.identifiable,
            a.cofog_code, a.share AS cofog_share, a.amount_pence
     FROM lines l JOIN allocations a USING (line_id)
-    WHERE l.included
+    WHERE l.included{not_driven}
     UNION ALL
     SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
            l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           l.sector, l.spend_type, l.identifiable,
            NULL, '1', l.amount_pence
     FROM lines l WHERE l.included AND NOT l.mapped
 ),
+natured AS (
+    SELECT b.*,
+        coalesce(k.basis, 'actual') AS basis,
+        coalesce(CASE upper(b.line_sector) WHEN 'LA' THEN 'LG' ELSE upper(b.line_sector) END,
+                 CASE b.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
+                      WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END,
+                 k.sector) AS sector,
+        coalesce(b.spend_type, CASE WHEN sn.capital_sheet THEN 'capital' END, k.economic,
+                 'unknown') AS economic,
+        CASE WHEN {driver_columns_first} IS NOT NULL THEN 'driver'
+             WHEN k.basis = 'estimate' THEN coalesce(sn.grade, k.grade)
+             ELSE coalesce(k.grade, 'actual') END AS grade,
+        {driver_columns},
+        {replaced_columns}
+    FROM base b
+    LEFT JOIN kind_nature k ON k.kind = b.kind
+    LEFT JOIN source_nature sn ON sn.source_id = b.source_id
+    {replaced_join}
+    {driven_join}
+),
 weighted AS (
-    SELECT b.*, {weight} AS theme_share FROM base b
+    SELECT b.*, {weight} AS theme_share FROM natured b
 )
 SELECT w.*,
     {pence} AS pence,
@@ -491,15 +513,22 @@ SELECT w.*,
         WHEN w.kind = 'payments' AND w.part IS DISTINCT FROM 'partial, counted'
             THEN 'not-counted'
         WHEN w.kind = 'ndpb' AND NOT list_contains($ndpb_added, norm(w.sponsor))
+             AND NOT list_contains($ndpb_bodies_added, norm(w.org))
             THEN 'ndpb-memo'
+        WHEN w.kind = 'pesa'
+             AND (list_contains($outside_labels, lower(trim(w.native_label)))
+                  OR (w.identifiable = 'non-identifiable' AND NOT $non_identifiable_per_head))
+            THEN 'outside'
         WHEN $transfers AND w.transfer_to IS NOT NULL
              AND (list_contains($orgs, norm(w.transfer_to))
                   OR list_contains($kinds, norm(w.transfer_to)))
              AND norm(w.transfer_to) <> norm(w.org)
+             -- a contribution to a body whose figures are net of it is spent only here
+             AND (NOT list_contains($net_recipients, norm(w.transfer_to))
+                  OR ends_with(coalesce(w.transfer_basis, ''), '(financing)'))
             THEN 'transfer'
-        WHEN $overlap AND w.kind = 'pesa' AND w.part IN ('total', 'local')
-             AND list_contains($local_divisions, substr(w.cofog_code, 1, 2))
-            THEN 'overlap'
+        WHEN $replace AND w.replaced_by IS NOT NULL
+            THEN 'replaced'
         ELSE 'counted'
     END AS treatment,
     CASE $level
@@ -516,6 +545,134 @@ SELECT w.*,
 FROM weighted w
 WHERE w.theme_share IS NOT NULL
 """
+
+#: Estimates apportioned by a driver of placecount.toml instead of the share given at
+#: ingest: the region's pence (before any share) × the COFOG share × the driver's share,
+#: rounded once, half to even. The first driver that fits an allocation applies.
+_DRIVEN = """
+CREATE OR REPLACE TEMP TABLE driven AS
+WITH m AS (
+    SELECT l.line_id, a.cofog_code, a.share AS cofog_share, l.before_share_pence,
+           dr.driver_id, dr.basis, dr.share
+    FROM lines l JOIN allocations a USING (line_id) JOIN drivers dr
+      ON (dr.cofog IS NULL OR starts_with(a.cofog_code, dr.cofog))
+     AND (dr.department IS NULL OR starts_with(norm(l.org), dr.department))
+    WHERE l.included AND l.kind = 'pesa' AND l.before_share_pence IS NOT NULL
+)
+SELECT line_id, cofog_code, arg_min(cofog_share, driver_id) AS cofog_share,
+    arg_min(basis, driver_id) AS driver, arg_min(share, driver_id) AS driver_share,
+    CAST(round_even(arg_min(CAST(before_share_pence AS DECIMAL(18, 0))
+         * CAST(cofog_share AS DECIMAL(18, 9)) * CAST(share AS DECIMAL(18, 9)), driver_id), 0)
+         AS BIGINT) AS pence
+FROM m GROUP BY line_id, cofog_code
+"""
+
+#: Each source's nature: the grade of its estimates (by the basis of its share) and
+#: whether its sheet says capital.
+_SOURCE_NATURE = """
+CREATE OR REPLACE TEMP TABLE source_nature AS
+SELECT source_id,
+    CASE WHEN kind <> 'pesa' THEN 'actual'
+         WHEN starts_with(lower(coalesce(share_basis, '')), 'population') THEN 'population'
+         WHEN starts_with(lower(coalesce(share_basis, '')), 'driver') THEN 'driver'
+         ELSE NULL END AS grade,
+    regexp_matches(lower(coalesce(sheet, '')), '\\bcapital\\b')
+      AND NOT regexp_matches(lower(coalesce(sheet, '')), 'current|revenue') AS capital_sheet
+FROM sources
+"""
+
+#: The estimates (PESA and CRA allocations) that a counted actual covers, with the first
+#: coverage rule that matches each. The level an estimate carries is its source's: a CRA
+#: database names organisations ("Department / Organisation"), a long extract departments,
+#: a wide table only functions. A rule naming a department or an organisation the
+#: estimate does not carry matches only at its coarse COFOG code, and says so.
+_REPLACED = """
+CREATE OR REPLACE TEMP TABLE replaced AS
+WITH lv AS (
+    SELECT source_id,
+        CASE WHEN bool_or(contains(coalesce(org, ''), ' / ')) THEN 'organisation'
+             WHEN bool_or(org IS NOT NULL AND norm(org) <> 'central government pesa')
+                THEN 'department'
+             ELSE 'function' END AS level
+    FROM (SELECT DISTINCT source_id, org FROM lines WHERE kind = 'pesa' AND included)
+    GROUP BY source_id
+),
+names AS (  -- each organisation's name parts, worked once, not once a line
+    SELECT org,
+        norm(split_part(coalesce(org, ''), ' / ', 1)) AS dept,
+        norm(CASE WHEN contains(coalesce(org, ''), ' / ')
+                  THEN substr(org, strpos(org, ' / ') + 3) ELSE org END) AS orgn
+    FROM (SELECT DISTINCT org FROM lines WHERE kind = 'pesa' AND included)
+),
+est AS (
+    SELECT l.line_id, a.cofog_code, lv.level, l.org,
+        coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
+                 CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
+                      WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END)
+          AS sector,
+        n.dept, n.orgn
+    FROM lines l JOIN allocations a USING (line_id) JOIN lv USING (source_id)
+    JOIN names n ON n.org IS NOT DISTINCT FROM l.org
+    WHERE l.included AND l.kind = 'pesa'
+),
+m AS (
+    SELECT e.*, r.rule_id, r.rule, r.actual_kind,
+        NOT ((r.organisation IS NULL OR e.level = 'organisation')
+             AND (r.department IS NULL OR e.level <> 'function')) AS coarse
+    FROM est e JOIN coverage_rules r ON r.sector = e.sector
+    WHERE (r.cofog IS NULL OR starts_with(e.cofog_code, r.cofog))
+      AND (r.except_cofog IS NULL OR NOT starts_with(e.cofog_code, r.except_cofog))
+      AND CASE
+        WHEN (r.organisation IS NULL OR e.level = 'organisation')
+             AND (r.department IS NULL OR e.level <> 'function')
+          THEN (r.department IS NULL OR starts_with(e.dept, r.department))
+               AND (r.organisation IS NULL OR starts_with(e.orgn, r.organisation))
+        ELSE r.coarse_cofog IS NOT NULL AND starts_with(e.cofog_code, r.coarse_cofog)
+             AND (r.department IS NULL OR e.level = 'function'
+                  OR starts_with(e.dept, r.department))
+      END
+)
+SELECT line_id, cofog_code,
+    arg_min(rule, rule_id) AS rule,
+    arg_min(actual_kind, rule_id) AS actual_kind,
+    arg_min(coarse, rule_id) AS coarse,
+    arg_min(CASE WHEN level = 'organisation' AND NOT coarse THEN org END, rule_id) AS what
+FROM m GROUP BY line_id, cofog_code
+"""
+
+#: The parts of the classification that only a count with drivers or replacements needs:
+#: left out otherwise, so a count of ten million lines does not pay for empty joins.
+_DRIVEN_PARTS = {
+    "{not_driven}": """ AND NOT EXISTS (SELECT 1 FROM driven d WHERE d.line_id = l.line_id)
+    UNION ALL
+    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+           l.sector AS line_sector, l.spend_type, l.identifiable,
+           d.cofog_code, d.cofog_share, d.pence
+    FROM lines l JOIN driven d USING (line_id)""",
+    "{driver_columns_first}": "dv.driver",
+    "{driver_columns}": "dv.driver, dv.driver_share",
+    "{driven_join}": "LEFT JOIN driven dv ON dv.line_id = b.line_id "
+    "AND dv.cofog_code = b.cofog_code",
+}
+_NO_DRIVEN_PARTS = {
+    "{not_driven}": "",
+    "{driver_columns_first}": "CAST(NULL AS VARCHAR)",
+    "{driver_columns}": "CAST(NULL AS VARCHAR) AS driver, CAST(NULL AS VARCHAR) AS driver_share",
+    "{driven_join}": "",
+}
+_REPLACED_PARTS = {
+    "{replaced_columns}": "rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, "
+    "rp.coarse AS replaced_coarse, rp.what AS replaced_what",
+    "{replaced_join}": "LEFT JOIN replaced rp ON rp.line_id = b.line_id "
+    "AND rp.cofog_code = b.cofog_code",
+}
+_NO_REPLACED_PARTS = {
+    "{replaced_columns}": "CAST(NULL AS VARCHAR) AS replaced_by, "
+    "CAST(NULL AS VARCHAR) AS replaced_kind, CAST(NULL AS BOOLEAN) AS replaced_coarse, "
+    "CAST(NULL AS VARCHAR) AS replaced_what",
+    "{replaced_join}": "",
+}
 
 _NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
 _WHOLE_PENCE = "w.amount_pence"
@@ -535,10 +692,17 @@ _SUMMARY = """
 CREATE OR REPLACE TEMP TABLE classified_summary AS
 SELECT level_code, kind, treatment, in_view,
        substr(cofog_code, 1, 2) AS division,
-       CASE WHEN treatment = 'overlap' THEN part END AS part,
+       basis, sector, economic, grade,
+       CASE WHEN treatment = 'replaced' THEN source_id END AS source_id,
+       CASE WHEN treatment = 'replaced' THEN replaced_by END AS replaced_by,
+       CASE WHEN treatment = 'replaced' THEN replaced_kind END AS replaced_kind,
+       CASE WHEN treatment = 'replaced' THEN replaced_coarse END AS replaced_coarse,
+       CASE WHEN treatment = 'replaced' THEN replaced_what END AS replaced_what,
        CASE WHEN transfer_to IS NOT NULL THEN org END AS org,
        transfer_to, transfer_basis,
-       CASE WHEN transfer_to IS NOT NULL THEN native_label END AS native_label,
+       CASE WHEN transfer_to IS NOT NULL OR treatment = 'outside' THEN native_label END
+         AS native_label,
+       CASE WHEN treatment = 'outside' THEN identifiable END AS identifiable,
        CASE WHEN kind = 'ndpb' THEN sponsor END AS sponsor,
        CASE WHEN transfer_to IS NOT NULL OR kind = 'ndpb' THEN line_id END AS line_id,
        sum(pence) AS pence
@@ -552,14 +716,17 @@ class CountQueries:
 
     Each kept line's COFOG allocations (and each unmapped line, whole) get a
     treatment: ``counted``, ``transfer`` (eliminated: its recipient is in the
-    count), ``overlap`` (PESA total or local spending that local bodies report),
-    or ``ndpb-memo`` (shown, not added). ``in_view`` applies --kind, --org, --cofog.
+    count), ``replaced`` (an estimate that a counted actual covers: see
+    :mod:`placecount.coverage`), or ``ndpb-memo`` (shown, not added). Each also gets
+    its nature: basis, sector, economic category and confidence grade.
+    ``in_view`` applies --kind, --org, --cofog.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.params: dict[str, Any] = {}
         self.select = ""
+        self.parts: dict[str, str] = {}
 
     def context(self) -> dict[str, Any]:
         """What the classification needs to know about the whole count."""
@@ -577,23 +744,18 @@ class CountQueries:
             for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'ndpb'")
         ]
         kinds = [r["kind"] for r in q("SELECT DISTINCT kind FROM sources ORDER BY kind")]
-        # only a PESA total or local-government table needs them (for the overlap rule)
-        needs_local = q(
-            "SELECT count(*) AS n FROM sources WHERE kind = 'pesa' "
-            "AND part IN ('total', 'local', 'mixed')"
-        )[0]["n"]
-        local_divisions = (
-            [
-                r["d"]
-                for r in q(
-                    """SELECT DISTINCT substr(a.cofog_code, 1, 2) AS d
-               FROM allocations a JOIN lines l USING (line_id)
-               WHERE l.included AND l.kind IN ('council', 'nhs', 'police', 'generic')
-                 AND a.amount_pence <> 0 ORDER BY d"""
-                )
-            ]
-            if needs_local
-            else []
+        # the bodies of each kind with lines in the count: what the coverage rule needs
+        bodies: dict[str, list[str]] = {}
+        for r in q(
+            """SELECT l.kind, coalesce(l.org, s.org, s.file_name) AS body
+               FROM lines l JOIN sources s USING (source_id)
+               WHERE l.included AND l.kind <> 'pesa'
+               GROUP BY ALL ORDER BY l.kind, body"""
+        ):
+            bodies.setdefault(r["kind"], []).append(r["body"])
+        pesa_parts = q(
+            """SELECT file_name, sheet, part FROM sources WHERE kind = 'pesa'
+               ORDER BY source_id"""
         )
         pesa_orgs = [
             r["o"]
@@ -610,10 +772,113 @@ class CountQueries:
             "orgs": orgs,
             "ndpb_orgs": ndpb_orgs,
             "kinds": kinds,
-            "local_divisions": local_divisions,
+            "bodies": bodies,
+            "pesa_parts": pesa_parts,
             "pesa_orgs": sorted(pesa_orgs),
             "ndpb_sponsors": sponsors,
         }
+
+    def register_method(
+        self,
+        kinds: list[dict[str, Any]],
+        rules: list[dict[str, Any]],
+        drivers: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """The kinds' default natures and the active coverage rules, as temporary tables;
+        then which estimates the counted actuals replace (``replaced``)."""
+        import pyarrow as pa
+
+        con = self.store.con
+        text = pa.string()
+        kind_table = pa.table(
+            {
+                name: pa.array([k[name] for k in kinds], text)
+                for name in ("kind", "basis", "sector", "economic", "grade")
+            }
+        )
+        rule_table = pa.table(
+            {
+                "rule_id": pa.array([r["rule_id"] for r in rules], pa.int32()),
+                **{
+                    name: pa.array([r[name] for r in rules], text)
+                    for name in (
+                        "rule",
+                        "actual_kind",
+                        "sector",
+                        "department",
+                        "organisation",
+                        "cofog",
+                        "except_cofog",
+                        "coarse_cofog",
+                    )
+                },
+            }
+        )
+        with _arrow_only():
+            con.register("kind_nature_arrow", kind_table)
+            con.register("coverage_rules_arrow", rule_table)
+        con.execute("CREATE OR REPLACE TEMP TABLE kind_nature AS SELECT * FROM kind_nature_arrow")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE coverage_rules AS SELECT * FROM coverage_rules_arrow"
+        )
+        con.unregister("kind_nature_arrow")
+        con.unregister("coverage_rules_arrow")
+        drivers = drivers or []
+        driver_table = pa.table(
+            {
+                "driver_id": pa.array(list(range(1, len(drivers) + 1)), pa.int32()),
+                **{
+                    name: pa.array([d[name] for d in drivers], text)
+                    for name in ("cofog", "department", "share", "basis")
+                },
+            }
+        )
+        with _arrow_only():
+            con.register("drivers_arrow", driver_table)
+        con.execute("CREATE OR REPLACE TEMP TABLE drivers AS SELECT * FROM drivers_arrow")
+        con.unregister("drivers_arrow")
+        has_pesa = bool(
+            con.execute("SELECT count(*) FROM sources WHERE kind = 'pesa'").fetchone()[0]
+        )
+        self.parts = {
+            **(_DRIVEN_PARTS if drivers and has_pesa else _NO_DRIVEN_PARTS),
+            **(_REPLACED_PARTS if rules and has_pesa else _NO_REPLACED_PARTS),
+        }
+        if drivers and has_pesa:
+            con.execute(_DRIVEN)
+        con.execute(_SOURCE_NATURE)
+        if rules and has_pesa:
+            con.execute(_REPLACED)
+
+    def ndpb_bodies(self) -> list[dict[str, Any]]:
+        """Each NDPB in the store: its name, sponsor, and whether an estimate names it.
+
+        An estimate names a body when a CRA line's organisation begins with its name.
+        """
+        return self.store.query(
+            """WITH bodies AS (
+                   SELECT DISTINCT org, norm(org) AS body, norm(sponsor) AS sponsor
+                   FROM lines WHERE included AND kind = 'ndpb' AND org IS NOT NULL
+               ),
+               organisations AS (
+                   SELECT DISTINCT norm(substr(org, strpos(org, ' / ') + 3)) AS orgn
+                   FROM lines WHERE included AND kind = 'pesa' AND contains(org, ' / ')
+               )
+               SELECT b.org, b.body, b.sponsor,
+                      EXISTS (SELECT 1 FROM organisations o
+                              WHERE starts_with(o.orgn, b.body)) AS has_estimate
+               FROM bodies b ORDER BY b.body"""
+        )
+
+    def pesa_by_department(self) -> list[dict[str, Any]]:
+        """PESA pence by the department a line names (lines that name none are left out)."""
+        return self.store.query(
+            """SELECT split_part(org, ' / ', 1) AS department, sum(amount_pence) AS pence
+               FROM lines
+               WHERE included AND kind = 'pesa' AND org IS NOT NULL
+                 AND norm(org) <> 'central government pesa'
+               GROUP BY ALL ORDER BY department"""
+        )
 
     def classify(self, params: dict[str, Any], theme_rules: list[dict[str, Any]] | None) -> None:
         con = self.store.con
@@ -637,9 +902,12 @@ class CountQueries:
             )
             con.unregister("theme_rules_arrow")
         self.params = params
-        self.select = _CLASSIFIED.replace(
+        select = _CLASSIFIED.replace(
             "{weight}", _THEME if theme_rules is not None else _NO_THEME
         ).replace("{pence}", _THEME_PENCE if theme_rules is not None else _WHOLE_PENCE)
+        for key, text in (self.parts or {**_NO_DRIVEN_PARTS, **_NO_REPLACED_PARTS}).items():
+            select = select.replace(key, text)
+        self.select = select
         con.execute(_SUMMARY.replace("{select}", self.select), params)
 
     def totals(self) -> list[dict[str, Any]]:
@@ -685,11 +953,34 @@ class CountQueries:
         )
         return [{**r, "pence": pence.get(r["kind"], 0)} for r in lines if r["kind"] in pence]
 
-    def overlap(self) -> list[dict[str, Any]]:
+    def replacements(self) -> list[dict[str, Any]]:
+        """Estimates replaced by actuals: by source, rule and what the estimate was."""
         return self.store.query(
-            """SELECT division, part, sum(pence) AS pence
-               FROM classified_summary WHERE treatment = 'overlap' AND in_view
-               GROUP BY ALL ORDER BY division, part"""
+            """SELECT c.source_id, s.file_name, s.region, s.pesa_share, c.replaced_by AS rule,
+                      c.replaced_kind AS actual_kind, c.replaced_coarse AS coarse,
+                      c.replaced_what AS what, c.sector,
+                      CASE WHEN c.replaced_what IS NULL THEN c.division END AS division,
+                      sum(c.pence) AS pence
+               FROM classified_summary c JOIN sources s USING (source_id)
+               WHERE c.treatment = 'replaced' AND c.in_view
+               GROUP BY ALL ORDER BY c.source_id, rule, what, division"""
+        )
+
+    def outside(self) -> list[dict[str, Any]]:
+        """Spending shown beside the count: non-identifiable, EU, reserves, margins."""
+        return self.store.query(
+            """SELECT kind, native_label AS label, identifiable, sum(pence) AS pence
+               FROM classified_summary WHERE treatment = 'outside' AND in_view
+               GROUP BY ALL ORDER BY kind, label"""
+        )
+
+    def by_nature(self) -> list[dict[str, Any]]:
+        """Counted pence by basis, sector, economic category and grade, for the lines in view."""
+        return self.store.query(
+            """SELECT level_code AS code, kind, basis, sector, economic, grade,
+                      sum(pence) AS pence
+               FROM classified_summary WHERE in_view AND treatment = 'counted'
+               GROUP BY ALL ORDER BY code NULLS LAST, kind, basis, sector, economic, grade"""
         )
 
     def ndpb_by_sponsor(self) -> list[dict[str, Any]]:
@@ -710,7 +1001,11 @@ class CountQueries:
             """SELECT s.file_name, s.file_sha256, s.sheet, c.excel_row, c.excel_column,
                       c.kind, c.org, c.native_code, c.native_label, c.cofog_code,
                       c.cofog_share, c.theme_share, c.pence, c.treatment, c.transfer_to,
-                      c.line_id
+                      c.line_id, c.basis, c.sector, c.economic, c.grade, c.identifiable,
+                      CASE WHEN c.treatment = 'replaced' THEN c.replaced_by END AS replaced_by,
+                      CASE WHEN c.kind = 'pesa' THEN coalesce(c.driver_share, s.pesa_share)
+                      END AS apportionment,
+                      c.driver
                FROM ({select}) c JOIN sources s USING (source_id)
                WHERE c.in_view AND ($code IS NULL
                      OR ($code = '' AND c.cofog_code IS NULL) OR c.level_code = $code)

@@ -138,13 +138,15 @@ def mark_transfers(found: SourceRead, schema: KindSchema) -> None:
     import pyarrow.compute as pc
 
     t = found.table
-    rules = [(normalise(r.label), r.recipient) for r in schema.transfers]
+    rules = [(normalise(r.label), r.recipient, r.books_as) for r in schema.transfers]
 
     def rule_for(label: str) -> str | None:
         text = normalise(label)
-        for needle, recipient in rules:
+        for needle, recipient, books_as in rules:
             if needle and needle in text:
-                return f"{recipient}\x00schemas/{found.kind}.toml rule '{needle}'"
+                # the count reads "(financing)": a precept or levy is never netted off
+                what = " (financing)" if books_as == "financing" else ""
+                return f"{recipient}\x00schemas/{found.kind}.toml rule '{needle}'{what}"
         return None
 
     by_rule = (

@@ -54,10 +54,10 @@ def split_number(label: str) -> tuple[str | None, str]:
 def guess_part(text: str | None) -> str | None:
     """Which part of PESA a title or a CG/LG/PC cell names, if any."""
     t = f" {normalise(text)} "
-    for part, words in _PART_WORDS.items():
-        if any(f" {w} " in t for w in words):
-            return part
-    return None
+    named = [part for part, words in _PART_WORDS.items() if any(f" {w} " in t for w in words)]
+    if len(named) > 1 or " total managed expenditure " in t:
+        return "total"  # a title naming the parts together is all of them
+    return named[0] if named else None
 
 
 def _require_share(options: ReadOptions, file_name: str) -> None:
@@ -263,17 +263,14 @@ def _read_wide(
     errors.raise_if_any()
     part = options.part or guess_part(wide.title)
     if part is None:
-        part = "total"
-        issues.append(
-            Issue(
-                code="part-not-stated",
-                severity="warning",
-                message="the title does not say whether this is central government, local "
-                "government or total spending: taken as total.",
-                file=grid.file_name,
-                sheet=grid.sheet,
-                note="Say which with --part central|local|total.",
-            )
+        # a guess either way counts local spending twice or loses central spending
+        raise InputError.one(
+            "part-not-stated",
+            "the title does not say whether this is central government, local government "
+            "or total spending.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            note="Say which with --part central|local|total.",
         )
     for ln in lines:
         ln.part = part
@@ -470,6 +467,16 @@ def _read_long(
             file=grid.file_name,
             sheet=grid.sheet,
             note="The years are: " + ", ".join(sorted(years)) + ".",
+        )
+    if "part" not in roles and options.part is None:
+        raise InputError.one(
+            "part-not-stated",
+            "this PESA extract has no CG/LG/PC column: it cannot say which lines are central "
+            "government, local government or public corporations.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            row=header.row + 1,
+            note="Say which part the whole file is with --part central|local|total.",
         )
     parts = sorted({ln.part for ln in lines if ln.part})
     return SourceRead(

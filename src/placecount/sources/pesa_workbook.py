@@ -240,6 +240,16 @@ def _read_database(
 ) -> SourceRead:
     year, ycol = _pick_year(hdr.years, options, grid, hdr.row)
     roles = hdr.roles
+    if "sector" not in roles and options.part is None:
+        raise InputError.one(
+            "part-not-stated",
+            "this CRA database has no CG/LG/PC column: it cannot say which lines are central "
+            "government, local government or public corporations.",
+            file=grid.file_name,
+            sheet=grid.sheet,
+            row=hdr.row + 1,
+            note="Say which part the whole file is with --part central|local|total.",
+        )
     rcol = roles["region"]
     rows = grid.rows
     published: dict[str, str] = {}

@@ -34,6 +34,16 @@ def read(
         return None
     totals: list[dict[str, Any]] = []
     table, units, units_from = read_long_table(grid, header, schema, options, issues, totals)
+    if schema.kind in ("council", "nhs", "police"):
+        from ._totals import keep_most_detailed
+
+        table = keep_most_detailed(
+            table,
+            file_name=grid.file_name,
+            sheet=grid.sheet,
+            strict=options.strict,
+            issues=issues,
+        )
     return SourceRead(
         kind=schema.kind,
         file_name=grid.file_name,

@@ -1,0 +1,67 @@
+"""Never a total and its parts (issue 12): a council sheet's service totals over their
+detail lines count each pound once, and the sheet's own total is a control total.
+
+The sheet, in £: Early years 100 and Primary schools 200 under "TOTAL EDUCATION SERVICES"
+300 (a total by its label); "Adult social care" 300 over Older people 100 and Learning
+disabilities 200 (a total by arithmetic: it equals the rows it heads); Housing 50; and
+the sheet's TOTAL, 651, a pound more than the lines (100 + 200 + 100 + 200 + 50 = 650).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from placecount import api
+from placecount.cli import app
+
+ROWS = [
+    ["Code", "Service", "Net expenditure (£)"],
+    [110, "Early years", 100],
+    [120, "Primary schools", 200],
+    [190, "TOTAL EDUCATION SERVICES", 300],
+    [None, "Adult social care", 300],
+    [None, "Older people", 100],
+    [None, "Learning disabilities", 200],
+    [None, "Housing", 50],
+    [None, "TOTAL", 651],
+]
+
+
+def test_service_totals_and_their_lines_count_each_pound_once(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    path = xlsx(ROWS, name="council.xlsx")
+    result = runner.invoke(app, ["ingest", "council", str(path), "--org", "C", "--db", str(db)])
+    assert result.exit_code == 0, result.stderr
+    shown = result.stdout + result.stderr
+    assert "row 5 'Adult social care' 300: subtotal: equals the 2 lines below it" in shown
+    assert "row 4 'TOTAL EDUCATION SERVICES' 300: total row" in shown
+    assert (
+        "the sheet's own total, £651.00, differs from the lines counted, £650.00, by £1.00"
+        in result.stderr
+    )
+    assert api.report(db)["totals"]["total_gbp"] == "650.00"
+
+
+def test_a_control_total_that_disagrees_is_an_error_with_strict(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    path = xlsx(ROWS, name="council.xlsx")
+    result = runner.invoke(
+        app, ["ingest", "council", str(path), "--org", "C", "--strict", "--db", str(db)]
+    )
+    assert result.exit_code == 2
+    assert "council.xlsx › 'Sheet1' row 9: the sheet's own total, £651.00" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert api.report(db)["totals"]["total_gbp"] == "0.00"  # nothing written
+
+
+def test_a_sheet_whose_total_agrees_says_nothing(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    path = xlsx([*ROWS[:-1], [None, "TOTAL", 650]], name="council.xlsx")
+    result = runner.invoke(app, ["ingest", "council", str(path), "--org", "C", "--db", str(db)])
+    assert result.exit_code == 0 and "own total" not in result.stderr
