@@ -231,7 +231,8 @@ def report_notes(result: dict[str, Any]) -> list[str]:
         )
     for o in rec["replaced"]:
         out += _amount_line(f"  less {o['text']}", o["amount_gbp"], "−")
-    if rec.get("outside"):
+    outside = [o for o in rec.get("outside") or [] if Decimal(o["amount_gbp"])]
+    if outside:
         out += _amount_line(
             "  less spending outside a place count (shown below)", rec["outside_gbp"], "−"
         )
@@ -249,9 +250,9 @@ def report_notes(result: dict[str, Any]) -> list[str]:
             f"{g} £{money(v)} ({percent(shares[g])})" for g, v in grades.items() if Decimal(v)
         )
     )
-    if rec.get("outside"):
+    if outside:
         out.append("Outside the count, shown beside it:")
-        for o in rec["outside"]:
+        for o in outside:
             head = f", £{money(o['per_head_gbp'])} a head" if o["per_head_gbp"] else ""
             out.append(f"  {o['label']} ({o['why']}): £{money(o['amount_gbp'])}{head}")
     for t in rec["transfers_kept"]:
