@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Issue
+from .errors import InputError, Issue, shorten
 from .models import KINDS, Limits, ReadOptions, pence_to_pounds
 from .project import Place, Project, check_year, load_project, project_path_for, write_project
 
@@ -172,6 +172,22 @@ class IngestResult:
         }
 
 
+def _unused_mapping_rows(mapping: Any) -> list[Issue]:
+    """A warning for each row of the user's mapping file that matched no line read."""
+    return [
+        Issue(
+            code="mapping-row-unused",
+            severity="warning",
+            message=f"mapping row {shorten(r.native_label or r.native_code or '')!r} "
+            f"({r.native_code or 'no code'}) matches no line read.",
+            file=r.table,
+            row=r.line,
+            note="Check its code and label against `placecount unmapped`, or remove it.",
+        )
+        for r in mapping.unused()
+    ]
+
+
 def ingest(
     kind: str,
     files: Sequence[Path],
@@ -299,6 +315,8 @@ def ingest(
                     active.sha256 if active else None,
                 )
             )
+    if active is not None:
+        result.issues.extend(_unused_mapping_rows(active))
     statuses: list[str] = ["dry run"] * len(prepared)
     if not dry_run:
         with Store.open(db) as store:
