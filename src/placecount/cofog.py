@@ -206,6 +206,13 @@ class Mapping:
             found = [self.entries[k] for k in keys]
             if len({_signature(rows) for rows in found}) == 1:
                 return found[0], stage
+            if stage == "code":
+                # a code whose lines go to several classes of one group ("4.5 of which:
+                # local roads", "4.5 of which: railway") supports, alone, the group: the
+                # code's own row, if it has one at that level
+                broad = _common_row(found)
+                if broad is not None:
+                    return broad, stage
         return None
 
     def lookup(
@@ -229,6 +236,17 @@ class Mapping:
         if not self.layers:
             return []
         return [r for r in self.layers[0].rows if (r.table, r.line) not in self.used]
+
+
+def _common_row(found: list[list[MappingRow]]) -> list[MappingRow] | None:
+    """Of several lines' rows, the one whose code is the code they all fall under."""
+    if any(len(rows) != 1 or rows[0].treatment for rows in found):
+        return None
+    codes = [rows[0].cofog_code or "" for rows in found]
+    shortest = min(codes, key=len)
+    if not all(c == shortest or c.startswith(shortest + ".") for c in codes):
+        return None
+    return next(rows for rows in found if rows[0].cofog_code == shortest)
 
 
 def _signature(rows: list[MappingRow]) -> tuple[tuple[str, str, str], ...]:
