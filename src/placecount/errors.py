@@ -74,6 +74,13 @@ CODES: dict[str, str] = {
     "control-total": "A table's lines add up to its printed control total.",
     "control-total-mismatch": "A table's lines differ from its printed control total by more than their rounding can explain.",
     "total-block-taken": "A PESA chapter 9 table's total block was counted; its current and capital blocks are parts of it.",
+    "org-required": "A table of many bodies (one a row) needs --org NAME or CODE, or --orgs FILE, to say which to count.",
+    "org-not-found": "A body named with --org is not a row of the table (names match in full, or by ONS code or E-code), or is a total row such as ENGLAND.",
+    "body-suppressed": "A body chosen with --org has no figures in the file (suppressed as '[x]' or '…'): it cannot be counted from it.",
+    "not-spending": "The file is not spending (reserves, council tax requirement): it is refused as a spending source.",
+    "not-a-body": "The sheet shows a total of bodies (ENGLAND), not one body.",
+    "measure-chosen": "Which of a line's measures (net, gross, income) is counted, when it is not the default.",
+    "planned-spending": "The figures are allocations (planned spending), not outturn.",
 }
 
 

@@ -279,6 +279,9 @@ class SourceRead:
     year_from: str | None = None
     #: the header text of each role's column, e.g. {"amount": "Net expenditure (£000)"}
     headers: dict[str, str] = field(default_factory=dict)
+    #: in a table of many bodies (one a row), the bodies read: the other rows of the same
+    #: sheet are other bodies, which may be ingested as sources of their own
+    bodies: list[str] = field(default_factory=list)
 
     @property
     def kept_count(self) -> int:

@@ -266,7 +266,21 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def find_existing(self, read: SourceRead) -> list[tuple[int, str]]:
-        """Sources that are this file's sheet (same hash) or an earlier version of it."""
+        """Sources that are this file's sheet (same hash) or an earlier version of it.
+
+        In a table of many bodies, only sources holding one of the same bodies count: the
+        other rows of the sheet are other bodies' spending.
+        """
+        if read.bodies:
+            rows = self.con.execute(
+                """SELECT DISTINCT s.source_id, s.file_sha256 FROM sources s
+                   JOIN lines l USING (source_id)
+                   WHERE s.kind = ? AND s.sheet IS NOT DISTINCT FROM ?
+                     AND (s.file_sha256 = ? OR s.file_name = ?) AND list_contains(?, l.org)
+                   ORDER BY s.source_id""",
+                [read.kind, read.sheet, read.file_sha256, read.file_name, read.bodies],
+            ).fetchall()
+            return [(int(r[0]), str(r[1])) for r in rows]
         rows = self.con.execute(
             """SELECT source_id, file_sha256 FROM sources
                WHERE kind = ? AND sheet IS NOT DISTINCT FROM ? AND region IS NOT DISTINCT FROM ?
@@ -275,6 +289,15 @@ class Store:
             [read.kind, read.sheet, read.region, read.file_sha256, read.file_name, read.org],
         ).fetchall()
         return [(int(r[0]), str(r[1])) for r in rows]
+
+    def _same_bodies(self, source_ids: list[int], read: SourceRead) -> bool:
+        """True unless a table of many bodies is read for other bodies than those stored."""
+        if not read.bodies:
+            return True
+        stored = self.con.execute(
+            "SELECT DISTINCT org FROM lines WHERE list_contains(?, source_id)", [source_ids]
+        ).fetchall()
+        return {r[0] for r in stored} == set(read.bodies)
 
     def write(self, prepared: Sequence[Prepared], replace: bool) -> list[Written]:
         """Write sources in one transaction: all of them, or (on any error) none."""
@@ -289,9 +312,18 @@ class Store:
                 existing = self.find_existing(read)
                 same = [sid for sid, sha in existing if sha == read.file_sha256]
                 if existing and not replace:
-                    if same:
+                    if same and self._same_bodies(same, read):
                         results.append(Written(same[0], "unchanged"))
                         continue
+                    if same:
+                        raise InputError.one(
+                            "conflicting-source",
+                            "some of these bodies are already ingested from this sheet, "
+                            "with others: adding them again would count them twice.",
+                            file=read.file_name,
+                            sheet=read.sheet,
+                            note="Use --replace, naming every body wanted from this sheet.",
+                        )
                     raise InputError.one(
                         "conflicting-source",
                         "a different version of this file and sheet is already ingested; "

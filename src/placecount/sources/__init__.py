@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
-from . import generic, ndpb, pesa, pesa_workbook, simple
+from . import bodies, generic, ndpb, pesa, pesa_workbook, simple
 from ._cells import financial_year, normalise
 from ._grid import Grid, _check_file, read_grids
 from ._table import no_header_error, per_unique
@@ -51,7 +52,11 @@ def file_digest(path: Path) -> tuple[str, int]:
 #: sheet-by-sheet readers: each returns its sources (one per sheet read), or None when
 #: the workbook is not of its form.
 WorkbookReader = Callable[[Path, KindSchema, ReadOptions, list[Issue]], list[SourceRead] | None]
-WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {"pesa": [pesa_workbook.read_workbook]}
+WORKBOOK_READERS: dict[str, list[WorkbookReader]] = {
+    "pesa": [pesa_workbook.read_workbook],
+    "council": [bodies.read_workbook],
+    "nhs": [bodies.read_allocations],
+}
 
 
 def read_sources(
@@ -70,7 +75,9 @@ def read_sources(
         sha, size = file_digest(path)
         for found in found_all:
             found.file_sha256, found.file_size = sha, size
-            _settle_org_and_year(found, None, schema, options, issues)
+            # a reader that picked its bodies itself has named them as the file does
+            settle = replace(options, org=None) if found.org else options
+            _settle_org_and_year(found, None, schema, settle, issues)
             mark_transfers(found, schema)
         return found_all, issues
     found, more = read_source(kind, path, options)
