@@ -364,3 +364,15 @@ def test_bad_mapping_is_an_error_with_the_row(
     [issue] = info.value.issues
     assert (issue.code, issue.file, issue.row) == ("bad-mapping", "mine.csv", row)
     assert words in issue.message
+
+
+def test_civil_contingencies_have_one_code_whoever_plans_them_issue_13() -> None:
+    codes = {
+        (table, label): [r.cofog_code for r in load_mapping(table).lookup(None, label) or []]
+        for table, label in [
+            ("council", "Emergency planning"),
+            ("council", "Fire/rescue service emergency planning and civil defence"),
+            ("police", "Civil contingencies and planning"),
+        ]
+    }
+    assert set(map(tuple, codes.values())) == {("02.2.0",)}, codes

@@ -315,3 +315,179 @@ def test_at_least_99_5_percent_of_the_money_is_mapped(path: Path, options: dict[
     done, total, rest = coverage(mapped("pesa", path, **options))
     assert total > 0
     assert Fraction(done, total) >= Fraction(995, 1000), rest
+
+
+# --- council: service-line codes ----------------------------------------------------------------
+
+COUNCIL = REAL / "council"
+RA_2025 = COUNCIL / "RA_2024-25_data_Part_1.ods"
+RA_2024 = COUNCIL / "RA_2023-24_data_Part_1.csv"
+RS_2014 = COUNCIL / "RS_2013-14_by_LA.xls"
+RSX_2024 = COUNCIL / "RSX_2023-24_data_by_LA.csv"
+RO2_2018 = COUNCIL / "RO2_2017-18_by_LA.xlsx"
+COR4_2017 = COUNCIL / "COR4_2016-17_capital_by_LA.xlsx"
+
+#: Each council file with bodies of every class (county, district, unitary, metropolitan,
+#: London borough, police, fire) where the file has them.
+COUNCIL_FILES = [
+    (
+        RA_2025,
+        (
+            "E09000004",
+            "E08000003",
+            "E06000063",
+            "E10000017",
+            "E23000003",
+            "E31000023",
+            "E07000200",
+        ),
+    ),
+    (RA_2024, ("Birmingham", "Camden", "Kent", "Babergh")),
+    (RS_2014, ("E4601", "E2321", "E2302", "E7023", "E6123")),
+    (RSX_2024, ("E10000003", "E09000007")),
+    (RO2_2018, ("Birmingham", "Kent")),
+    (COR4_2017, ("Birmingham", "Kent")),
+]
+
+
+def council(path: Path, orgs: tuple[str, ...]) -> list[tuple[SourceRead, Any, Any]]:
+    return mapped("council", path, orgs=orgs)
+
+
+@pytest.mark.parametrize(
+    ("path", "orgs"), COUNCIL_FILES, ids=lambda v: v.name if isinstance(v, Path) else None
+)
+def test_council_files_at_least_99_5_percent_of_the_money_is_mapped(
+    path: Path, orgs: tuple[str, ...]
+) -> None:
+    done, total, rest = coverage(council(path, orgs))
+    assert total > 0
+    assert Fraction(done, total) >= Fraction(995, 1000), rest
+
+
+def ra_2025_cells(ons: str) -> dict[str, int]:
+    """Service-line code → pence for one authority, read from the file's code row (row 9)."""
+    from test_real_council import sheet_rows as council_rows
+
+    rows = council_rows(RA_2025, "RA_LA_Data_2024-25")
+    codes = rows[8]
+    row = next(r for r in rows if len(r) > 1 and r[1] == ons)
+    end = codes.index("799")
+    return {codes[c]: pence(row[c] or 0, 1000) for c in range(6, end) if codes[c]}
+
+
+RA_TOTALS = ["190", "290", "330", "360", "390", "490", "509", "590", "599", "690"]
+
+
+@pytest.mark.parametrize("ons", ["E09000004", "E08000003", "E10000017", "E06000063"])
+def test_ra_2024_25_every_service_line_is_mapped_by_its_code(ons: str) -> None:
+    need(RA_2025)
+    cells = ra_2025_cells(ons)
+    lines = {c: p for c, p in cells.items() if c not in RA_TOTALS}
+    assert len(lines) == 137
+    [(_, table, allocations)] = council(RA_2025, (ons,))
+    codes = table.column("native_code").to_pylist()
+    by_code: dict[str, int] = defaultdict(int)
+    for i, amount, rule in zip(
+        allocations.column("line_index").to_pylist(),
+        allocations.column("amount_pence").to_pylist(),
+        allocations.column("rule").to_pylist(),
+        strict=True,
+    ):
+        by_code[codes[i]] += amount
+        assert re.fullmatch(r"council\.csv line \d+, by code( and label)?", rule), rule
+    assert {c: p for c, p in by_code.items() if p} == {c: p for c, p in lines.items() if p}
+
+
+def test_ra_2023_24_lines_whose_labels_are_misread_are_still_mapped_by_code() -> None:
+    """The 2023-24 CSV's dashes and apostrophes do not survive its encoding: codes do."""
+    [(_, table, allocations)] = council(RA_2024, ("Birmingham",))
+    labels = dict(
+        zip(
+            table.column("native_code").to_pylist(),
+            table.column("native_label").to_pylist(),
+            strict=True,
+        )
+    )
+    assert "’" not in labels["325"] and "young people" in labels["325"]
+    rules = dict(
+        zip(
+            [
+                table.column("native_code")[i].as_py()
+                for i in allocations.column("line_index").to_pylist()
+            ],
+            allocations.column("rule").to_pylist(),
+            strict=True,
+        )
+    )
+    assert rules["325"].endswith("by code")
+
+
+def section_money(ons: str) -> dict[str, dict[str, int]]:
+    """Each RA service total's lines' money by the division their rows give, for one body.
+
+    A section is the codes between one TOTAL column and the next, as the file lays them
+    out; police (601) and fire (602) are one-line tables of their own.
+    """
+    from test_real_council import sheet_rows as council_rows
+
+    codes = council_rows(need(RA_2025), "RA_LA_Data_2024-25")[8]
+    cells = ra_2025_cells(ons)
+    council_map = load_mapping("council")
+    out: dict[str, dict[str, int]] = {}
+    start = 6
+    for total in RA_TOTALS:
+        end = codes.index(total)
+        money: dict[str, int] = defaultdict(int)
+        for c in range(start, end):
+            if codes[c] in ("601", "602"):
+                continue
+            rows = council_map.lookup(codes[c], None)
+            assert rows is not None, codes[c]
+            money[(rows[0].cofog_code or "")[:2]] += abs(cells.get(codes[c], 0))
+        out[total] = dict(money)
+        start = end + 1
+    return out
+
+
+def test_no_service_total_maps_to_a_division_its_own_lines_contradict() -> None:
+    """A total (190 Education …) goes where most of England's money on its lines goes: the
+    RS and RSX summaries publish only totals."""
+    council_map = load_mapping("council")
+
+    def division(code: str) -> str:
+        rows = council_map.lookup(code, None)
+        assert rows is not None, code
+        return (rows[0].cofog_code or "")[:2]
+
+    for total, money in section_money("E92000001").items():
+        assert division(total) == max(money, key=lambda d: money[d]), (total, money)
+    # planning and development is the one total England splits almost evenly (06 / 04)
+    planning = section_money("E92000001")["599"]
+    assert Fraction(planning["06"], sum(planning.values())) < Fraction(55, 100)
+
+
+def test_a_client_groups_sub_line_is_mapped_under_its_group_never_by_its_label_alone() -> None:
+    council_map = load_mapping("council")
+    assert council_map.lookup(None, "Residential care placements") is None
+    older = council_map.find(
+        None,
+        "Residential care placements",
+        "Older people (aged 65 or over) including older mentally ill",
+    )
+    younger = council_map.find(
+        None, "Residential care placements", "Adults aged under 65 with learning disabilities"
+    )
+    assert older is not None and younger is not None
+    assert (older[0][0].cofog_code, older[1]) == ("10.2.0", "label under its parent")
+    assert (younger[0][0].cofog_code, younger[1]) == ("10.1.2", "label under its parent")
+
+
+def test_ro2_and_cor4_line_numbers_are_keyed_with_their_labels() -> None:
+    """RO2's line 11 and COR4's group 11 share a number: neither matches by number alone."""
+    council_map = load_mapping("council")
+    assert council_map.find("11", "Something else") is None
+    ro2 = council_map.find("11", "Highways maintenance planning, policy and strategy")
+    cor4 = council_map.find("11", "Central Services (including Court Services)")
+    assert ro2 is not None and cor4 is not None
+    assert (ro2[0][0].cofog_code, cor4[0][0].cofog_code) == ("04.5.1", "01")
