@@ -376,3 +376,9 @@ def test_civil_contingencies_have_one_code_whoever_plans_them_issue_13() -> None
         ]
     }
     assert set(map(tuple, codes.values())) == {("02.2.0",)}, codes
+
+
+@pytest.mark.parametrize("path", MAPPING_FILES, ids=lambda p: p.stem)
+def test_no_bundled_row_invents_a_split_issue_13(path: Path) -> None:
+    """Where a source does not say how a line divides, it is kept whole at its level."""
+    assert [r["native_label"] for r in csv_rows(path) if Fraction(Decimal(r["share"])) != 1] == []

@@ -491,3 +491,30 @@ def test_ro2_and_cor4_line_numbers_are_keyed_with_their_labels() -> None:
     cor4 = council_map.find("11", "Central Services (including Court Services)")
     assert ro2 is not None and cor4 is not None
     assert (ro2[0][0].cofog_code, cor4[0][0].cofog_code) == ("04.5.1", "01")
+
+
+# --- NHS -----------------------------------------------------------------------------------
+
+NHS = REAL / "nhs" / "nhs_allocations_2023-24_2024-25.xlsx"
+
+
+@pytest.mark.parametrize("icb", ["QHM", "QOP", "QWE"])
+def test_nhs_allocations_are_mapped_whole_to_their_level(icb: str) -> None:
+    results = mapped("nhs", NHS, orgs=(icb,), year="2023-24")
+    done, total, rest = coverage(results)
+    assert total > 0 and done == total, rest
+    codes = {
+        table.column("native_label")[i].as_py(): code
+        for _, table, allocations in results
+        for i, code in zip(
+            allocations.column("line_index").to_pylist(),
+            allocations.column("cofog_code").to_pylist(),
+            strict=True,
+        )
+    }
+    assert codes == {
+        "ICB core services": "07",
+        "Primary medical care": "07.2.1",
+        "Other primary care": "07",
+        "Administration": "07.6.0",
+    }
