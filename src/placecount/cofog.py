@@ -297,8 +297,11 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
                 "treatment",
             )
         code_text = (rec.get("cofog_code") or "").strip()
+        if not code_text and treatment is None:
+            # a row not filled in yet (as `unmapped --suggest` writes them): no decision
+            continue
         code = normalise_code(code_text) if code_text else None
-        if code is None and (code_text or treatment is None):
+        if code is None and code_text:
             raise bad(f"{rec.get('cofog_code')!r} is not a COFOG code.", i, "cofog_code")
         share_text = (rec.get("share") or "1").strip() or "1"
         try:
