@@ -518,3 +518,37 @@ def test_nhs_allocations_are_mapped_whole_to_their_level(icb: str) -> None:
         "Other primary care": "07",
         "Administration": "07.6.0",
     }
+
+
+def every_body(path: Path) -> tuple[str, ...]:
+    """Every authority row's code in a table of many bodies, worked from the file: the rows
+    above ENGLAND with a code, less those the file suppresses ('[x]')."""
+    from test_real_council import sheet_rows as council_rows
+
+    if path == RA_2025:
+        rows, col = council_rows(path, "RA_LA_Data_2024-25")[10:], 1
+    elif path == RS_2014:
+        rows, col = council_rows(path, "RS LA Data 2013-14 (1)")[7:], 0
+    else:
+        rows, col = council_rows(path)[11:], 1
+    out = []
+    for r in rows:
+        if any(cell.strip().upper() == "ENGLAND" for cell in r[:4]):
+            break
+        code = r[col].strip() if len(r) > col else ""
+        if re.fullmatch(r"E\d{4}|E\d{8}", code) and not any(c.strip() == "[x]" for c in r):
+            out.append(code)
+    return tuple(out)
+
+
+@pytest.mark.parametrize(
+    ("path", "bodies"),
+    [(RA_2025, 403), (RSX_2024, 411 - 14), (RS_2014, 444)],
+    ids=lambda v: v.name if isinstance(v, Path) else None,
+)
+def test_every_authority_of_a_council_file_is_mapped_in_full(path: Path, bodies: int) -> None:
+    codes = every_body(need(path))
+    assert len(codes) == bodies
+    done, total, rest = coverage(council(path, codes))
+    assert total > 0
+    assert (done, rest) == (total, {})
