@@ -807,7 +807,7 @@ def remap(db: Path, mapping: Path, out: Path, project_file: Path | None = None) 
             table = store.lines_to_map(kind)
             reasons = table.column("reason")
             by_mapping = pc.fill_null(
-                _any_starts(reasons, [f"{text} (" for text in TREATMENTS.values()]), False
+                _any_starts(reasons, [f"{text}: " for text in TREATMENTS.values()]), False
             )
             table = table.set_column(
                 table.schema.get_field_index("included"),

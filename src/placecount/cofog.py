@@ -456,7 +456,9 @@ def map_lines(
     treated = pc.take(
         pa.array(
             [
-                f"{TREATMENTS[r[0].treatment]} ({rule(r[0], s)})" if r and r[0].treatment else None
+                f"{TREATMENTS[r[0].treatment]}: {_gist(r[0].note)} ({rule(r[0], s)})"
+                if r and r[0].treatment
+                else None
                 for r, s in zip(found, stages, strict=True)
             ],
             pa.string(),
@@ -551,6 +553,12 @@ def map_lines(
         [("line_index", "ascending"), ("cofog_code", "ascending")]
     )
     return _with_mapped(table, pc.and_(kept, has_rows)), allocations, issues
+
+
+def _gist(note: str) -> str:
+    """A row's note cut to its first clause, for a reason a report prints."""
+    first = re.split(r"(?<=[a-z)])[.:;] ", note.strip(), maxsplit=1)[0].rstrip(".")
+    return shorten(first, 80)
 
 
 def _with_mapped(table: Any, mapped: Any) -> Any:
