@@ -382,3 +382,25 @@ def test_civil_contingencies_have_one_code_whoever_plans_them_issue_13() -> None
 def test_no_bundled_row_invents_a_split_issue_13(path: Path) -> None:
     """Where a source does not say how a line divides, it is kept whole at its level."""
     assert [r["native_label"] for r in csv_rows(path) if Fraction(Decimal(r["share"])) != 1] == []
+
+
+def test_every_pesa_row_lies_in_its_own_functions_division() -> None:
+    """A sub-function, an "of which" line or an LA data line never leaves its function."""
+    for row in csv_rows(COFOG_DIR / "mappings" / "pesa.csv"):
+        if row["treatment"]:
+            continue
+        number = re.match(r"^(\d{1,2})(?:\.|$)", row["native_code"]) or re.match(
+            r"^(\d{1,2})\.\s", row["parent"]
+        )
+        if number is None:
+            named = {
+                "general public services": "01",
+                "economic affairs": "04",
+                "social protection": "10",
+            }
+            words = row["parent"].lower()
+            division = next((d for name, d in named.items() if name in words), None)
+        else:
+            division = f"{int(number.group(1)):02d}"
+        if division is not None:
+            assert row["cofog_code"][:2] == division, row

@@ -541,7 +541,8 @@ def map_lines(
                 file=file_name,
                 sheet=sheet,
                 row=table.column("row")[first].as_py(),
-                note="Add it to a mapping file and ingest again with --mapping FILE --replace.",
+                note="`placecount unmapped --suggest -o mapping.csv` writes a row for it to fill "
+                "in; `report --mapping mapping.csv --what-if` shows the count with it.",
             )
         )
     if marked:
