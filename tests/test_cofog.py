@@ -96,23 +96,39 @@ def test_mapping_file_loads(path: Path) -> None:
     mapping = load_mapping(path.stem)
     rows = csv_rows(path)
     assert len(mapping.rows) == len(rows)
-    assert [(r.native_label, r.cofog_code) for r in mapping.rows] == [
+    assert [(r.native_label, r.cofog_code or "") for r in mapping.rows] == [
         (r["native_label"], r["cofog_code"]) for r in rows
     ]
 
 
 @pytest.mark.parametrize("path", MAPPING_FILES, ids=lambda p: p.stem)
-def test_mapping_file_codes_exist_shares_add_to_one_and_every_row_has_a_note(path: Path) -> None:
+def test_mapping_file_codes_exist_shares_add_to_one_and_every_row_has_a_reason_and_source(
+    path: Path,
+) -> None:
     codes = cofog_codes_from_file()
     rows = csv_rows(path)
-    assert list(rows[0]) == ["native_code", "native_label", "cofog_code", "share", "note"]
-    totals: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
+    assert list(rows[0]) == [
+        "native_code",
+        "native_label",
+        "parent",
+        "cofog_code",
+        "share",
+        "treatment",
+        "note",
+        "source",
+    ]
+    totals: dict[tuple[str, str, str], Fraction] = defaultdict(Fraction)
     for line, row in enumerate(rows, start=2):
-        assert row["cofog_code"] in codes, (line, row["cofog_code"])
+        if row["treatment"]:
+            assert row["treatment"] in {"outside", "not-spending", "transfer"}, line
+            assert row["cofog_code"] == "" or row["cofog_code"] in codes, line
+        else:
+            assert row["cofog_code"] in codes, (line, row["cofog_code"])
         assert row["note"].strip(), (line, row["native_label"])
+        assert row["source"].strip(), (line, row["native_label"])
         share = Fraction(Decimal(row["share"]))
         assert 0 < share <= 1, (line, row["share"])
-        totals[(row["native_code"], row["native_label"])] += share
+        totals[(row["native_code"], row["native_label"], row["parent"])] += share
     assert {k: v for k, v in totals.items() if v != 1} == {}
 
 
@@ -155,8 +171,75 @@ def test_pesa_la_data_maps_to_its_function_division() -> None:
         assert [r.cofog_code for r in rows] == [f"{function:02d}"]
 
 
-def test_pesa_eu_transactions_are_not_mapped() -> None:
-    assert load_mapping("pesa").lookup("11", "EU transactions") is None
+def test_pesa_la_data_with_no_code_is_mapped_under_its_function_or_not_at_all_issue_13() -> None:
+    """'LA data' alone maps to a different division under each function: never to 01."""
+    pesa = load_mapping("pesa")
+    assert pesa.lookup(None, "LA data") is None
+    assert pesa.lookup(None, "LA data sub_function") is None
+    for parent, code in [
+        ("9. Education", "09"),
+        ("7. Health", "07"),
+        ("of which: transport", "04.5"),
+        ("4. Economic affairs - of which: employment policies", "04.1.2"),
+        ("10. Social Protection", "10"),
+    ]:
+        for label in ("LA data", "LA data sub_function"):
+            hit = pesa.find(None, label, parent)
+            assert hit is not None, (label, parent)
+            assert ([r.cofog_code for r in hit[0]], hit[1]) == ([code], "label under its parent")
+
+
+def test_pesa_eu_transactions_reserves_and_unallocated_are_outside_the_count() -> None:
+    pesa = load_mapping("pesa")
+    for label in (
+        "EU transactions",
+        "EC receipts",
+        "of which: UK abatement",
+        "Departmental unallocated provision",
+        "AME margin",
+        "Reserve and other funds",
+    ):
+        rows = pesa.lookup(None, label)
+        assert rows is not None, label
+        assert [(r.cofog_code, r.treatment) for r in rows] == [(None, "outside")], label
+
+
+def test_pesa_cra_2018_lettered_health_sub_functions_by_code() -> None:
+    pesa = load_mapping("pesa")
+    for code, label, cofog in [
+        ("7.A", "Medical services", "07"),
+        ("7.B", "Medical research", "07.5"),
+        ("7.C", "Central and other health services", "07"),
+    ]:
+        hit = pesa.find(code, "a label no table has", "7. Health")
+        assert hit is not None and [r.cofog_code for r in hit[0]] == [cofog], code
+        assert hit[1] == "code"
+        hit = pesa.find(code, label)
+        assert hit is not None and hit[1] == "code and label"
+
+
+def test_pesa_a_code_its_lines_split_finer_supports_its_group_alone() -> None:
+    """4.5's lines go to 04.5.1 and 04.5.3: an unknown 4.5 line is 04.5, the code's level."""
+    pesa = load_mapping("pesa")
+    assert [r.cofog_code for r in pesa.lookup("4.5", "of which: local roads") or []] == ["04.5.1"]
+    assert [r.cofog_code for r in pesa.lookup("4.5", "of which: trams") or []] == ["04.5"]
+    assert [r.cofog_code for r in pesa.lookup("1", "General public services - x") or []] == ["01"]
+
+
+def test_pesa_sub_function_1_1_depends_on_the_function_breakdown_above_it() -> None:
+    pesa = load_mapping("pesa")
+    label = "Executive and legislative organs, financial and fiscal affairs, external affairs"
+    by = {
+        parent: [r.cofog_code for r in pesa.lookup("1.1", label, parent) or []]
+        for parent in (
+            "1. of which: international services",
+            "1. of which: public and common services",
+        )
+    }
+    assert by == {
+        "1. of which: international services": ["01.1.3"],
+        "1. of which: public and common services": ["01.1"],
+    }
 
 
 # --- codes ----------------------------------------------------------------------------------
@@ -288,3 +371,43 @@ def test_bad_mapping_is_an_error_with_the_row(
     [issue] = info.value.issues
     assert (issue.code, issue.file, issue.row) == ("bad-mapping", "mine.csv", row)
     assert words in issue.message
+
+
+def test_civil_contingencies_have_one_code_whoever_plans_them_issue_13() -> None:
+    codes = {
+        (table, label): [r.cofog_code for r in load_mapping(table).lookup(None, label) or []]
+        for table, label in [
+            ("council", "Emergency planning"),
+            ("council", "Fire/rescue service emergency planning and civil defence"),
+            ("police", "Civil contingencies and planning"),
+        ]
+    }
+    assert set(map(tuple, codes.values())) == {("02.2.0",)}, codes
+
+
+@pytest.mark.parametrize("path", MAPPING_FILES, ids=lambda p: p.stem)
+def test_no_bundled_row_invents_a_split_issue_13(path: Path) -> None:
+    """Where a source does not say how a line divides, it is kept whole at its level."""
+    assert [r["native_label"] for r in csv_rows(path) if Fraction(Decimal(r["share"])) != 1] == []
+
+
+def test_every_pesa_row_lies_in_its_own_functions_division() -> None:
+    """A sub-function, an "of which" line or an LA data line never leaves its function."""
+    for row in csv_rows(COFOG_DIR / "mappings" / "pesa.csv"):
+        if row["treatment"]:
+            continue
+        number = re.match(r"^(\d{1,2})(?:\.|$)", row["native_code"]) or re.match(
+            r"^(\d{1,2})\.\s", row["parent"]
+        )
+        if number is None:
+            named = {
+                "general public services": "01",
+                "economic affairs": "04",
+                "social protection": "10",
+            }
+            words = row["parent"].lower()
+            division = next((d for name, d in named.items() if name in words), None)
+        else:
+            division = f"{int(number.group(1)):02d}"
+        if division is not None:
+            assert row["cofog_code"][:2] == division, row

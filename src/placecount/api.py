@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Issue
+from .errors import InputError, Issue, shorten
 from .models import KINDS, Limits, ReadOptions, pence_to_pounds
 from .project import Place, Project, check_year, load_project, project_path_for, write_project
 
@@ -172,6 +172,22 @@ class IngestResult:
         }
 
 
+def _unused_mapping_rows(mapping: Any) -> list[Issue]:
+    """A warning for each row of the user's mapping file that matched no line read."""
+    return [
+        Issue(
+            code="mapping-row-unused",
+            severity="warning",
+            message=f"mapping row {shorten(r.native_label or r.native_code or '')!r} "
+            f"({r.native_code or 'no code'}) matches no line read.",
+            file=r.table,
+            row=r.line,
+            note="Check its code and label against `placecount unmapped`, or remove it.",
+        )
+        for r in mapping.unused()
+    ]
+
+
 def ingest(
     kind: str,
     files: Sequence[Path],
@@ -312,6 +328,8 @@ def ingest(
                     active.sha256 if active else None,
                 )
             )
+    if active is not None:
+        result.issues.extend(_unused_mapping_rows(active))
     statuses: list[str] = ["dry run"] * len(prepared)
     if not dry_run:
         with Store.open(db) as store:
@@ -492,12 +510,65 @@ def report(
     non_identifiable: str | None = None,
     detail: bool = False,
     project_file: Path | None = None,
+    mapping: Path | None = None,
+    what_if: bool = False,
 ) -> dict[str, Any]:
     """The count by COFOG code and source kind, with its reconciliation and coverage.
 
     ``detail`` adds the sources and every line behind the count (for the xlsx).
-    See :mod:`placecount.count` for the method.
+    ``mapping`` counts with that mapping file over the stored lines' mappings, without
+    reading the source files again (the database itself is not changed); ``what_if``
+    adds what moved between divisions. See :mod:`placecount.count` for the method.
     """
+    if what_if and mapping is None:
+        raise InputError.one("bad-option", "--what-if needs --mapping FILE: the mapping to try.")
+    if mapping is not None:
+        import hashlib
+        import tempfile
+
+        from .store import Store
+
+        with tempfile.TemporaryDirectory() as tmp:
+            trial = Path(tmp) / "what-if.duckdb"
+            warnings = remap(db, mapping, trial, project_file)
+            result = report(
+                trial,
+                by=by,
+                kinds=kinds,
+                orgs=orgs,
+                cofog=cofog,
+                theme=theme,
+                eliminate_transfers=eliminate_transfers,
+                ndpbs=ndpbs,
+                pesa_overlap=pesa_overlap,
+                detail=detail,
+                project_file=_project_file(db, project_file),
+            )
+            result["mapping"] = {
+                "file": Path(mapping).name,
+                "sha256": hashlib.sha256(Path(mapping).read_bytes()).hexdigest(),
+                "warnings": [w.model_dump(exclude_none=True) for w in warnings],
+            }
+            if what_if:
+                with Store.open(trial, create=False) as store:
+                    moves = store.moves_from(str(db))
+                before = _with_store(db, lambda s: s.query(_UNMAPPED_SQL))[0]["pence"]
+                after = _with_store(trial, lambda s: s.query(_UNMAPPED_SQL))[0]["pence"]
+                result["what_if"] = {
+                    "moves": [
+                        {
+                            "from": m["from_division"],
+                            "to": m["to_division"],
+                            "kind": m["kind"],
+                            "lines": int(m["lines"]),
+                            "amount_gbp": str(pence_to_pounds(int(m["pence"]))),
+                        }
+                        for m in moves
+                    ],
+                    "unmapped_before_gbp": str(pence_to_pounds(int(before))),
+                    "unmapped_after_gbp": str(pence_to_pounds(int(after))),
+                }
+        return result
     from .count import Filters, count, parse_cofog_filter
 
     if by not in ("division", "group", "class"):
@@ -558,6 +629,11 @@ def report(
         return result
 
     return _with_store(db, run)  # type: ignore[no-any-return]
+
+
+_UNMAPPED_SQL = (
+    "SELECT coalesce(sum(amount_pence), 0) AS pence FROM lines WHERE included AND NOT mapped"
+)
 
 
 def trace(
@@ -674,3 +750,166 @@ def flows(
             ) from exc
         result["chart"] = Path(chart).name
     return result
+
+
+# -- the mapping workflow: suggest rows for unmapped lines, count with a changed mapping --------
+
+#: Columns of a suggested mapping file: a mapping table's, then what helps fill it in.
+SUGGEST_COLUMNS = [
+    "native_code",
+    "native_label",
+    "parent",
+    "cofog_code",
+    "share",
+    "treatment",
+    "note",
+    "source",
+    "kind",
+    "lines",
+    "amount_gbp",
+    "suggested_code",
+    "nearest_known_labels",
+]
+
+
+def suggest_mapping(db: Path, nearest: int = 3) -> list[dict[str, Any]]:
+    """One ready-to-edit mapping row per unmapped label, with the nearest known labels.
+
+    The rows leave ``cofog_code`` empty: a row left empty is skipped when the file is read
+    back with ``--mapping``, so only the rows filled in change the count. The nearest
+    labels come from the kind's bundled table, by a fuzzy match of the normalised labels
+    (difflib's ratio), best first, each with its code.
+    """
+    import difflib
+
+    from .cofog import load_mapping
+    from .models import load_kind_schema
+    from .sources._cells import normalise
+
+    rows = _with_store(db, lambda s: s.unmapped_labels())
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        schema = load_kind_schema(r["kind"])
+        known: dict[str, tuple[str, str]] = {}
+        if schema.mapping:
+            for m in load_mapping(schema.mapping).rows:
+                known.setdefault(
+                    normalise(m.native_label), (m.native_label, m.cofog_code or m.treatment or "")
+                )
+        label = r["native_label"] or ""
+        near = difflib.get_close_matches(normalise(label), list(known), n=nearest, cutoff=0.5)
+        out.append(
+            {
+                "native_code": r["native_code"] or "",
+                "native_label": label,
+                "parent": r["parent"] or "",
+                "cofog_code": "",
+                "share": "1",
+                "treatment": "",
+                "note": "",
+                "source": "",
+                "kind": r["kind"],
+                "lines": int(r["lines"]),
+                "amount_gbp": str(pence_to_pounds(int(r["pence"]))),
+                "suggested_code": known[near[0]][1] if near else "",
+                "nearest_known_labels": "; ".join(f"{known[k][0]} → {known[k][1]}" for k in near),
+            }
+        )
+    return out
+
+
+def suggest_mapping_csv(rows: list[dict[str, Any]]) -> str:
+    """The suggested rows as a mapping CSV (formula-looking cells are not escaped: the
+    file is read back by placecount, not opened as a report)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, SUGGEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r)
+    return buf.getvalue()
+
+
+def remap(db: Path, mapping: Path, out: Path, project_file: Path | None = None) -> list[Issue]:
+    """Copy the database to ``out`` and map every stored line again, ``mapping`` first.
+
+    Each kind's lines are looked up in ``mapping``, then the project's own mapping file for
+    the kind (placecount.toml), then the bundled table; nothing is read from the source
+    files again. Lines a mapping row had left out (outside the count, not spending, a
+    transfer) are looked up again too. Returns the warnings for rows that matched nothing.
+    """
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .cofog import TREATMENTS, load_mapping, map_lines, read_mapping
+    from .models import load_kind_schema
+    from .store import Store
+
+    if not Path(db).exists():
+        raise InputError.one(
+            "database-error",
+            f"there is no database {Path(db).name!r} here.",
+            note="Run `placecount init` first, or point at it with --db PATH.",
+        )
+    user = read_mapping(Path(mapping))
+    project_path = _project_file(db, project_file)
+    project = load_project(project_path)
+    shutil.copyfile(db, out)
+    wal = Path(f"{db}.wal")
+    if wal.exists():
+        shutil.copyfile(wal, Path(f"{out}.wal"))
+    used: set[tuple[str, int]] = set()
+    with Store.open(out, create=False) as store:
+        kinds = [str(r["kind"]) for r in store.query("SELECT DISTINCT kind FROM sources")]
+        for kind in sorted(kinds):
+            schema = load_kind_schema(kind)
+            if not schema.mapping:
+                continue
+            active = load_mapping(schema.mapping)
+            if project and kind in project.mappings:
+                active = active.override(read_mapping(project_path.parent / project.mappings[kind]))
+            active = active.override(user)
+            table = store.lines_to_map(kind)
+            reasons = table.column("reason")
+            by_mapping = pc.fill_null(
+                _any_starts(reasons, [f"{text}: " for text in TREATMENTS.values()]), False
+            )
+            table = table.set_column(
+                table.schema.get_field_index("included"),
+                "included",
+                pc.or_(table.column("included"), by_mapping),
+            )
+            table = table.set_column(
+                table.schema.get_field_index("reason"),
+                "reason",
+                pc.if_else(by_mapping, pa.nulls(len(reasons), reasons.type), reasons),
+            )
+            table, allocations, _ = map_lines(table, active, "", None)
+            store.replace_mapping(table, allocations)
+            used |= active.used
+    return [
+        Issue(
+            code="mapping-row-unused",
+            severity="warning",
+            message=f"mapping row {shorten(r.native_label or r.native_code or '')!r} "
+            f"({r.native_code or 'no code'}) matches no stored line.",
+            file=r.table,
+            row=r.line,
+            note="Check its code and label against `placecount unmapped`, or remove it.",
+        )
+        for r in user.rows
+        if (r.table, r.line) not in used
+    ]
+
+
+def _any_starts(texts: Any, prefixes: list[str]) -> Any:
+    import pyarrow.compute as pc
+
+    out = pc.starts_with(texts, prefixes[0])
+    for p in prefixes[1:]:
+        out = pc.or_(out, pc.starts_with(texts, p))
+    return out

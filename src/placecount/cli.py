@@ -510,6 +510,21 @@ def report(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE.")
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            metavar="FILE",
+            help="Count with this mapping file over the stored lines' mappings, without "
+            "ingesting again (the database is not changed).",
+        ),
+    ] = None,
+    what_if: Annotated[
+        bool,
+        typer.Option(
+            "--what-if", help="With --mapping: also show what moved between COFOG divisions."
+        ),
+    ] = False,
     db: DbOption = Path("placecount.duckdb"),
 ) -> None:
     """The count: spending by COFOG function and source kind, with how it adds up.
@@ -534,17 +549,26 @@ def report(
             pesa_overlap=pesa_overlap,
             non_identifiable=non_identifiable,
             detail=chosen == "xlsx",
+            mapping=mapping,
+            what_if=what_if,
         ),
         as_json=chosen == "json",
     )
     from . import render
 
+    for warning in (result.get("mapping") or {}).get("warnings", []):
+        _err_console().print(
+            f"warning: {warning['file']} row {warning['row']}: {warning['message']}",
+            markup=False,
+        )
     if chosen == "table" and output is None:
         console = _out_console()
         console.print(render.report_table(result))
         console.print(render.report_economic_table(result))
         for line in render.report_notes(result):
             console.print(line, markup=False)
+        if "what_if" in result:
+            console.print(render.what_if_table(result["what_if"]))
         return
     _emit(render.report_output(result, chosen), output)
 
@@ -921,12 +945,41 @@ def sources(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = Fals
 
 
 @app.command()
-def unmapped(db: DbOption = Path("placecount.duckdb"), as_json: JsonOption = False) -> None:
+def unmapped(
+    db: DbOption = Path("placecount.duckdb"),
+    as_json: JsonOption = False,
+    suggest: Annotated[
+        bool,
+        typer.Option(
+            "--suggest",
+            help="Write a ready-to-edit mapping file instead: one row per unmapped label with "
+            "its amount and the nearest known labels and their codes.",
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="With --suggest: write to FILE."),
+    ] = None,
+) -> None:
     """List lines that no COFOG mapping matches, with the rows they came from.
 
-    Example: placecount unmapped
+    Example: placecount unmapped --suggest -o mapping.csv
     """
     from .api import unmapped as do_unmapped
+
+    if suggest:
+        from .api import suggest_mapping, suggest_mapping_csv
+
+        suggested = _run(lambda: suggest_mapping(db), as_json=as_json)
+        _emit(suggest_mapping_csv(suggested), output)
+        if output is not None:
+            _err_console().print(
+                f"Wrote {len(suggested)} rows to {output.name}: fill in cofog_code (or "
+                f"treatment) and a note, then `placecount report --mapping {output.name} "
+                "--what-if`.",
+                markup=False,
+            )
+        return
 
     rows = _run(lambda: do_unmapped(db), as_json=as_json)
     _emit_rows(

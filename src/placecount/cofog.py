@@ -25,9 +25,27 @@ from .errors import InputError, Issue, shorten
 from .resources import resource_path
 from .sources._cells import normalise
 
-MAPPING_COLUMNS = ["native_code", "native_label", "cofog_code", "share", "note"]
+MAPPING_COLUMNS = [
+    "native_code",
+    "native_label",
+    "parent",
+    "cofog_code",
+    "share",
+    "treatment",
+    "note",
+    "source",
+]
+#: The columns a mapping file must have; the others may be left out.
+REQUIRED_COLUMNS = ["native_label", "cofog_code"]
 #: An optional column: the body a native line's money is handed to (a transfer).
 TRANSFER_COLUMN = "transfer_to"
+#: What a row can say instead of a COFOG code: the line is not a place's spending.
+#: Such lines are left out of the count with the row's reason, shown, never "not mapped".
+TREATMENTS = {
+    "outside": "outside a place count",
+    "not-spending": "not spending",
+    "transfer": "a transfer to another body, counted where it is spent",
+}
 
 
 @dataclass(frozen=True)
@@ -78,70 +96,166 @@ def normalise_code(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class MappingRow:
+    """One row of a mapping table: a native line (or part of one) and where it goes."""
+
     native_code: str | None
     native_label: str
-    cofog_code: str
+    cofog_code: str | None
     share: Fraction
     share_text: str
     note: str
     line: int
     transfer_to: str | None = None
+    parent: str | None = None
+    treatment: str | None = None
+    source: str = ""
+    table: str = ""
+
+    @property
+    def where(self) -> str:
+        """The row as an auditor finds it: 'pesa.csv line 12'."""
+        return f"{self.table} line {self.line}"
+
+
+_LEADING_NUMBER = re.compile(r"^\s*\d{1,2}(?:\.[0-9A-Za-z]{1,2})?\.?\s+")
+
+
+def parent_key(text: str | None) -> str:
+    """A parent heading as compared: its number dropped, then normalised.
+
+    >>> parent_key("4. of which: transport") == parent_key("of which: transport")
+    True
+    """
+    return normalise(_LEADING_NUMBER.sub("", text or ""))
+
+
+#: How a line found its rows, most specific first: the name stored with the allocation.
+MATCH_STAGES: list[tuple[str, tuple[str, ...]]] = [
+    ("code, label and parent", ("code", "label", "parent")),
+    ("code and label", ("code", "label")),
+    ("code", ("code",)),
+    ("label under its parent", ("label", "parent")),
+    ("label", ("label",)),
+]
 
 
 @dataclass
 class Mapping:
-    """A native classification's mapping table, indexed for lookup."""
+    """A native classification's mapping table, indexed for lookup.
+
+    A line is looked up by the most specific key its rows allow: its own code with its
+    label (and parent), its code, its label under its parent (client group, function or
+    table), then its label. A key that several rows share is used only when they agree:
+    a label such as "LA data" that maps to another division under each function is
+    matched under its parent or not at all, never to whichever row comes first.
+    A table made by :meth:`override` looks in the user's rows before the defaults.
+    """
 
     name: str
     sha256: str
     rows: list[MappingRow]
-    by_pair: dict[tuple[str, str], list[MappingRow]] = field(default_factory=dict)
-    by_label: dict[str, list[MappingRow]] = field(default_factory=dict)
-    by_code: dict[str, list[MappingRow]] = field(default_factory=dict)
+    layers: list[Mapping] = field(default_factory=list)
+    #: the (table, line) of every row a lookup has returned, for unused-row warnings
+    used: set[tuple[str, int]] = field(default_factory=set)
+    entries: dict[tuple[str, str, str], list[MappingRow]] = field(default_factory=dict)
+    index: dict[tuple[str, ...], list[tuple[str, str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        spelling: dict[tuple[str, str], str] = {}
+        spelling: dict[tuple[str, str, str], tuple[str, str]] = {}
         for row in self.rows:
-            code = normalise(row.native_code) if row.native_code else ""
-            label = normalise(row.native_label)
+            key = (
+                normalise(row.native_code) if row.native_code else "",
+                normalise(row.native_label),
+                parent_key(row.parent),
+            )
             # Two spellings of one line ("Doctors, nurses" / "Doctors/nurses") are aliases:
             # the first spelling's rows are the line's rows.
-            if spelling.setdefault((code, label), row.native_label) != row.native_label:
+            spelt = (row.table, row.native_label)
+            if spelling.setdefault(key, spelt) != spelt:
                 continue
-            self.by_pair.setdefault((code, label), []).append(row)
-        for (code, label), rows in self.by_pair.items():
-            if label:
-                self.by_label.setdefault(label, rows)
-            if code:
-                self.by_code.setdefault(code, rows)
+            self.entries.setdefault(key, []).append(row)
+        for key in self.entries:
+            fields = {"code": key[0], "label": key[1], "parent": key[2]}
+            for stage, names in MATCH_STAGES:
+                if all(fields[n] for n in names):
+                    self.index.setdefault((stage, *(fields[n] for n in names)), []).append(key)
 
-    def lookup(self, code: str | None, label: str | None) -> list[MappingRow] | None:
-        """The rows for a native line: code and label together, else label, else code."""
-        c = normalise(code) if code else ""
-        lab = normalise(label) if label else ""
-        return (
-            self.by_pair.get((c, lab))
-            or (self.by_label.get(lab) if lab else None)
-            or (self.by_code.get(c) if c else None)
-        )
+    def find(
+        self, code: str | None, label: str | None, parent: str | None = None
+    ) -> tuple[list[MappingRow], str] | None:
+        """The rows for a native line and how they were found (the stage's name)."""
+        for layer in self.layers:
+            hit = layer.find(code, label, parent)
+            if hit:
+                return hit
+        fields = {
+            "code": normalise(code) if code else "",
+            "label": normalise(label) if label else "",
+            "parent": parent_key(parent),
+        }
+        for stage, names in MATCH_STAGES:
+            if not all(fields[n] for n in names):
+                continue
+            keys = self.index.get((stage, *(fields[n] for n in names)))
+            if not keys:
+                continue
+            if stage == "label":
+                # a row written for the label alone speaks for it
+                plain = [k for k in keys if not k[0] and not k[2]]
+                keys = plain or keys
+            found = [self.entries[k] for k in keys]
+            if len({_signature(rows) for rows in found}) == 1:
+                return found[0], stage
+            if stage == "code":
+                # a code whose lines go to several classes of one group ("4.5 of which:
+                # local roads", "4.5 of which: railway") supports, alone, the group: the
+                # code's own row, if it has one at that level
+                broad = _common_row(found)
+                if broad is not None:
+                    return broad, stage
+        return None
+
+    def lookup(
+        self, code: str | None, label: str | None, parent: str | None = None
+    ) -> list[MappingRow] | None:
+        """The rows for a native line, or None when no row (or no agreeing rows) match."""
+        hit = self.find(code, label, parent)
+        return hit[0] if hit else None
 
     def override(self, other: Mapping) -> Mapping:
-        """This mapping with every native line that ``other`` names replaced by its rows."""
-        keys = set(other.by_pair)
-        labels = {lab for (_, lab) in keys if lab}
-        kept = [
-            r
-            for r in self.rows
-            if (normalise(r.native_code or ""), normalise(r.native_label)) not in keys
-            and normalise(r.native_label) not in labels
-        ]
+        """This mapping with ``other``'s rows looked at first: a user's file over the defaults."""
         return Mapping(
-            f"{self.name}+{other.name}", f"{self.sha256}+{other.sha256}", other.rows + kept
+            f"{self.name}+{other.name}",
+            f"{self.sha256}+{other.sha256}",
+            other.rows + self.rows,
+            layers=[other, Mapping(self.name, self.sha256, self.rows)],
         )
+
+    def unused(self) -> list[MappingRow]:
+        """The user's rows (of an overriding table) that no line has matched."""
+        if not self.layers:
+            return []
+        return [r for r in self.layers[0].rows if (r.table, r.line) not in self.used]
+
+
+def _common_row(found: list[list[MappingRow]]) -> list[MappingRow] | None:
+    """Of several lines' rows, the one whose code is the code they all fall under."""
+    if any(len(rows) != 1 or rows[0].treatment for rows in found):
+        return None
+    codes = [rows[0].cofog_code or "" for rows in found]
+    shortest = min(codes, key=len)
+    if not all(c == shortest or c.startswith(shortest + ".") for c in codes):
+        return None
+    return next(rows for rows in found if rows[0].cofog_code == shortest)
+
+
+def _signature(rows: list[MappingRow]) -> tuple[tuple[str, str, str], ...]:
+    """What a native line's rows do with its money, to tell agreeing rows from others."""
+    return tuple(sorted((r.cofog_code or "", r.share_text, r.treatment or "") for r in rows))
 
 
 def read_mapping(path: Path, name: str | None = None) -> Mapping:
-    """Read and check a mapping CSV: columns, codes, and shares adding to exactly 1."""
+    """Read and check a mapping CSV: columns, codes or treatments, shares adding to 1."""
 
     def bad(message: str, line: int | None = None, column: str | None = None) -> InputError:
         return InputError.one(
@@ -150,8 +264,9 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
             file=path.name,
             row=line,
             header=column,
-            note="Each native line's rows need cofog_code codes that exist "
-            "and shares that add up to 1.",
+            note="Each native line's rows need cofog_code codes that exist (or a treatment: "
+            + ", ".join(TREATMENTS)
+            + ") and shares that add up to 1.",
         )
 
     if not path.exists():
@@ -161,21 +276,32 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
 
     text, _ = decode_text(raw)
     reader = csv.DictReader(text.splitlines())
-    missing = [c for c in ("native_label", "cofog_code") if c not in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise bad(
             f"missing column(s) {', '.join(missing)}; expected {','.join(MAPPING_COLUMNS)}.", 1
         )
     rows: list[MappingRow] = []
     # shares must add to 1 for each native line as spelled in the file
-    totals: dict[tuple[str, str], tuple[Fraction, int]] = {}
+    totals: dict[tuple[str, str, str], tuple[Fraction, int]] = {}
     for i, rec in enumerate(reader, start=2):
         label = (rec.get("native_label") or "").strip()
         ncode = (rec.get("native_code") or "").strip() or None
         if not label and not ncode:
             continue
-        code = normalise_code(rec.get("cofog_code") or "")
-        if code is None:
+        treatment = (rec.get("treatment") or "").strip().lower() or None
+        if treatment is not None and treatment not in TREATMENTS:
+            raise bad(
+                f"treatment {treatment!r} is not one of " + ", ".join(TREATMENTS) + ".",
+                i,
+                "treatment",
+            )
+        code_text = (rec.get("cofog_code") or "").strip()
+        if not code_text and treatment is None:
+            # a row not filled in yet (as `unmapped --suggest` writes them): no decision
+            continue
+        code = normalise_code(code_text) if code_text else None
+        if code is None and code_text:
             raise bad(f"{rec.get('cofog_code')!r} is not a COFOG code.", i, "cofog_code")
         share_text = (rec.get("share") or "1").strip() or "1"
         try:
@@ -184,6 +310,7 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
             raise bad(f"share {share_text!r} is not a number.", i, "share") from None
         if not 0 < share <= 1:
             raise bad(f"share {share_text} is outside 0–1.", i, "share")
+        parent = (rec.get("parent") or "").strip() or None
         rows.append(
             MappingRow(
                 ncode,
@@ -194,12 +321,16 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
                 (rec.get("note") or "").strip(),
                 i,
                 (rec.get(TRANSFER_COLUMN) or "").strip() or None,
+                parent,
+                treatment,
+                (rec.get("source") or "").strip(),
+                path.name,
             )
         )
-        key = (normalise(ncode or ""), label)
+        key = (normalise(ncode or ""), label, parent_key(parent))
         total, first = totals.get(key, (Fraction(0), i))
         totals[key] = (total + share, first)
-    for (_, label), (total, first) in totals.items():
+    for (_, label, _), (total, first) in totals.items():
         if total != 1:
             raise bad(
                 f"the shares for {label!r} add up to {float(total):g}, not 1.", first, "share"
@@ -287,39 +418,86 @@ def map_lines(
         return _with_mapped(table, kept), allocations, []
 
     found: list[list[MappingRow] | None] = []
+    stages: list[str] = []
 
     def lookup(key: str) -> int:
-        code, label = key.split("\x01", 1)
-        found.append(mapping.lookup(code or None, label or None))
+        code, label, parent = key.split("\x01", 2)
+        hit = mapping.find(code or None, label or None, parent or None)
+        found.append(hit[0] if hit else None)
+        stages.append(hit[1] if hit else "")
+        if hit:
+            mapping.used.update((r.table, r.line) for r in hit[0])
         return len(found) - 1
 
     keys = pc.binary_join_element_wise(
         pc.fill_null(table.column("native_code"), ""),
         pc.fill_null(table.column("native_label"), ""),
+        pc.fill_null(table.column("table_name"), ""),
         "\x01",
     )
     ids = per_unique(keys, lookup, pa.int64())
 
-    def per_id(fn: Callable[[MappingRow], str]) -> Any:
+    def rule(r: MappingRow, stage: str) -> str:
+        return f"{r.where}, by {stage}"
+
+    def per_id(fn: Callable[[MappingRow, str], str | None]) -> Any:
         return pc.take(
-            pa.array([fn(r[0]) if r and len(r) == 1 else None for r in found], pa.string()), ids
+            pa.array(
+                [
+                    fn(r[0], s) if r and len(r) == 1 and not r[0].treatment else None
+                    for r, s in zip(found, stages, strict=True)
+                ],
+                pa.string(),
+            ),
+            ids,
         )
 
-    codes = per_id(lambda r: r.cofog_code)
+    # lines whose row says they are not a place's spending: left out, with the row's reason
+    treated = pc.take(
+        pa.array(
+            [
+                f"{TREATMENTS[r[0].treatment]}: {_gist(r[0].note)} ({rule(r[0], s)})"
+                if r and r[0].treatment
+                else None
+                for r, s in zip(found, stages, strict=True)
+            ],
+            pa.string(),
+        ),
+        ids,
+    )
+    out_of_count = pc.and_(kept, pc.is_valid(treated))
+    if pc.any(out_of_count).as_py():
+        table = table.set_column(
+            table.schema.get_field_index("included"),
+            "included",
+            pc.and_(table.column("included"), pc.invert(out_of_count)),
+        )
+        table = table.set_column(
+            table.schema.get_field_index("reason"),
+            "reason",
+            pc.if_else(out_of_count, treated, table.column("reason")),
+        )
+        kept = pc.and_(kept, pc.invert(out_of_count))
+
+    codes = per_id(lambda r, s: r.cofog_code)
     whole = pc.and_(kept, pc.is_valid(codes))
     whole_table = pa.table(
         {
             "line_index": pc.filter(index, whole),
             "cofog_code": pc.filter(codes, whole),
-            "share": pc.filter(per_id(lambda r: r.share_text), whole),
+            "share": pc.filter(per_id(lambda r, s: r.share_text), whole),
             "amount_pence": pc.filter(table.column("amount_pence"), whole),
-            "rule": pc.filter(per_id(lambda r: f"{mapping.name}.csv line {r.line}"), whole),
+            "rule": pc.filter(per_id(rule), whole),
         }
     )
     special_ids = sorted(
-        i for i, r in enumerate(found) if not r or len(r) > 1 or any(x.transfer_to for x in r)
+        i
+        for i, r in enumerate(found)
+        if not r or (len(r) > 1 and not r[0].treatment) or any(x.transfer_to for x in r)
     )
-    has_rows = pc.take(pa.array([bool(r) for r in found], pa.bool_()), ids)
+    has_rows = pc.take(
+        pa.array([r is not None and not r[0].treatment for r in found], pa.bool_()), ids
+    )
     todo = pc.indices_nonzero(
         pc.and_(kept, pc.is_in(ids, value_set=pa.array(special_ids, pa.int64())))
     ).to_pylist()
@@ -337,7 +515,7 @@ def map_lines(
             continue
         target = next((r.transfer_to for r in rows if r.transfer_to), None)
         if target and transfer_to[i] is None:
-            transfer_to[i], basis[i] = target, f"{mapping.name}.csv line {rows[0].line}"
+            transfer_to[i], basis[i] = target, rows[0].where
             marked = True
         if len(rows) > 1:
             for r, part in zip(rows, split_pence(pence, [r.share for r in rows]), strict=True):
@@ -345,7 +523,7 @@ def map_lines(
                 out["cofog_code"].append(r.cofog_code)
                 out["share"].append(r.share_text)
                 out["amount_pence"].append(part)
-                out["rule"].append(f"{mapping.name}.csv line {r.line}")
+                out["rule"].append(rule(r, stages[rid]))
     issues: list[Issue] = []
     for lines in unmapped.values():
         first = lines[0]
@@ -363,7 +541,8 @@ def map_lines(
                 file=file_name,
                 sheet=sheet,
                 row=table.column("row")[first].as_py(),
-                note="Add it to a mapping file and ingest again with --mapping FILE --replace.",
+                note="`placecount unmapped --suggest -o mapping.csv` writes a row for it to fill "
+                "in; `report --mapping mapping.csv --what-if` shows the count with it.",
             )
         )
     if marked:
@@ -375,6 +554,12 @@ def map_lines(
         [("line_index", "ascending"), ("cofog_code", "ascending")]
     )
     return _with_mapped(table, pc.and_(kept, has_rows)), allocations, issues
+
+
+def _gist(note: str) -> str:
+    """A row's note cut to its first clause, for a reason a report prints."""
+    first = re.split(r"(?<=[a-z)])[.:;] ", note.strip(), maxsplit=1)[0].rstrip(".")
+    return shorten(first, 80)
 
 
 def _with_mapped(table: Any, mapped: Any) -> Any:

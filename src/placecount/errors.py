@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "unknown-cofog-code": "A COFOG code that is not in the 1999 classification.",
     "bad-mapping": "A mapping file is malformed: missing column, unknown code or shares not adding to 1.",
     "unmapped-line": "A line that no mapping row matches: kept, counted as unmapped.",
+    "mapping-row-unused": "A row of the user's mapping file matches no line read: its code or label is not the file's.",
     "already-ingested": "This file and sheet are already in the database; nothing was added.",
     "conflicting-source": "A different version of this file and sheet is already in the database.",
     "org-not-stated": "No organisation given by --org or a column; the file name was used.",

@@ -401,6 +401,20 @@ def rows_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, 
     return table
 
 
+def what_if_table(what_if: dict[str, Any]) -> Table:
+    """What a changed mapping moved: from one division (or 'unmapped', 'outside') to another."""
+    table = rows_table(
+        "What the mapping moved",
+        what_if["moves"],
+        [("from", "From"), ("to", "To"), ("kind", "Kind"), ("lines", "Lines"), ("amount_gbp", "£")],
+    )
+    table.caption = (
+        f"Not mapped: £{money(what_if['unmapped_before_gbp'])} before, "
+        f"£{money(what_if['unmapped_after_gbp'])} with this mapping."
+    )
+    return table
+
+
 #: Workbooks carry this fixed date, so the same count gives the same bytes.
 FIXED_DATE = (2000, 1, 1)
 

@@ -464,6 +464,91 @@ class Store:
                ORDER BY source_id, excel_row"""
         )
 
+    def unmapped_labels(self) -> list[dict[str, Any]]:
+        """Kept lines no mapping row matches, one row per kind, code, label and parent."""
+        return self.query(
+            """SELECT kind, native_code, native_label, table_name AS parent,
+                      count(*) AS lines, coalesce(sum(amount_pence), 0) AS pence
+               FROM lines WHERE included AND NOT mapped
+               GROUP BY ALL ORDER BY abs(coalesce(sum(amount_pence), 0)) DESC, kind,
+                        native_label, native_code"""
+        )
+
+    # -- mapping again, without reading the files again -------------------------------------
+
+    def lines_to_map(self, kind: str) -> Any:
+        """A kind's stored lines as a line table for :func:`placecount.cofog.map_lines`.
+
+        ``left_out_by`` holds the reason of lines a mapping row left out (outside the
+        count, not spending, a transfer), which a new mapping may bring back.
+        """
+        return self.con.sql(
+            """SELECT line_id, excel_row AS "row", native_code, native_label, table_name,
+                      amount_pence, included, reason, transfer_to, transfer_basis, mapped,
+                      CAST(NULL AS VARCHAR) AS cofog
+               FROM lines WHERE kind = $kind ORDER BY line_id""",
+            params={"kind": kind},
+        ).to_arrow_table()
+
+    def replace_mapping(self, table: Any, allocations: Any) -> None:
+        """Store lines mapped again: their allocations, kept/left-out state and transfers."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ids = table.column("line_id")
+        new_lines = pa.table(
+            {
+                "line_id": ids,
+                "included": table.column("included"),
+                "reason": table.column("reason"),
+                "mapped": table.column("mapped"),
+                "transfer_to": table.column("transfer_to"),
+                "transfer_basis": table.column("transfer_basis"),
+            }
+        )
+        new_allocations = pa.table(
+            {
+                "line_id": pc.take(ids, allocations.column("line_index")),
+                "cofog_code": allocations.column("cofog_code"),
+                "share": allocations.column("share"),
+                "amount_pence": allocations.column("amount_pence"),
+                "rule": allocations.column("rule"),
+            }
+        )
+        con = self.con
+        con.register("remapped_lines", new_lines)
+        con.register("remapped_allocations", new_allocations)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "DELETE FROM allocations WHERE line_id IN (SELECT line_id FROM remapped_lines)"
+            )
+            con.execute(
+                """UPDATE lines SET included = r.included, reason = r.reason, mapped = r.mapped,
+                          transfer_to = r.transfer_to, transfer_basis = r.transfer_basis
+                   FROM remapped_lines r WHERE lines.line_id = r.line_id"""
+            )
+            con.execute(
+                "INSERT INTO allocations SELECT line_id, cofog_code, share, amount_pence, rule "
+                "FROM remapped_allocations"
+            )
+            con.execute("COMMIT")
+        finally:
+            con.unregister("remapped_lines")
+            con.unregister("remapped_allocations")
+
+    def moves_from(self, before: str) -> list[dict[str, Any]]:
+        """Money that another database (the same lines, mapped otherwise) puts elsewhere.
+
+        Each line is placed by division ('unmapped' when no row maps it, 'outside' when a
+        row leaves it out); a line split over several divisions is 'several'.
+        """
+        self.con.execute("ATTACH ? AS before_remap (READ_ONLY)", [before])
+        try:
+            return self.query(_MOVES)
+        finally:
+            self.con.execute("DETACH before_remap")
+
 
 #: Each kept line's COFOG allocations (and each unmapped line, whole), weighed by a
 #: theme and given a treatment. {weight} and {pence} are the constants below: without a
@@ -1028,3 +1113,39 @@ class CountQueries:
             """SELECT file_name, sheet, region, part, pesa_share, share_basis, total_pence
                FROM sources WHERE kind = 'pesa' ORDER BY source_id"""
         )
+
+
+#: Each line's division now and in the attached database ``before_remap`` (the same lines,
+#: mapped otherwise), and the money whose division differs. A fixed text, no names in it.
+_MOVES = """
+WITH now_lines AS (
+    SELECT l.line_id, l.kind, l.included, l.mapped, l.amount_pence,
+           count(DISTINCT substr(a.cofog_code, 1, 2)) AS n, min(substr(a.cofog_code, 1, 2)) AS d
+    FROM lines l LEFT JOIN allocations a USING (line_id)
+    WHERE l.amount_pence IS NOT NULL
+    GROUP BY l.line_id, l.kind, l.included, l.mapped, l.amount_pence
+),
+before_lines AS (
+    SELECT l.line_id, l.kind, l.included, l.mapped, l.amount_pence,
+           count(DISTINCT substr(a.cofog_code, 1, 2)) AS n, min(substr(a.cofog_code, 1, 2)) AS d
+    FROM before_remap.lines l LEFT JOIN before_remap.allocations a USING (line_id)
+    WHERE l.amount_pence IS NOT NULL
+    GROUP BY l.line_id, l.kind, l.included, l.mapped, l.amount_pence
+),
+placed AS (
+    SELECT 'now' AS side, line_id, kind, amount_pence,
+           CASE WHEN NOT included THEN 'outside' WHEN NOT mapped THEN 'unmapped'
+                WHEN n > 1 THEN 'several' ELSE d END AS division
+    FROM now_lines
+    UNION ALL
+    SELECT 'before', line_id, kind, amount_pence,
+           CASE WHEN NOT included THEN 'outside' WHEN NOT mapped THEN 'unmapped'
+                WHEN n > 1 THEN 'several' ELSE d END
+    FROM before_lines
+)
+SELECT b.division AS from_division, n.division AS to_division, b.kind,
+       count(*) AS lines, sum(b.amount_pence) AS pence
+FROM placed b JOIN placed n USING (line_id)
+WHERE b.side = 'before' AND n.side = 'now' AND b.division IS DISTINCT FROM n.division
+GROUP BY ALL ORDER BY from_division, to_division, b.kind
+"""

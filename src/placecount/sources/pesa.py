@@ -402,8 +402,9 @@ def _read_long(
             continue
         value = grid.cell(r, col)
         kind, pence, before = read_amount(value, r, units, options.share, errors)
-        sub = text_at(grid, r, roles.get("subfunction")) or text_at(grid, r, roles.get("function"))
-        code, label = split_number(sub or "")
+        sub = text_at(grid, r, roles.get("subfunction"))
+        function = text_at(grid, r, roles.get("function"))
+        code, label = split_number(sub or function or "")
         part_cell = text_at(grid, r, roles.get("part"))
         line = Line(
             row=r + 1,
@@ -416,7 +417,9 @@ def _read_long(
             org=text_at(grid, r, roles.get("org")),
             year=year,
             part=guess_part(part_cell) or options.part or "total",
-            extra={k: v for k in ("spend_type",) if (v := text_at(grid, r, roles.get(k)))},
+            extra={k: v for k in ("spend_type",) if (v := text_at(grid, r, roles.get(k)))}
+            # the function a sub-function sits under, by which "LA data" is mapped
+            | ({"table_name": function} if sub and function else {}),
         )
         if kind not in ("number", "nil"):
             line.included, line.reason = (

@@ -290,6 +290,9 @@ def _read_database(
             errors.add(r, value, "unparseable-amount", f"{cell_text(value)!r} is not an amount.")
         finest = at(r, "subfunction") or at(r, "function") or ""
         code, label = split_code(finest)
+        # the function a sub-function sits under: "LA data" or an "of which" line is
+        # mapped by its label under it
+        function = at(r, "function") if at(r, "subfunction") else None
         sector_text = at(r, "sector")
         sector, part = SECTORS.get(normalise(sector_text), (sector_text, None))
         extra = {
@@ -298,6 +301,7 @@ def _read_database(
                 ("sector", sector),
                 ("identifiable", IDENTIFIABLE.get(normalise(at(r, "identifiable")))),
                 ("spend_type", SPEND_TYPES.get(normalise(at(r, "spend_type")))),
+                ("table_name", function),
             )
             if v
         }
