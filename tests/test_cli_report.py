@@ -612,19 +612,20 @@ def test_parish_precepts_and_the_parish_count_once_issue_12(
     )
     api.ingest("council", [district], db, org="Riverton District Council")
     alone = api.report(db)
-    # The council mapping marks "Parish precepts" as a transfer, spent by the parishes, and
-    # leaves it out at ingest: 500 + the Environment Agency levy 30 (not counted, so the
-    # levy stays with the district). Keeping a precept when no parish is counted is the
-    # open part of issue 12's item 4.
-    assert alone["reconciliation"]["count_gbp"] == "530.00"
-    assert [t["to"] for t in alone["reconciliation"]["transfers_kept"]] == ["Environment Agency"]
+    # No parish is counted: the precept is the parishes' spending in the place, so it
+    # stays on the district's side (500 + 120 + the Environment Agency levy 30), listed
+    # as a transfer kept, under COFOG 01.8 (transfers between levels of government).
+    assert alone["reconciliation"]["count_gbp"] == "650.00"
+    kept = {t["to"]: t["amount_gbp"] for t in alone["reconciliation"]["transfers_kept"]}
+    assert kept == {"parish councils": "120.00", "Environment Agency": "30.00"}
+    assert {r["cofog_code"]: r["total_gbp"] for r in alone["rows"]}["01"] == "120.00"
     api.ingest("council", [parish], db, org="Anytown Parish Council")
     both = api.report(db)
     rec = both["reconciliation"]
     # 500 + 30 + the parish's own 120: the precept's pound is counted once, by the parish
     assert rec["count_gbp"] == "650.00"
-    assert rec["transfers"] == []
-    assert rec["gross_gbp"] == "650.00"
+    assert [(t["to"], t["amount_gbp"]) for t in rec["transfers"]] == [("parish councils", "120.00")]
+    assert rec["gross_gbp"] == "770.00"
 
 
 def test_ndpb_memo_larger_than_its_pesa_figure_is_a_warning_issue_12(place: Path) -> None:
@@ -812,3 +813,58 @@ def test_a_driver_apportions_an_estimate_and_grades_it_issue_12(
     bad = runner.invoke(app, ["report", "--db", str(place)])
     assert bad.exit_code == 2
     assert "drivers[0].share: 1.3 is not a share" in bad.stderr
+
+
+def test_nhs_transfers_matched_on_both_sides_issue_12(db: Path, xlsx: Callable[..., Path]) -> None:
+    """A commissioner buys £500 of care from NHS bodies and pays a council £50 under
+    s.256; the counted trust's own accounts show £300 of spending; the council reports
+    net of its NHS income (Revenue Outturn figures are net)."""
+    ccg = xlsx(
+        [
+            ["Programme", "Net expenditure (£)"],
+            ["Purchase of healthcare from NHS bodies", 500],
+            ["Section 256 payments to local authorities", 50],
+            ["Prescribing", 80],
+        ],
+        name="ccg.xlsx",
+    )
+    trust = xlsx([["Programme", "Net expenditure (£)"], ["Acute", 300]], name="trust.xlsx")
+    council = xlsx(
+        [["Service", "Net expenditure (£)"], ["Adult social care", 400]], name="council.xlsx"
+    )
+    api.ingest("nhs", [ccg], db, org="Testshire CCG")
+    api.ingest("nhs", [trust], db, org="Testshire Hospitals NHS Foundation Trust")
+    api.ingest("council", [council], db, org="Testshire County Council")
+    rec = api.report(db)["reconciliation"]
+    # gross 500 + 50 + 80 + 300 + 400 = 1,330; the £500 of purchases is eliminated once
+    # (the trust is counted, and trusts' figures are gross); the s.256 payment stays,
+    # since the council's net figures leave that income out
+    assert rec["gross_gbp"] == "1330.00"
+    assert [(t["from"], t["to"], t["amount_gbp"]) for t in rec["transfers"]] == [
+        ("Testshire CCG", "NHS trusts", "500.00")
+    ]
+    assert rec["count_gbp"] == "830.00"
+    [kept] = rec["transfers_kept"]
+    assert (kept["to"], kept["amount_gbp"]) == ("council", "50.00")
+    assert "net of this income" in kept["why"]
+    # the trust spent £300, less than the £500 said to be paid to it: listed with both
+    # sides' cells and files
+    [check] = rec["transfer_checks"]
+    assert (check["paid_gbp"], check["recipient_gbp"]) == ("500.00", "300.00")
+    assert check["giver_cells"] == ["ccg.xlsx sheet 'Sheet1' B2"]
+    assert check["recipient_files"] == ["trust.xlsx"]
+
+
+def test_transfers_that_the_recipient_can_hold_are_not_flagged_issue_12(
+    db: Path, xlsx: Callable[..., Path]
+) -> None:
+    ccg = xlsx(
+        [["Programme", "Net expenditure (£)"], ["Purchase of healthcare from NHS bodies", 200]],
+        name="ccg.xlsx",
+    )
+    trust = xlsx([["Programme", "Net expenditure (£)"], ["Acute", 300]], name="trust.xlsx")
+    api.ingest("nhs", [ccg], db, org="Testshire CCG")
+    api.ingest("nhs", [trust], db, org="Testshire Hospitals NHS Trust")
+    rec = api.report(db)["reconciliation"]
+    assert rec["count_gbp"] == "300.00"
+    assert rec["transfer_checks"] == []

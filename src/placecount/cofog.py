@@ -39,6 +39,9 @@ MAPPING_COLUMNS = [
 REQUIRED_COLUMNS = ["native_label", "cofog_code"]
 #: An optional column: the body a native line's money is handed to (a transfer).
 TRANSFER_COLUMN = "transfer_to"
+#: Where a transfer row with no code of its own puts a line it keeps: UN COFOG 01.8,
+#: transfers of a general character between different levels of government.
+TRANSFER_CODE = "01.8"
 #: What a row can say instead of a COFOG code: the line is not a place's spending.
 #: Such lines are left out of the count with the row's reason, shown, never "not mapped".
 TREATMENTS = {
@@ -452,6 +455,19 @@ def map_lines(
             ids,
         )
 
+    # A transfer row's line whose recipient is known (a recipient column, a schema rule
+    # or the row's transfer_to) stays in the count: it is spending in the place until
+    # the recipient's own accounts are counted, when the count eliminates it once.
+    def transfer_row(r: list[MappingRow] | None) -> bool:
+        return bool(r) and r is not None and r[0].treatment == "transfer"
+
+    row_recipient = pc.take(
+        pa.array([r[0].transfer_to if transfer_row(r) and r else None for r in found], pa.string()),
+        ids,
+    )
+    is_transfer_row = pc.take(pa.array([transfer_row(r) for r in found], pa.bool_()), ids)
+    recipient_known = pc.or_(pc.is_valid(table.column("transfer_to")), pc.is_valid(row_recipient))
+    kept_transfer = pc.and_(pc.and_(kept, is_transfer_row), recipient_known)
     # lines whose row says they are not a place's spending: left out, with the row's reason
     treated = pc.take(
         pa.array(
@@ -465,7 +481,7 @@ def map_lines(
         ),
         ids,
     )
-    out_of_count = pc.and_(kept, pc.is_valid(treated))
+    out_of_count = pc.and_(pc.and_(kept, pc.is_valid(treated)), pc.invert(kept_transfer))
     if pc.any(out_of_count).as_py():
         table = table.set_column(
             table.schema.get_field_index("included"),
@@ -481,14 +497,47 @@ def map_lines(
 
     codes = per_id(lambda r, s: r.cofog_code)
     whole = pc.and_(kept, pc.is_valid(codes))
-    whole_table = pa.table(
-        {
-            "line_index": pc.filter(index, whole),
-            "cofog_code": pc.filter(codes, whole),
-            "share": pc.filter(per_id(lambda r, s: r.share_text), whole),
-            "amount_pence": pc.filter(table.column("amount_pence"), whole),
-            "rule": pc.filter(per_id(rule), whole),
-        }
+    transfer_codes = pc.take(
+        pa.array(
+            [(r[0].cofog_code or TRANSFER_CODE) if transfer_row(r) and r else None for r in found],
+            pa.string(),
+        ),
+        ids,
+    )
+    transfer_rules = pc.take(
+        pa.array(
+            [
+                f"{rule(r[0], s)}; a transfer: counted until its recipient is"
+                if transfer_row(r) and r
+                else None
+                for r, s in zip(found, stages, strict=True)
+            ],
+            pa.string(),
+        ),
+        ids,
+    )
+    n_transfers = pc.sum(kept_transfer.cast(pa.int64())).as_py() or 0
+    whole_table = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    "line_index": pc.filter(index, whole),
+                    "cofog_code": pc.filter(codes, whole),
+                    "share": pc.filter(per_id(lambda r, s: r.share_text), whole),
+                    "amount_pence": pc.filter(table.column("amount_pence"), whole),
+                    "rule": pc.filter(per_id(rule), whole),
+                }
+            ),
+            pa.table(
+                {
+                    "line_index": pc.filter(index, kept_transfer),
+                    "cofog_code": pc.filter(transfer_codes, kept_transfer),
+                    "share": pa.repeat(pa.scalar("1"), n_transfers),
+                    "amount_pence": pc.filter(table.column("amount_pence"), kept_transfer),
+                    "rule": pc.filter(transfer_rules, kept_transfer),
+                }
+            ),
+        ]
     )
     special_ids = sorted(
         i
@@ -553,7 +602,8 @@ def map_lines(
     allocations = pa.concat_tables([whole_table, _allocation_table(out)]).sort_by(
         [("line_index", "ascending"), ("cofog_code", "ascending")]
     )
-    return _with_mapped(table, pc.and_(kept, has_rows)), allocations, issues
+    mapped = pc.or_(pc.and_(kept, has_rows), kept_transfer)
+    return _with_mapped(table, mapped), allocations, issues
 
 
 def _gist(note: str) -> str:

@@ -353,6 +353,30 @@ def count(
         for t in queries.transfers()
     ]
     transfer_total = sum(v for (_, _, t), v in cells.items() if t == "transfer")
+    mismatches = (
+        coverage.transfer_mismatches(queries.transfer_cells(), queries.spending_by_org())
+        if transfer_total
+        else []
+    )
+    transfer_checks = [
+        {
+            "to": m["to"],
+            "paid_gbp": money(m["paid_pence"]),
+            "recipient_gbp": money(m["recipient_pence"]),
+            "giver_cells": m["giver_cells"],
+            "recipient_files": m["recipient_files"],
+            "text": (
+                f"the transfers to {m['to']} eliminated (£{money(m['paid_pence'])}, "
+                f"{'; '.join(m['giver_cells'][:5])}"
+                f"{' and more' if len(m['giver_cells']) > 5 else ''}) exceed what "
+                f"{', '.join(m['recipient_bodies']) or m['to']} spent in the count "
+                f"(£{money(m['recipient_pence'])}, "
+                f"{', '.join(m['recipient_files']) or 'no lines'}): one side's figures are "
+                "wrong or of another year; the transfer is still eliminated"
+            ),
+        }
+        for m in mismatches
+    ]
     replacements = [
         {
             "file": r["file_name"],
@@ -436,6 +460,7 @@ def count(
             "gross_gbp": money(gross),
             "transfers_gbp": money(transfer_total),
             "transfers": transfers,
+            "transfer_checks": transfer_checks,
             "replaced_gbp": money(replaced_total),
             "replaced": replacements,
             "outside_gbp": money(outside_total),

@@ -260,11 +260,7 @@ def transfer_recipients(
     """
     kinds = load_kinds()
     net_kinds = {k for k in kinds if income.get(k, kinds[k].income) == "net" and k in bodies}
-    path = resource_path("data", "method", "recipients.csv")
-    with path.open(encoding="utf-8", newline="") as fh:
-        groups = [
-            (_norm(r["recipient"]), _norm(r["body_name_contains"])) for r in csv.DictReader(fh)
-        ]
+    groups = _recipient_groups()
     present: set[str] = set()
     net: set[str] = set(net_kinds)
     for kind, names in bodies.items():
@@ -278,6 +274,63 @@ def transfer_recipients(
                     if kind in net_kinds:
                         net.add(group)
     return sorted(present), sorted(net)
+
+
+def _recipient_groups() -> list[tuple[str, str]]:
+    """(group, needle) pairs of ``data/method/recipients.csv``, normalised."""
+    path = resource_path("data", "method", "recipients.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [
+            (_norm(r["recipient"]) or "", _norm(r["body_name_contains"]) or "")
+            for r in csv.DictReader(fh)
+        ]
+
+
+def transfer_mismatches(
+    cells: list[dict[str, Any]], spending: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Eliminated transfers that the recipients' own books cannot hold.
+
+    As Whole of Government Accounts' counterparty checks do, each recipient's side is
+    compared with what the givers say they paid it: a recipient whose counted spending is
+    less than the transfers eliminated against it cannot have spent them all, so one side
+    is wrong. The count keeps the rule's choice (the transfer is eliminated); the
+    mismatch is listed with the giver's cells and the recipient's files.
+    """
+    groups = _recipient_groups()
+    paid: dict[str, dict[str, Any]] = {}
+    for c in cells:
+        to = _norm(c["transfer_to"]) or ""
+        entry = paid.setdefault(to, {"to": c["transfer_to"], "pence": 0, "cells": []})
+        entry["pence"] += int(c["pence"])
+        where = f"{c['file_name']}"
+        if c["sheet"]:
+            where += f" sheet {c['sheet']!r}"
+        where += f" {c['excel_column'] or ''}{c['excel_row']}"
+        entry["cells"].append(where)
+    out: list[dict[str, Any]] = []
+    for to, entry in paid.items():
+        needles = [n for g, n in groups if g == to and n]
+
+        def holds(row: dict[str, Any], to: str = to, needles: list[str] = needles) -> bool:
+            org = _norm(row["org"]) or ""
+            return org == to or row["kind"] == to or any(n in org for n in needles)
+
+        own = [r for r in spending if holds(r)]
+        received = sum(int(r["pence"]) for r in own)
+        if received >= entry["pence"]:
+            continue
+        out.append(
+            {
+                "to": entry["to"],
+                "paid_pence": entry["pence"],
+                "giver_cells": entry["cells"],
+                "recipient_pence": received,
+                "recipient_files": sorted({r["file_name"] for r in own}),
+                "recipient_bodies": sorted({r["org"] for r in own if r["org"]}),
+            }
+        )
+    return out
 
 
 def check_parts(pesa_parts: list[dict[str, Any]], counted: dict[str, list[str]]) -> None:

@@ -257,6 +257,8 @@ def report_notes(result: dict[str, Any]) -> list[str]:
             out.append(f"  {o['label']} ({o['why']}): £{money(o['amount_gbp'])}{head}")
     for t in rec["transfers_kept"]:
         out.append(f"  (kept: {t['from']} → {t['to']}, £{money(t['amount_gbp'])}: {t['why']})")
+    for c in rec.get("transfer_checks") or []:
+        out.append(f"Warning: {c['text']}.")
     for p in result["pesa"]:
         out.append(
             f"PESA: {p['file']} region {p['region']!r} × share {p['share']} "

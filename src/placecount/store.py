@@ -796,6 +796,15 @@ GROUP BY ALL
 """
 
 
+#: Each counted body's gross spending by file, over the classified allocations.
+_BY_ORG = """
+SELECT c.kind, c.org, s.file_name, sum(c.pence) AS pence
+FROM ({select}) c JOIN sources s USING (source_id)
+WHERE c.in_view AND c.treatment IN ('counted', 'transfer')
+GROUP BY ALL ORDER BY c.kind, c.org, s.file_name
+"""
+
+
 class CountQueries:
     """The count's queries, over a temporary table of classified allocations.
 
@@ -1010,6 +1019,26 @@ class CountQueries:
                FROM classified_summary WHERE treatment = 'transfer' AND in_view
                GROUP BY ALL ORDER BY kind, org, transfer_to, native_label"""
         )
+
+    def transfer_cells(self) -> list[dict[str, Any]]:
+        """The giver's cells of each eliminated transfer: file, sheet, row and column."""
+        return self.store.query(
+            """SELECT c.transfer_to, c.org, s.file_name, s.sheet, l.excel_row,
+                      l.excel_column, sum(c.pence) AS pence
+               FROM classified_summary c JOIN lines l USING (line_id)
+               JOIN sources s ON s.source_id = l.source_id
+               WHERE c.treatment = 'transfer' AND c.in_view
+               GROUP BY ALL ORDER BY c.transfer_to, s.file_name, l.excel_row"""
+        )
+
+    def spending_by_org(self) -> list[dict[str, Any]]:
+        """Each counted body's gross spending (its own transfers out included), by file.
+
+        The recipients' side of the transfer check: one more pass over the classified
+        lines, run only when some transfer is eliminated.
+        """
+        sql = _BY_ORG.replace("{select}", self.select)
+        return self.store.query(sql, self.params)
 
     def kept_transfers(self) -> list[dict[str, Any]]:
         """Lines marked as transfers whose recipient is not in the count: kept, listed."""
