@@ -65,3 +65,41 @@ def test_a_sheet_whose_total_agrees_says_nothing(
     path = xlsx([*ROWS[:-1], [None, "TOTAL", 650]], name="council.xlsx")
     result = runner.invoke(app, ["ingest", "council", str(path), "--org", "C", "--db", str(db)])
     assert result.exit_code == 0 and "own total" not in result.stderr
+
+
+def test_a_code_that_closes_its_block_is_the_block_total(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    """Revenue Account style: the service total follows its lines, with a code of the
+    same hundred and no TOTAL in its label (RSX's "190 Education services")."""
+    rows = [
+        ["Code", "Service", "Net expenditure (£)"],
+        [110, "Early years", 100],
+        [120, "Primary schools", 200],
+        [190, "Education services", 300],
+        [210, "Highways maintenance", 40],
+        [220, "Parking services", 60],
+        [330, "Children's social care", 100],
+    ]
+    path = xlsx(rows, name="council.xlsx")
+    result = runner.invoke(app, ["ingest", "council", str(path), "--org", "C", "--db", str(db)])
+    assert result.exit_code == 0, result.stderr
+    assert "code 190 closes the block of codes 110–120" in result.stdout + result.stderr
+    # 100 + 200 + 40 + 60 + 100: "Children's social care" 100 equals 40 + 60 above it,
+    # but its code 330 is of another block, so it is a line
+    assert api.report(db)["totals"]["total_gbp"] == "500.00"
+
+
+def test_codes_of_another_block_are_not_a_subtotal_below(
+    runner: CliRunner, db: Path, xlsx: Callable[..., Path]
+) -> None:
+    rows = [
+        ["Code", "Service", "Net expenditure (£)"],
+        [590, "Planning and development", 300],
+        [610, "Police", 100],
+        [620, "Fire", 200],
+    ]
+    path = xlsx(rows, name="council.xlsx")
+    result = runner.invoke(app, ["ingest", "council", str(path), "--org", "C", "--db", str(db)])
+    assert result.exit_code == 0, result.stderr
+    assert api.report(db)["totals"]["total_gbp"] == "600.00"

@@ -37,12 +37,13 @@ def keep_most_detailed(
     labels = table.column("native_label").to_pylist()
     codes = table.column("native_code").to_pylist()
     kept = [i for i, inc in enumerate(included) if inc and pence[i] is not None]
+    numbers = [_code_number(c) for c in codes]
     for pos, i in enumerate(kept):
         if not included[i] or not pence[i]:
             continue
         total = 0
         for n, j in enumerate(kept[pos + 1 : pos + 1 + MAX_RUN], start=1):
-            if not included[j]:
+            if not included[j] or not _same_block(numbers[i], numbers[j]):
                 break
             total += pence[j]
             if n >= 2 and total == pence[i]:
@@ -50,6 +51,29 @@ def keep_most_detailed(
                 reasons[i] = (
                     f"subtotal: equals the {n} lines below it (rows {rows[kept[pos + 1]]}–"
                     f"{rows[j]}): they are counted"
+                )
+                break
+    # A line whose code closes a block of codes (190 after 110–165) and equals their sum
+    # is that block's total: codes are the evidence, so the lines above it may head it.
+    for pos, i in enumerate(kept):
+        code = numbers[i]
+        if code is None or not included[i] or not pence[i]:
+            continue
+        total, last = 0, code
+        for n, j in enumerate(reversed(kept[max(0, pos - MAX_RUN) : pos]), start=1):
+            other = numbers[j]
+            if not included[j] or other is None or other >= last:
+                break
+            if not _same_block(code, other):
+                break
+            total += pence[j]
+            last = other
+            if n >= 2 and total == pence[i]:
+                included[i] = False
+                reasons[i] = (
+                    f"subtotal: code {codes[i]} closes the block of codes {codes[j]}–"
+                    f"{codes[kept[pos - 1]]} above it (rows {rows[j]}–{rows[kept[pos - 1]]}) "
+                    "and equals their sum: they are counted"
                 )
                 break
     own_total = _own_total(rows, pence, included, reasons, labels, codes)
@@ -60,8 +84,8 @@ def keep_most_detailed(
             issue = Issue(
                 code="control-total-mismatch",
                 severity="error" if strict else "warning",
-                message=f"the sheet's own total, £{stated / 100:,.2f}, differs from the lines "
-                f"counted, £{lines / 100:,.2f}, by £{abs(stated - lines) / 100:,.2f}.",
+                message=f"the sheet's own total, £{_pounds(stated)}, differs from the lines "
+                f"counted, £{_pounds(lines)}, by £{_pounds(abs(stated - lines))}.",
                 file=file_name,
                 sheet=sheet,
                 row=row,
@@ -74,6 +98,27 @@ def keep_most_detailed(
     return table.set_column(
         table.schema.get_field_index("included"), "included", pa.array(included, pa.bool_())
     ).set_column(table.schema.get_field_index("reason"), "reason", pa.array(reasons, pa.string()))
+
+
+def _pounds(pence: int) -> str:
+    """Pence as pounds with separators, exactly: 65100 → '651.00'."""
+    sign = "-" if pence < 0 else ""
+    whole, rest = divmod(abs(pence), 100)
+    return f"{sign}{whole:,}.{rest:02d}"
+
+
+def _code_number(code: str | None) -> int | None:
+    """A service-line code as a number ('190' → 190), or None for other codes."""
+    text = (code or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 4 else None
+
+
+def _same_block(head: int | None, line: int | None) -> bool:
+    """Whether two lines' codes allow one to head the other: the same hundred (110–190),
+    or either line without a numeric code (then arithmetic alone decides)."""
+    if head is None or line is None:
+        return True
+    return head // 100 == line // 100
 
 
 def _own_total(
