@@ -1,0 +1,152 @@
+"""The NDPB and payments mapping tables on the files bodies really publish (issue 13).
+
+The expected sums are worked out here from the files with openpyxl and Decimal, never
+from placecount's output. The files are not part of the project: the tests are skipped
+when they are absent.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from placecount.cofog import load_mapping, map_lines
+from placecount.models import ReadOptions
+from placecount.resources import resource_path
+from placecount.sources import read_sources
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real"
+PBD = REAL / "ndpb" / "Public_Bodies_Directory_2023_24.xlsx"
+PAYMENTS = REAL / "payments" / "Babergh_District_Council_payments.xlsx"
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"the published file {path.name} is not here (see the project's sources)")
+    return path
+
+
+def penny(value: object) -> int:
+    """A cell in pounds as pence, rounded once to the penny (binary noise such as
+    851516711.580000043 is not money)."""
+    d = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    return int((d * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+# --- the Public Bodies Directory --------------------------------------------------------------
+
+
+@cache
+def directory_bodies() -> list[dict[str, Any]]:
+    """Every body of the directory's ``Data`` sheet, read here by its header names."""
+    wb = load_workbook(need(PBD), read_only=True, data_only=True)
+    try:
+        ws = wb["Data"]
+        ws.reset_dimensions()  # the sheet's stated dimension is wrong: read every row
+        rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    at = next(i for i, r in enumerate(rows) if r and r[0] == "overall_financial_year")
+    header = [str(h) for h in rows[at]]
+    return [dict(zip(header, r, strict=False)) for r in rows[at + 1 :] if r[1]]
+
+
+def test_the_directorys_executive_ndpbs_add_up_to_the_published_figure() -> None:
+    # the reading above is checked against the figure in the sources' notes first
+    bodies = [b for b in directory_bodies() if b["overall_classification"] == "Executive NDPB"]
+    total = sum(penny(b["finance_spend_tme"]) for b in bodies if b["finance_spend_tme"] is not None)
+    assert len(bodies) == 116
+    assert total == 22959066562694  # £229,590,665,626.94
+
+
+@cache
+def directory_mapped() -> tuple[Any, Any]:
+    opts = ReadOptions(share=Fraction(1), share_text="1")
+    reads, _ = read_sources("ndpb", need(PBD), opts)
+    (read,) = reads
+    table, allocations, _ = map_lines(read.table, load_mapping("ndpb"), read.file_name, read.sheet)
+    return table, allocations
+
+
+def test_ndpb_table_maps_at_least_99_5_percent_of_the_counted_bodies_money() -> None:
+    # the bodies the Cumbria rules keep: executive NDPBs not sponsored by the Foreign Office
+    kept = [
+        b
+        for b in directory_bodies()
+        if b["overall_classification"] == "Executive NDPB"
+        and "Foreign" not in b["overall_parent_department"]
+        and b["finance_spend_tme"] is not None
+    ]
+    expected = sum(penny(b["finance_spend_tme"]) for b in kept)
+    table, allocations = directory_mapped()
+    lines = table.to_pylist()
+    counted = [r for r in lines if r["included"]]
+    outside = [r for r in lines if r["reason"] and r["reason"].startswith("not spending")]
+    # every kept body is either counted or left out by its mapping row, with its reason
+    assert {r["native_label"] for r in counted + outside} == {
+        b["overall_alb_name"] for b in kept
+    }
+    assert sum(r["amount_pence"] for r in counted + outside) == expected
+    assert sum(allocations["amount_pence"].to_pylist()) == sum(
+        r["amount_pence"] for r in counted
+    )
+    done = sum(abs(r["amount_pence"]) for r in counted if r["mapped"])
+    whole = sum(abs(r["amount_pence"]) for r in counted)
+    rest = {r["native_label"]: r["amount_pence"] for r in counted if not r["mapped"]}
+    assert Fraction(done, whole) >= Fraction(995, 1000), rest
+    # each body is found under its sponsor department, or by a row written for its name
+    rules = allocations["rule"].to_pylist()
+    assert all(r.startswith("ndpb.csv line ") for r in rules)
+
+
+def test_every_body_but_the_advisory_ones_has_a_row_under_its_sponsor() -> None:
+    # executive agencies, non-ministerial departments, Crown NDPBs and tribunals are left
+    # out of a count, but a list of spending in the place may name them: each has a row
+    mapping = load_mapping("ndpb")
+    money: dict[str, int] = defaultdict(int)
+    found: dict[str, int] = defaultdict(int)
+    missing: list[str] = []
+    for b in directory_bodies():
+        status = b["overall_classification"]
+        if status == "Advisory NDPB":
+            continue
+        pence = abs(penny(b["finance_spend_tme"] or 0))
+        money[status] += pence
+        if mapping.find(None, b["overall_alb_name"], b["overall_parent_department"]):
+            found[status] += pence
+        else:
+            missing.append(b["overall_alb_name"])
+    assert set(money) == {
+        "Executive NDPB",
+        "Crown NDPB",
+        "Executive Agency",
+        "Non-Ministerial Department",
+        "Tribunal NDPB",
+    }
+    assert missing == []
+    assert found == money
+
+
+# --- every bundled table ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["council", "nhs", "police", "pesa", "ndpb", "payments"])
+def test_every_row_of_a_bundled_table_has_a_reason_and_a_source(name: str) -> None:
+    path = resource_path("data", "cofog", "mappings", f"{name}.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    bare = [
+        (i, r["native_code"], r["native_label"])
+        for i, r in enumerate(rows, start=2)
+        if not (r.get("note") or "").strip() or not (r.get("source") or "").strip()
+    ]
+    assert bare == []
