@@ -411,3 +411,100 @@ def test_every_pesa_row_lies_in_its_own_functions_division() -> None:
             division = f"{int(number.group(1)):02d}"
         if division is not None:
             assert row["cofog_code"][:2] == division, row
+
+
+#: CIPFA's Police Objective Analysis: its categories and the sub-categories forces report.
+POA = {
+    "Local policing": [
+        "Neighbourhood policing",
+        "Incident (response) management",
+        "Specialist community liaison",
+        "Local investigation/prisoner processing",
+    ],
+    "Dealing with the public": ["Front desk", "Central communications unit"],
+    "Criminal justice arrangements": [
+        "Custody",
+        "Police doctors/nurses and surgeons",
+        "Criminal justice",
+        "Police National Computer",
+        "Property officer/stores",
+        "Coroners officers",
+    ],
+    "Road policing": [
+        "Traffic units",
+        "Traffic wardens",
+        "Casualty reduction partnership",
+        "Vehicle recovery",
+    ],
+    "Operational support": [
+        "Operational support (admin)",
+        "Airport and ports policing unit",
+        "Air operations",
+        "Mounted police",
+        "Police dogs",
+        "Other operational support",
+        "Civil contingencies and planning",
+    ],
+    "Intelligence": ["Central intelligence unit", "Intelligence analysis/threat assessments"],
+    "Investigations": [
+        "Major investigations unit",
+        "Economic crime (including regional asset recovery team)",
+        "Specialist investigation units",
+        "Serious and organised crime unit",
+        "Cyber crime",
+    ],
+    "Public protection": ["Child abuse investigation", "Domestic abuse", "Missing persons"],
+    "Investigative support": [
+        "Scenes of crime officers",
+        "External forensic costs",
+        "Fingerprint/internal forensic costs",
+        "Photographic image recovery",
+    ],
+    "National policing": ["Secondments (out)", "Counter terrorism/special branch"],
+    "Support functions": [
+        "Human resources",
+        "Finance",
+        "Legal services",
+        "Fleet services",
+        "Estates",
+        "Information communication technology",
+        "Professional standards",
+        "Press and media",
+        "Performance review/corporate development",
+        "Procurement",
+        "Training",
+        "Administration support",
+        "Force command",
+        "Support to associations and trade unions",
+    ],
+    "Central costs": [],
+    "Office of the Police and Crime Commissioner": [],
+}
+#: The only POA lines that are not police services, and the code each has instead: the work
+#: is the same as another body's line with that code.
+NOT_POLICE = {
+    "Civil contingencies and planning": "02.2.0",
+    "Coroners officers": "03.3.0",
+}
+
+
+def test_every_poa_category_and_sub_category_is_mapped_issue_13() -> None:
+    police = load_mapping("police")
+    found: dict[str, str | None] = {}
+    for category, lines in POA.items():
+        for label, parent in [(category, None), *((line, category) for line in lines)]:
+            rows = police.lookup(None, label, parent)
+            found[label] = rows[0].cofog_code if rows and len(rows) == 1 else None
+    assert [label for label, code in found.items() if code is None] == []
+    assert {k: v for k, v in found.items() if v != "03.1.0"} == NOT_POLICE
+    # the coroner's officers' code is the councils' coroners' code: one code for one work
+    [coroners] = load_mapping("council").lookup(None, "Coroners' court services") or []
+    assert coroners.cofog_code == NOT_POLICE["Coroners officers"]
+
+
+def test_a_commissioners_services_bought_from_others_are_not_police_services_issue_13() -> None:
+    police = load_mapping("police")
+    parent = "Police and crime commissioner"
+    for label in ["Commissioned services", "Victims services", "Community safety grants"]:
+        [row] = police.lookup(None, label, parent) or []
+        assert row.cofog_code == "03.6.0", label

@@ -7,7 +7,6 @@ when they are absent.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -20,7 +19,6 @@ from openpyxl import load_workbook
 
 from placecount.cofog import load_mapping, map_lines
 from placecount.models import ReadOptions
-from placecount.resources import resource_path
 from placecount.sources import read_sources
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real"
@@ -133,20 +131,3 @@ def test_every_body_but_the_advisory_ones_has_a_row_under_its_sponsor() -> None:
     }
     assert missing == []
     assert found == money
-
-
-# --- every bundled table ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["council", "nhs", "police", "pesa", "ndpb", "payments"])
-def test_every_row_of_a_bundled_table_has_a_reason_and_a_source(name: str) -> None:
-    path = resource_path("data", "cofog", "mappings", f"{name}.csv")
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    assert rows
-    bare = [
-        (i, r["native_code"], r["native_label"])
-        for i, r in enumerate(rows, start=2)
-        if not (r.get("note") or "").strip() or not (r.get("source") or "").strip()
-    ]
-    assert bare == []
