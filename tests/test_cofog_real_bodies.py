@@ -131,3 +131,59 @@ def test_every_body_but_the_advisory_ones_has_a_row_under_its_sponsor() -> None:
     }
     assert missing == []
     assert found == money
+
+
+# --- a council's payments to suppliers --------------------------------------------------------
+
+
+@cache
+def payments_2023_24() -> list[tuple[str, int]]:
+    """(supplier, pence) of each payment dated 1 April 2023 - 31 March 2024, read here."""
+    import datetime as dt
+
+    wb = load_workbook(need(PAYMENTS), read_only=True, data_only=True)
+    try:
+        ws = wb["Sheet15"]
+        ws.reset_dimensions()
+        rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    assert rows[0][:4] == ("Council name", "Payment Date", "Supplier", "Amount")
+    out = []
+    for _, when, supplier, amount in (r[:4] for r in rows[1:]):
+        day = when.date() if isinstance(when, dt.datetime) else dt.date.fromisoformat(str(when)[:10])
+        if dt.date(2023, 4, 1) <= day <= dt.date(2024, 3, 31):
+            # one cell is written with a decimal comma, 1241,32
+            text = amount.replace(",", ".") if isinstance(amount, str) else amount
+            out.append((str(supplier).strip(), penny(text)))
+    return out
+
+
+def test_payments_list_carries_no_service_so_no_payment_is_placed_by_its_supplier() -> None:
+    """The list gives a date, a supplier and an amount: nothing says what service a payment
+    bought, so payments.csv (keyed by expense types and services) places none of it, and
+    every payment is kept and shown as not mapped, by supplier, never guessed."""
+    expected = payments_2023_24()
+    assert (len(expected), sum(p for _, p in expected)) == (6258, 3260820940)
+    opts = ReadOptions(share=Fraction(1), share_text="1", year="2023-24")
+    reads, _ = read_sources("payments", need(PAYMENTS), opts)
+    (read,) = reads
+    assert "code" not in read.columns  # no expense type, service or cost centre column
+    table, allocations, issues = map_lines(
+        read.table, load_mapping("payments"), read.file_name, read.sheet
+    )
+    kept = [r for r in table.to_pylist() if r["included"]]
+    assert sum(r["amount_pence"] for r in kept) == sum(p for _, p in expected)
+    # the share mapped, and the rest listed by label: all of it, supplier by supplier
+    done = sum(abs(r["amount_pence"]) for r in kept if r["mapped"])
+    rest: dict[str, int] = defaultdict(int)
+    for r in kept:
+        if not r["mapped"]:
+            rest[r["native_label"]] += r["amount_pence"]
+    by_supplier: dict[str, int] = defaultdict(int)
+    for supplier, pence in expected:
+        by_supplier[supplier] += pence
+    assert done == 0
+    assert allocations.num_rows == 0
+    assert rest == dict(by_supplier)
+    assert len([i for i in issues if i.code == "unmapped-line"]) == len(by_supplier)
