@@ -508,3 +508,28 @@ def test_a_commissioners_services_bought_from_others_are_not_police_services_iss
     for label in ["Commissioned services", "Victims services", "Community safety grants"]:
         [row] = police.lookup(None, label, parent) or []
         assert row.cofog_code == "03.6.0", label
+
+
+def test_2014_support_settings_are_placed_by_their_reasons_age_band_never_alone_issue_13() -> None:
+    council = load_mapping("council")
+    for reason, code in [
+        ("Physical support - adults (18-64)", "10.1.2"),
+        ("Mental health support - older people (65+)", "10.2.0"),
+        ("Learning disability support - older people (65+)", "10.2.0"),
+        ("Sensory support - adults (18-64)", "10.1.2"),
+    ]:
+        [row] = council.lookup(None, "Long term support: residential", reason) or []
+        assert row.cofog_code == code, reason
+    assert council.lookup(None, "Long term support: residential") is None
+    # the pre-2014 client group as the older forms word it, and its sub-lines under it
+    old = "Adults aged under 65 with physical disability or sensory impairment"
+    assert [r.cofog_code for r in council.lookup(None, old) or []] == ["10.1.2"]
+    assert [r.cofog_code for r in council.lookup(None, "Home care", old) or []] == ["10.1.2"]
+
+
+def test_the_landlord_accounts_subsidy_paid_over_is_a_transfer_issue_13() -> None:
+    council = load_mapping("council")
+    hra = "Housing Revenue Account"
+    [paid] = council.lookup(None, "HRA subsidy payable", hra) or []
+    [managed] = council.lookup(None, "Supervision and management - general", hra) or []
+    assert (paid.treatment, managed.cofog_code) == ("transfer", "06.1.0")
