@@ -411,3 +411,125 @@ def test_every_pesa_row_lies_in_its_own_functions_division() -> None:
             division = f"{int(number.group(1)):02d}"
         if division is not None:
             assert row["cofog_code"][:2] == division, row
+
+
+#: CIPFA's Police Objective Analysis: its categories and the sub-categories forces report.
+POA = {
+    "Local policing": [
+        "Neighbourhood policing",
+        "Incident (response) management",
+        "Specialist community liaison",
+        "Local investigation/prisoner processing",
+    ],
+    "Dealing with the public": ["Front desk", "Central communications unit"],
+    "Criminal justice arrangements": [
+        "Custody",
+        "Police doctors/nurses and surgeons",
+        "Criminal justice",
+        "Police National Computer",
+        "Property officer/stores",
+        "Coroners officers",
+    ],
+    "Road policing": [
+        "Traffic units",
+        "Traffic wardens",
+        "Casualty reduction partnership",
+        "Vehicle recovery",
+    ],
+    "Operational support": [
+        "Operational support (admin)",
+        "Airport and ports policing unit",
+        "Air operations",
+        "Mounted police",
+        "Police dogs",
+        "Other operational support",
+        "Civil contingencies and planning",
+    ],
+    "Intelligence": ["Central intelligence unit", "Intelligence analysis/threat assessments"],
+    "Investigations": [
+        "Major investigations unit",
+        "Economic crime (including regional asset recovery team)",
+        "Specialist investigation units",
+        "Serious and organised crime unit",
+        "Cyber crime",
+    ],
+    "Public protection": ["Child abuse investigation", "Domestic abuse", "Missing persons"],
+    "Investigative support": [
+        "Scenes of crime officers",
+        "External forensic costs",
+        "Fingerprint/internal forensic costs",
+        "Photographic image recovery",
+    ],
+    "National policing": ["Secondments (out)", "Counter terrorism/special branch"],
+    "Support functions": [
+        "Human resources",
+        "Finance",
+        "Legal services",
+        "Fleet services",
+        "Estates",
+        "Information communication technology",
+        "Professional standards",
+        "Press and media",
+        "Performance review/corporate development",
+        "Procurement",
+        "Training",
+        "Administration support",
+        "Force command",
+        "Support to associations and trade unions",
+    ],
+    "Central costs": [],
+    "Office of the Police and Crime Commissioner": [],
+}
+#: The only POA lines that are not police services, and the code each has instead: the work
+#: is the same as another body's line with that code.
+NOT_POLICE = {
+    "Civil contingencies and planning": "02.2.0",
+    "Coroners officers": "03.3.0",
+}
+
+
+def test_every_poa_category_and_sub_category_is_mapped_issue_13() -> None:
+    police = load_mapping("police")
+    found: dict[str, str | None] = {}
+    for category, lines in POA.items():
+        for label, parent in [(category, None), *((line, category) for line in lines)]:
+            rows = police.lookup(None, label, parent)
+            found[label] = rows[0].cofog_code if rows and len(rows) == 1 else None
+    assert [label for label, code in found.items() if code is None] == []
+    assert {k: v for k, v in found.items() if v != "03.1.0"} == NOT_POLICE
+    # the coroner's officers' code is the councils' coroners' code: one code for one work
+    [coroners] = load_mapping("council").lookup(None, "Coroners' court services") or []
+    assert coroners.cofog_code == NOT_POLICE["Coroners officers"]
+
+
+def test_a_commissioners_services_bought_from_others_are_not_police_services_issue_13() -> None:
+    police = load_mapping("police")
+    parent = "Police and crime commissioner"
+    for label in ["Commissioned services", "Victims services", "Community safety grants"]:
+        [row] = police.lookup(None, label, parent) or []
+        assert row.cofog_code == "03.6.0", label
+
+
+def test_2014_support_settings_are_placed_by_their_reasons_age_band_never_alone_issue_13() -> None:
+    council = load_mapping("council")
+    for reason, code in [
+        ("Physical support - adults (18-64)", "10.1.2"),
+        ("Mental health support - older people (65+)", "10.2.0"),
+        ("Learning disability support - older people (65+)", "10.2.0"),
+        ("Sensory support - adults (18-64)", "10.1.2"),
+    ]:
+        [row] = council.lookup(None, "Long term support: residential", reason) or []
+        assert row.cofog_code == code, reason
+    assert council.lookup(None, "Long term support: residential") is None
+    # the pre-2014 client group as the older forms word it, and its sub-lines under it
+    old = "Adults aged under 65 with physical disability or sensory impairment"
+    assert [r.cofog_code for r in council.lookup(None, old) or []] == ["10.1.2"]
+    assert [r.cofog_code for r in council.lookup(None, "Home care", old) or []] == ["10.1.2"]
+
+
+def test_the_landlord_accounts_subsidy_paid_over_is_a_transfer_issue_13() -> None:
+    council = load_mapping("council")
+    hra = "Housing Revenue Account"
+    [paid] = council.lookup(None, "HRA subsidy payable", hra) or []
+    [managed] = council.lookup(None, "Supervision and management - general", hra) or []
+    assert (paid.treatment, managed.cofog_code) == ("transfer", "06.1.0")

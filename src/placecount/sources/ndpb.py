@@ -162,6 +162,10 @@ def read_directory(
         return None
     if units_from is not None:
         found.units_from = units_from
+    # The directory names each body with its sponsor department: the department is the
+    # body's parent in ndpb.csv, so a body is mapped under the department the file gives.
+    t = found.table
+    found.table = t.set_column(t.schema.get_field_index("table_name"), "table_name", t["sponsor"])
     issues.append(
         Issue(
             code="national-totals",
