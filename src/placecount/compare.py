@@ -224,9 +224,29 @@ def _report_output(path: Path, data: dict[str, Any], by: str) -> dict[str, Any]:
     )
 
 
+def count_from_run(label: str, manifest: Path, report: dict[str, Any], project: Path) -> Count:
+    """A count from what `run` built: its report (at the comparison's level) and its
+    manifest (for the mapping versions), with the project's PESA sources for benchmarks."""
+    from .project import load_project
+
+    count = _from_report(label, report, str(report.get("by")))
+    made = _from_manifest(
+        manifest, json.loads(manifest.read_text(encoding="utf-8")), "division"
+    )
+    count.mappings = made.mappings
+    loaded = load_project(project)
+    place = loaded.place.model_dump() if loaded else {}
+    count.pesa = [
+        _pesa_spec(s.model_dump(), place)
+        for s in (loaded.sources if loaded else [])
+        if s.kind == "pesa"
+    ]
+    count.base = project.parent
+    return count
+
+
 def _from_project(path: Path, by: str) -> Count:
     from . import api
-    from .project import load_project
     from .run import DB_NAME, MANIFEST, run
 
     real = path.with_name(path.name.split("#", 1)[0])
@@ -234,21 +254,15 @@ def _from_project(path: Path, by: str) -> Count:
         raise InputError.one("no-project", "there is no such project file.", file=real.name)
     with tempfile.TemporaryDirectory(prefix="placecount-compare-") as tmp:
         manifest = run(path, Path(tmp))
+        if "places" in manifest:
+            raise InputError.one(
+                "bad-option",
+                "this project holds several places: `placecount run` compares them.",
+                file=real.name,
+                note=f"Or give one place as {real.name}#KEY.",
+            )
         report = api.report(Path(tmp) / DB_NAME, by=by, project_file=path)
-        count = _from_report(path.as_posix(), report, by)
-        from_manifest = _from_manifest(
-            Path(tmp) / MANIFEST, json.loads((Path(tmp) / MANIFEST).read_text("utf-8")), "division"
-        )
-    del manifest
-    count.mappings = from_manifest.mappings
-    project = load_project(path)
-    place = project.place.model_dump() if project else {}
-    count.pesa = [
-        _pesa_spec(s.model_dump(), place) for s in (project.sources if project else [])
-        if s.kind == "pesa"
-    ]
-    count.base = real.parent
-    return count
+        return count_from_run(path.as_posix(), Path(tmp) / MANIFEST, report, path)
 
 
 # -- how the counts were made -------------------------------------------------------------------
@@ -582,7 +596,7 @@ def compare(
             "from": counts[i - 1].label,
             "to": counts[i].label,
             "amount_gbp": _money(b - a),
-            "percent": _decimal((eb - ea) * 100 / ea, "0.1") if ea else None,
+            "percent": _decimal((eb - ea) * 100 / abs(ea), "0.1") if ea else None,
         }
 
     rows = []
@@ -616,7 +630,7 @@ def compare(
                 "from": counts[i - 1].label,
                 "to": counts[i].label,
                 "amount_gbp": _money(totals[i] - totals[i - 1]),
-                "percent": _decimal((eb - ea) * 100 / ea, "0.1") if ea else None,
+                "percent": _decimal((eb - ea) * 100 / abs(ea), "0.1") if ea else None,
             }
         )
     notes = []
@@ -705,10 +719,8 @@ def benchmark_rows(
                 }
             )
         notes = [
-            f"{region} and England from {path.name} ({spec['year']}), identifiable "
-            "spending of every sector in the table"
-            + (f" (part: {part})" if part else "")
-            + ", by the same COFOG mapping as the count"
+            f"{region} and England from {path.name} ({spec['year']}): identifiable "
+            f"spending, {_part_text(part)}, by the same COFOG mapping as the count"
         ]
         if c.non_identifiable == "per-head":
             notes.append(
@@ -716,10 +728,10 @@ def benchmark_rows(
                 "per head (a total managed expenditure view); the benchmarks are identifiable "
                 "spending only"
             )
-        if part and part not in ("total",) and not part.startswith("CG, LG"):
+        if part in ("central", "local", "public-corporation"):
             notes.append(
-                f"not the same coverage: the table is {part} spending, the place's count "
-                "covers every body counted"
+                f"not the same coverage: the benchmarks are {_part_text(part)} only, the "
+                "place's count covers every body counted"
             )
         if not rpop:
             notes.append(
@@ -758,6 +770,16 @@ def benchmark_rows(
             }
         )
     return out
+
+
+def _part_text(part: str | None) -> str:
+    return {
+        "central": "central government",
+        "local": "local government",
+        "public-corporation": "public corporations",
+        "total": "all sectors",
+        None: "all sectors",
+    }.get(part, f"sectors: {part}")
 
 
 def _per_head(pence: Fraction | int, population: int | None) -> str | None:
