@@ -778,6 +778,7 @@ def _part_text(part: str | None) -> str:
         "local": "local government",
         "public-corporation": "public corporations",
         "total": "all sectors",
+        "mixed": "all sectors (each line's CG, LG or PC as the table gives it)",
         None: "all sectors",
     }.get(part, f"sectors: {part}")
 
@@ -788,11 +789,30 @@ def _per_head(pence: Fraction | int, population: int | None) -> str | None:
     return _decimal(Fraction(pence) / 100 / population, "0.01")
 
 
+_READ_CACHE: dict[tuple[Any, ...], tuple[dict[str, int], str | None]] = {}
+
+
 def _table_divisions(
     path: Path, spec: dict[str, Any], region: str
 ) -> tuple[dict[str, int], str | None]:
     """A region's identifiable spending in a PESA / CRA table by COFOG division, in pence,
     read and mapped as the count's own ingest reads it (with a share of 1)."""
+    from .sources import file_digest
+
+    key = (
+        file_digest(path)[0],
+        region,
+        *(spec.get(k) for k in ("year", "part", "table", "sheet", "units")),
+    )
+    if key not in _READ_CACHE:
+        _READ_CACHE[key] = _read_divisions(path, spec, region)
+    got, part = _READ_CACHE[key]
+    return dict(got), part
+
+
+def _read_divisions(
+    path: Path, spec: dict[str, Any], region: str
+) -> tuple[dict[str, int], str | None]:
     from .cofog import load_mapping, map_lines
     from .models import ReadOptions, load_kind_schema
     from .sources import read_sources
