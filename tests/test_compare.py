@@ -79,7 +79,10 @@ def test_two_places_compare_with_the_figures_worked_by_hand(built: dict[str, Pat
 
 def test_the_change_columns_and_every_count_add_up(built: dict[str, Path]) -> None:
     # by group, from the project files (built afresh): a manifest's totals are by division
-    projects = [EXAMPLES / "exampleshire" / "placecount.toml", EXAMPLES / "riverton" / "placecount.toml"]
+    projects = [
+        EXAMPLES / "exampleshire" / "placecount.toml",
+        EXAMPLES / "riverton" / "placecount.toml",
+    ]
     result = cmp.compare(projects, by="group")
     assert any(len(r["cofog_code"] or "") == 4 for r in result["rows"])
     for i in range(2):
@@ -281,9 +284,9 @@ def test_project_of_several_places_runs_compares_and_verifies(
     ]
     # each place's own count is the single-place project's count, unchanged
     alone = runmod.run(EXAMPLES / "riverton" / "placecount.toml", tmp_path / "alone")
-    assert first["totals"]["places"]["riverton-2008-09"]["count_gbp"] == alone["totals"][
-        "count_gbp"
-    ]
+    assert (
+        first["totals"]["places"]["riverton-2008-09"]["count_gbp"] == alone["totals"]["count_gbp"]
+    )
     assert str(tmp_path) not in (tmp_path / "one" / "manifest.json").read_text()
     result = runner.invoke(app, ["verify", str(tmp_path / "one" / "manifest.json")])
     assert result.exit_code == 0, result.output

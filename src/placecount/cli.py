@@ -1032,8 +1032,7 @@ def main() -> None:
 
 
 # the scenario and journey commands live in their own module, on the same app
-from . import cli_scenario  # noqa: E402,F401
-from . import cli_compare  # noqa: E402,F401
+from . import cli_compare, cli_scenario  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     # `python -m placecount.cli`: run the imported module's app, on which every command

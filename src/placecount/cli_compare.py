@@ -73,8 +73,10 @@ def compare(
     england_population: Annotated[
         int | None,
         typer.Option(
-            "--england-population", metavar="N", min=1, help="England's population, for "
-            "its £ per head."
+            "--england-population",
+            metavar="N",
+            min=1,
+            help="England's population, for its £ per head.",
         ),
     ] = None,
     mixed: Annotated[

@@ -94,7 +94,9 @@ def _pence(text: str | None) -> int:
     return int((Decimal(text or "0") * 100).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def _records_pence(records: list[dict[str, Any]]) -> tuple[dict[str | None, int], dict[str | None, str]]:
+def _records_pence(
+    records: list[dict[str, Any]],
+) -> tuple[dict[str | None, int], dict[str | None, str]]:
     pence: dict[str | None, int] = {}
     names: dict[str | None, str] = {}
     for r in records:
@@ -120,9 +122,7 @@ def _from_report(name: str, data: dict[str, Any], by: str) -> Count:
             f"compare with --by {data.get('by')}.",
         )
     if "prices" in data:
-        raise InputError.one(
-            "bad-manifest", "this is a comparison, not a count.", file=name
-        )
+        raise InputError.one("bad-manifest", "this is a comparison, not a count.", file=name)
     place = data.get("place") or {}
     pence, names = _records_pence(data["records"])
     mappings = data.get("mappings")
@@ -230,9 +230,7 @@ def count_from_run(label: str, manifest: Path, report: dict[str, Any], project: 
     from .project import load_project
 
     count = _from_report(label, report, str(report.get("by")))
-    made = _from_manifest(
-        manifest, json.loads(manifest.read_text(encoding="utf-8")), "division"
-    )
+    made = _from_manifest(manifest, json.loads(manifest.read_text(encoding="utf-8")), "division")
     count.mappings = made.mappings
     loaded = load_project(project)
     place = loaded.place.model_dump() if loaded else {}
@@ -411,9 +409,7 @@ def read_deflators(path: Path) -> Deflators:
                 column="B",
             )
         if year in index:
-            raise InputError.one(
-                "bad-deflators", f"{year} is given twice.", file=path.name, row=n
-            )
+            raise InputError.one("bad-deflators", f"{year} is given twice.", file=path.name, row=n)
         index[year] = number
     if not index:
         raise InputError.one(
@@ -495,7 +491,8 @@ def compare(
     if counts is None:
         if len(files) < 2:
             raise InputError.one(
-                "bad-option", "give two or more counts to compare.",
+                "bad-option",
+                "give two or more counts to compare.",
                 note="placecount compare A/manifest.json B/manifest.json",
             )
         counts = [load_count(Path(f), by) for f in files]
@@ -553,9 +550,7 @@ def compare(
                 "index": {c.year: str(table.index[c.year]) for c in counts if c.year}
                 | {base: str(table.index[base])},
             },
-            "factors": {
-                c.label: _decimal(factors[i], "0.000001") for i, c in enumerate(counts)
-            },
+            "factors": {c.label: _decimal(factors[i], "0.000001") for i, c in enumerate(counts)},
         }
     cats = classification()
     codes = sorted({k for c in counts for k in c.pence if k is not None})
@@ -566,9 +561,9 @@ def compare(
     names: dict[str | None, str] = {}
     for c in counts:
         names.update(c.names)
-    for code in codes:
-        if code in cats:
-            names[code] = cats[code].name
+    for known in codes:
+        if known in cats:
+            names[known] = cats[known].name
     amounts: list[dict[str | None, int]] = []
     totals: list[int] = []
     exacts: list[dict[str | None, Fraction]] = []
@@ -756,9 +751,7 @@ def benchmark_rows(
                 "basis": "identifiable",
                 "rows": rows,
                 "totals": {
-                    "place_per_head_gbp": _per_head(
-                        sum(place_pence.values()) * f, c.population
-                    ),
+                    "place_per_head_gbp": _per_head(sum(place_pence.values()) * f, c.population),
                     "region_per_head_gbp": _per_head(sum(region_pence.values()) * f, rpop),
                     "england_per_head_gbp": _per_head(
                         sum(england_pence.values()) * f, england_population
@@ -961,8 +954,7 @@ def notes_lines(result: dict[str, Any]) -> list[str]:
             + ", ".join(f"{k} {v}" for k, v in sorted(d["index"].items()))
         )
         out.append(
-            "Factors: "
-            + ", ".join(f"{k} × {v}" for k, v in result["prices"]["factors"].items())
+            "Factors: " + ", ".join(f"{k} × {v}" for k, v in result["prices"]["factors"].items())
         )
     for c in result["counts"]:
         pop = f"population {c['population']:,}" if c["population"] else "no population"
@@ -1049,7 +1041,9 @@ def to_text(result: dict[str, Any]) -> str:
     parts: list[Any] = [table]
     for b in result.get("benchmarks", []):
         if b["available"]:
-            bt = Table(title=f"{b['count']} beside {b['region']} and England ({b['financial_year']})")
+            bt = Table(
+                title=f"{b['count']} beside {b['region']} and England ({b['financial_year']})"
+            )
             for n, h in enumerate(benchmark_headings(b)):
                 bt.add_column(h, justify="left" if n < 2 else "right")
             brows = benchmark_table_rows(b)
@@ -1138,7 +1132,7 @@ def to_html(result: dict[str, Any]) -> str:
         out.append(
             "<tr>"
             + "".join(
-                f'<td{" class=n" if i >= 2 else ""}>{escape(v)}</td>' for i, v in enumerate(cells)
+                f"<td{' class=n' if i >= 2 else ''}>{escape(v)}</td>" for i, v in enumerate(cells)
             )
             + "</tr>"
         )
@@ -1156,7 +1150,7 @@ def to_html(result: dict[str, Any]) -> str:
                 out.append(
                     "<tr>"
                     + "".join(
-                        f'<td{" class=n" if i >= 2 else ""}>{escape(v)}</td>'
+                        f"<td{' class=n' if i >= 2 else ''}>{escape(v)}</td>"
                         for i, v in enumerate(cells)
                     )
                     + "</tr>"
@@ -1174,11 +1168,7 @@ def _svg_chart(result: dict[str, Any]) -> str:
     """£ per head by code, a bar per count (or £ where no count has a population)."""
     from html import escape
 
-    key = (
-        "per_head_gbp"
-        if all(c["population"] for c in result["counts"])
-        else "amount_gbp"
-    )
+    key = "per_head_gbp" if all(c["population"] for c in result["counts"]) else "amount_gbp"
     rows = result["rows"]
     values = [Decimal(c[key] or 0) for r in rows for c in r["counts"]]
     top = max([abs(v) for v in values] + [Decimal(1)])

@@ -465,7 +465,8 @@ def load_project_set(path: Path) -> ProjectSet | None:
     data = _read_toml(real)
     if data is None or "places" not in data:
         return None
-    return _validated(ProjectSet, data, real)
+    pset: ProjectSet = _validated(ProjectSet, data, real)
+    return pset
 
 
 def project_path_for(db: Path) -> Path:
@@ -504,12 +505,14 @@ def load_project(path: Path) -> Project | None:
                 + ", ".join(p.slug() for p in pset.places)
                 + ".",
             )
-        return pset.project_for(key)
+        one: Project = pset.project_for(key)
+        return one
     if key is not None:
         raise InputError.one(
             "bad-project", f"{real.name} holds one place: drop '#{key}'.", file=real.name
         )
-    return _validated(Project, data, real)
+    project: Project = _validated(Project, data, real)
+    return project
 
 
 def _validated(model: Any, data: dict[str, Any], path: Path) -> Any:
