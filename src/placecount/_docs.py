@@ -17,6 +17,7 @@ COMMANDS = [
     "run",
     "verify",
     "diff",
+    "compare",
     "sources",
     "unmapped",
     "cofog",

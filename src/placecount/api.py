@@ -615,6 +615,12 @@ def report(
             theme=theme,
             queries=queries,
         )
+        result["mappings"] = [
+            {"kind": m["kind"], "mapping": m["mapping"], "sha256": m["mapping_sha256"]}
+            for m in store.query(
+                "SELECT DISTINCT kind, mapping, mapping_sha256 FROM sources ORDER BY ALL"
+            )
+        ]
         if detail:
             result["sources"] = _source_rows(store.sources())
             result["lines"] = queries.lines()

@@ -813,10 +813,15 @@ def run(
     if show:
         for o in manifest["outputs"]:
             err.print(f"Wrote {o['path']}  sha256 {o['sha256'][:12]}…", markup=False)
-        err.print(
-            f"The count: £{_money(manifest['totals']['count_gbp'])}; manifest.json written.",
-            markup=False,
-        )
+        if "places" in manifest:
+            for key, totals in manifest["totals"]["places"].items():
+                err.print(f"{key}: the count £{_money(totals['count_gbp'])}", markup=False)
+            err.print(f"{len(manifest['places'])} places; manifest.json written.", markup=False)
+        else:
+            err.print(
+                f"The count: £{_money(manifest['totals']['count_gbp'])}; manifest.json written.",
+                markup=False,
+            )
 
 
 def _money(text: str) -> str:
@@ -1027,7 +1032,7 @@ def main() -> None:
 
 
 # the scenario and journey commands live in their own module, on the same app
-from . import cli_scenario  # noqa: E402,F401
+from . import cli_compare, cli_scenario  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     # `python -m placecount.cli`: run the imported module's app, on which every command

@@ -93,6 +93,8 @@ CODES: dict[str, str] = {
     "not-a-body": "The sheet shows a total of bodies (ENGLAND), not one body.",
     "measure-chosen": "Which of a line's measures (net, gross, income) is counted, when it is not the default.",
     "planned-spending": "The figures are allocations (planned spending), not outturn.",
+    "counts-differ": "Counts to compare were made differently (method, COFOG mapping version, a filtered report or another row level): refused with the differences, unless --mixed.",
+    "bad-deflators": "A deflator table cannot be read, lacks a year asked for, or none was given for --prices real.",
 }
 
 

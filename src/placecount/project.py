@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -346,22 +346,178 @@ class Project(BaseModel):
     )
 
 
+class PlaceEntry(Place):
+    """One place (or year) of a project of several: its own sources, drivers and gaps."""
+
+    key: str | None = Field(
+        default=None,
+        description="A short name for the place's folder under --out and for "
+        "'placecount.toml#KEY' (default: its name and year, e.g. 'riverton-2008-09').",
+    )
+    drivers: list[Driver] = Field(default_factory=list, description="Its drivers.")
+    no_data: list[NoDataBody] = Field(default_factory=list, description="Its gaps.")
+    sources: list[SourceSpec] = Field(
+        default_factory=list, description="Its spreadsheets, ingested in this order."
+    )
+    outputs: list[Output] | None = Field(
+        default=None, description="Its outputs (default: the project's [[outputs]])."
+    )
+
+    def slug(self) -> str:
+        return self.key or place_key(self.name, self.financial_year)
+
+
+def place_key(name: str, year: str) -> str:
+    """'Riverton', '2008-09' → 'riverton-2008-09'."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", f"{name} {year}".lower()).strip("-")
+
+
+class CompareSpec(BaseModel):
+    """A comparison of the project's places that `run` writes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(description="Output file: .txt, .csv, .json, .md, .xlsx or .html.")
+    by: Literal["division", "group", "class"] = Field(default="division", description="Rows.")
+    prices: Literal["nominal", "real"] = Field(default="nominal", description="Prices.")
+    base_year: str | None = Field(default=None, description="With real prices: the base year.")
+    deflators: str | None = Field(
+        default=None, description="With real prices: the deflator table, relative to this file."
+    )
+    benchmarks: bool = Field(
+        default=False, description="The region's and England's £ per head beside each place's."
+    )
+    england_population: int | None = Field(
+        default=None, gt=0, description="England's population, for its £ per head."
+    )
+    mixed: bool = Field(
+        default=False, description="Compare places counted differently, listing the differences."
+    )
+
+
+class ProjectSet(BaseModel):
+    """A project of several places or years: ``[[places]]``, each with its sources, and
+    what they share (mappings, method, coverage, themes, outputs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    places: list[PlaceEntry] = Field(min_length=1, description="The places or years counted.")
+    mappings: dict[str, str] = Field(
+        default_factory=dict, description="User mapping files by kind, for every place."
+    )
+    method: Method = Field(default_factory=Method, description="The method, for every place.")
+    coverage: list[CoverageEntry] = Field(default_factory=list, description="Coverage rules.")
+    themes: dict[str, Theme] = Field(default_factory=dict, description="Deep-dive themes.")
+    outputs: list[Output] = Field(
+        default_factory=list, description="Each place's outputs, unless it lists its own."
+    )
+    compare: list[CompareSpec] = Field(
+        default_factory=list, description="Comparisons of the places, written beside them."
+    )
+
+    @field_validator("places")
+    @classmethod
+    def _keys(cls, value: list[PlaceEntry]) -> list[PlaceEntry]:
+        keys = [p.slug() for p in value]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"two places have the key {twice[0]!r}: give each a key")
+        return value
+
+    def project_for(self, key: str) -> Project:
+        """The single-place project of one of the places."""
+        for p in self.places:
+            if p.slug() == key:
+                return Project(
+                    place=Place(
+                        name=p.name,
+                        area_code=p.area_code,
+                        financial_year=p.financial_year,
+                        population=p.population,
+                    ),
+                    mappings=self.mappings,
+                    method=self.method,
+                    drivers=p.drivers,
+                    coverage=self.coverage,
+                    no_data=p.no_data,
+                    themes=self.themes,
+                    sources=p.sources,
+                    outputs=self.outputs if p.outputs is None else p.outputs,
+                )
+        raise InputError.one(
+            "bad-project",
+            f"there is no place {key!r} in the project.",
+            note="Places: " + ", ".join(p.slug() for p in self.places) + ".",
+        )
+
+
+def split_selector(path: Path) -> tuple[Path, str | None]:
+    """'placecount.toml#riverton-2008-09' → the file and the place's key."""
+    name, sep, key = Path(path).name.partition("#")
+    return Path(path).with_name(name), (key if sep else None)
+
+
+def load_project_set(path: Path) -> ProjectSet | None:
+    """A project of several places, or None when the file holds one place (or none)."""
+    real, _ = split_selector(path)
+    data = _read_toml(real)
+    if data is None or "places" not in data:
+        return None
+    pset: ProjectSet = _validated(ProjectSet, data, real)
+    return pset
+
+
 def project_path_for(db: Path) -> Path:
     """The project file that goes with a database: ``placecount.toml`` beside it."""
     return db.parent / PROJECT_FILE
 
 
-def load_project(path: Path) -> Project | None:
-    """Read the project file, or None when there is none."""
+def _read_toml(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise InputError.one("bad-project", f"not valid TOML: {exc}.", file=path.name) from exc
+
+
+def load_project(path: Path) -> Project | None:
+    """Read the project file, or None when there is none.
+
+    ``placecount.toml#KEY`` is one place of a project of several (``[[places]]``).
+    """
+    real, key = split_selector(path)
+    data = _read_toml(real)
+    if data is None:
+        return None
+    if "places" in data:
+        pset = _validated(ProjectSet, data, real)
+        if key is None:
+            raise InputError.one(
+                "bad-project",
+                "this project holds several places ([[places]]).",
+                file=real.name,
+                note="Build them with `placecount run`; a single place is "
+                f"{real.name}#KEY, with KEY one of: "
+                + ", ".join(p.slug() for p in pset.places)
+                + ".",
+            )
+        one: Project = pset.project_for(key)
+        return one
+    if key is not None:
+        raise InputError.one(
+            "bad-project", f"{real.name} holds one place: drop '#{key}'.", file=real.name
+        )
+    project: Project = _validated(Project, data, real)
+    return project
+
+
+def _validated(model: Any, data: dict[str, Any], path: Path) -> Any:
     try:
-        return Project.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]

@@ -25,10 +25,13 @@ from .errors import InputError
 from .project import (
     FlowsOutput,
     Project,
+    ProjectSet,
     ReportOutput,
     ScenarioOutput,
     TraceOutput,
     load_project,
+    load_project_set,
+    split_selector,
 )
 from .resources import resource_path
 from .sources import file_digest
@@ -54,6 +57,11 @@ def run(
     from . import api
 
     project_file = Path(project_file)
+    real, key = split_selector(project_file)
+    if key is None:
+        pset = load_project_set(real)
+        if pset is not None:
+            return run_set(real, pset, out, progress)
     project = load_project(project_file)
     if project is None:
         raise InputError.one(
@@ -75,7 +83,7 @@ def run(
     for stale in (db, db.with_name(DB_NAME + ".wal")):
         if stale.exists():
             stale.unlink()
-    inputs: dict[str, Path] = {_rel(project_file, base): project_file}
+    inputs: dict[str, Path] = {_rel(real, base): real}
     used_kinds: list[str] = []
     for i, src in enumerate(project.sources, start=1):
         path = base / src.file
@@ -122,7 +130,7 @@ def run(
     totals = _totals(db, project_file)
     manifest = {
         "placecount_version": __version__,
-        "project_file": _rel(project_file, out),
+        "project_file": _rel(real, out) + (f"#{key}" if key else ""),
         "settings": project.model_dump(mode="json"),
         "inputs": [_entry(name, path) for name, path in inputs.items()],
         "reference_data": [_entry(name, path) for name, path in reference.items()],
@@ -131,6 +139,84 @@ def run(
     }
     from .render import to_json, write_output
 
+    write_output(out / MANIFEST, to_json(manifest))
+    return manifest
+
+
+def run_set(
+    project_file: Path,
+    pset: ProjectSet,
+    out: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Build each place of a project of several in its own folder under ``out``, then the
+    comparisons; ``out/manifest.json`` lists every input, output and total of the set."""
+    from . import api, compare
+    from .render import to_json, write_output
+
+    base = project_file.parent
+    out = Path(out) if out is not None else base / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    places: list[dict[str, Any]] = []
+    inputs: dict[str, dict[str, Any]] = {}
+    reference: dict[str, dict[str, Any]] = {}
+    outputs: list[dict[str, Any]] = []
+    totals: dict[str, Any] = {}
+    runs: list[tuple[str, Path, Path]] = []
+    for entry in pset.places:
+        key = entry.slug()
+        if progress:
+            progress(f"place {key}")
+        folder = out / key
+        selected = project_file.with_name(f"{project_file.name}#{key}")
+        manifest = run(selected, folder, progress)
+        runs.append((key, folder, selected))
+        for item in manifest["inputs"]:
+            inputs.setdefault(item["path"], item)
+        for item in manifest["reference_data"]:
+            reference.setdefault(item["path"], item)
+        outputs += [{**o, "path": f"{key}/{o['path']}"} for o in manifest["outputs"]]
+        places.append({"key": key, **_entry(f"{key}/{MANIFEST}", folder / MANIFEST)})
+        totals[key] = manifest["totals"]
+    for spec in pset.compare:
+        if progress:
+            progress(f"compare {spec.file}")
+        target = out / spec.file
+        fmt = compare.SUFFIXES.get(target.suffix.lower())
+        if fmt is None:
+            raise _bad_suffix(spec.file, compare.FORMATS)
+        counts = []
+        for key, folder, selected in runs:
+            report = api.report(folder / DB_NAME, by=spec.by, project_file=selected)
+            counts.append(compare.count_from_run(key, folder / MANIFEST, report, selected))
+        deflators = base / spec.deflators if spec.deflators else None
+        result = compare.compare(
+            [],
+            by=spec.by,
+            prices=spec.prices,
+            base_year=spec.base_year,
+            deflators=deflators,
+            mixed=spec.mixed,
+            benchmarks=spec.benchmarks,
+            england_population=spec.england_population,
+            counts=counts,
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_output(target, compare.output(result, fmt))
+        outputs.append(_entry(_rel(target, out), target))
+        if deflators is not None:
+            inputs.setdefault(_rel(deflators, base), _entry(_rel(deflators, base), deflators))
+    inputs = {_rel(project_file, base): _entry(_rel(project_file, base), project_file)} | inputs
+    manifest = {
+        "placecount_version": __version__,
+        "project_file": _rel(project_file, out),
+        "settings": pset.model_dump(mode="json"),
+        "places": places,
+        "inputs": list(inputs.values()),
+        "reference_data": [reference[k] for k in sorted(reference)],
+        "outputs": outputs,
+        "totals": {"places": totals},
+    }
     write_output(out / MANIFEST, to_json(manifest))
     return manifest
 
@@ -308,7 +394,14 @@ def verify(manifest_file: Path) -> dict[str, Any]:
             )
         for name in sorted(set(actual) - {o["path"] for o in expected_outputs}):
             checks.append({"what": "output", "path": name, "status": "new"})
-        totals = compare_totals(manifest["totals"], again["totals"])
+        if "places" in manifest["totals"]:
+            before, after = manifest["totals"]["places"], again["totals"].get("places", {})
+            totals = []
+            for key in sorted(set(before) | set(after)):
+                for row in compare_totals(before.get(key, {}), after.get(key, {})):
+                    totals.append({**row, "total": f"{key}: {row['total']}"})
+        else:
+            totals = compare_totals(manifest["totals"], again["totals"])
         shutil.rmtree(tmp, ignore_errors=True)
     if again["placecount_version"] != manifest.get("placecount_version"):
         checks.append(

@@ -14,12 +14,13 @@ from pydantic import BaseModel
 
 from .errors import Issue
 from .models import KindSchema
-from .project import Project
+from .project import Project, ProjectSet
 from .resources import resource_path
 from .scenario import Journey, Scenario
 
 MODELS: dict[str, type[BaseModel]] = {
     "placecount.toml.schema.json": Project,
+    "placecount.places.toml.schema.json": ProjectSet,
     "kind.schema.json": KindSchema,
     "issue.schema.json": Issue,
     "scenario.schema.json": Scenario,
