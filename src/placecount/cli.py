@@ -421,6 +421,7 @@ class ReportFormat(StrEnum):
     md = "md"
     xlsx = "xlsx"
     parquet = "parquet"
+    html = "html"
 
 
 def _pick_format(fmt: ReportFormat | None, output: Path | None) -> str:
@@ -504,7 +505,8 @@ def report(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="table, csv, json, md, xlsx or parquet (default: from -o, else table).",
+            help="table, csv, json, md, xlsx, parquet or html (one self-contained page: "
+            "chart, table, reconciliation, method; default: from -o, else table).",
         ),
     ] = None,
     output: Annotated[
@@ -534,7 +536,7 @@ def report(
     from .api import report as do_report
 
     chosen = _pick_format(fmt, output)
-    if chosen in ("xlsx", "parquet") and output is None:
+    if chosen in ("xlsx", "parquet", "html") and output is None:
         _fail(f"{chosen} is a file format: give -o FILE.{chosen}.")
     result = _run(
         lambda: do_report(
@@ -556,6 +558,12 @@ def report(
     )
     from . import render
 
+    if chosen == "html":
+        from .api import sources as stored_sources
+        from .report_html import project_charts
+
+        result["sources"] = _run(lambda: stored_sources(db))
+        result["charts"] = _run(lambda: project_charts(db))
     for warning in (result.get("mapping") or {}).get("warnings", []):
         _err_console().print(
             f"warning: {warning['file']} row {warning['row']}: {warning['message']}",

@@ -908,7 +908,7 @@ def text_of(parts: list[Any]) -> str:
     return buffer.getvalue()
 
 
-REPORT_FORMATS = ("table", "csv", "json", "md", "xlsx", "parquet")
+REPORT_FORMATS = ("table", "csv", "json", "md", "xlsx", "parquet", "html")
 FLOWS_FORMATS = ("table", "csv", "json", "xlsx")
 SUFFIX_FORMATS = {
     ".csv": "csv",
@@ -917,6 +917,7 @@ SUFFIX_FORMATS = {
     ".xlsx": "xlsx",
     ".parquet": "parquet",
     ".txt": "table",
+    ".html": "html",
 }
 
 
@@ -932,6 +933,10 @@ def report_output(result: dict[str, Any], fmt: str) -> str | bytes:
         return report_xlsx(result)
     if fmt == "parquet":
         return report_parquet(result)
+    if fmt == "html":
+        from .report_html import report_html
+
+        return report_html(result, result.pop("charts", None))
     return text_of([report_table(result), report_economic_table(result), *report_notes(result)])
 
 
