@@ -212,18 +212,24 @@ def percent(share: str | None) -> str:
     return "" if share is None else f"{Decimal(share) * 100:.1f}%"
 
 
-def _amount_line(label: str, amount: str, sign: str = "") -> list[str]:
-    """A label and a right-aligned amount; a long label gets its own line."""
+def _amount_line_at(label: str, amount: str, sign: str = "", width: int = 84) -> list[str]:
+    """A label and a right-aligned amount; a long label gets its own line. The figure is
+    never cut: in a narrow terminal the label column narrows instead."""
     figure = f"{sign}£{money(amount)}".rjust(22)
-    if len(label) <= 62:
-        return [f"{label:<62}{figure}"]
-    return [label, f"{'':<62}{figure}"]
+    room = max(min(62, width - len(figure)), 20)
+    if len(label) <= room:
+        return [f"{label:<{room}}{figure}"]
+    return [label, f"{'':<{room}}{figure}"]
 
 
-def report_notes(result: dict[str, Any]) -> list[str]:
+def report_notes(result: dict[str, Any], width: int = 84) -> list[str]:
     """The reconciliation, PESA shares, NDPBs and coverage, as lines under the table."""
     rec = result["reconciliation"]
     out = ["", "How the count adds up:"]
+
+    def _amount_line(label: str, amount: str, sign: str = "") -> list[str]:
+        return _amount_line_at(label, amount, sign, width)
+
     out += _amount_line("  Gross spend of the bodies counted", rec["gross_gbp"])
     for t in rec["transfers"]:
         out += _amount_line(
