@@ -67,7 +67,7 @@ def test_every_figure_is_whole_at_80_and_120_columns(demo_db: Path, width: int) 
     for k in result["kinds"]:
         head = f"{result['kind_titles'][k]} £"
         shown = f"{Decimal(t['by_kind_gbp'][k]):,.2f}" in cells
-        assert shown or f"Not shown at this width:" in notes and head in notes, (k, width)
+        assert shown or "Not shown at this width:" in notes and head in notes, (k, width)
     if width == 80:
         assert "Not shown at this width" in notes
 

@@ -84,7 +84,7 @@ class _Column:
         """A figure column is as wide as its widest cell; a name column can wrap to 14."""
         head = max(len(w) for w in self.head.split()) if self.head else 0
         if self.figure:
-            return max([head, min(len(self.head), 10), *(len(c) for c in self.cells)])
+            return max([head, min(len(self.head), 12), *(len(c) for c in self.cells)])
         return min(max([head, *(len(c) for c in self.cells)]), 14) if self.head else 5
 
     def header(self) -> str:
