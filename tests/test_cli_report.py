@@ -488,7 +488,7 @@ def test_current_capital_and_grades_issue_12(runner: CliRunner, place: Path) -> 
         "population": "0.00",
         "assumption": "700000.00",
     }
-    assert t["by_grade_share"]["actual"] == "0.7667"  # 2,300,000 / 3,000,000
+    assert t["by_grade_share"]["actual"] == "0.767"  # 2,300,000 / 3,000,000, to 0.1%
     for row in data["rows"]:
         parts = sum(D(row[k]) for k in ("current_gbp", "capital_gbp", "unsplit_gbp"))
         assert parts == D(row["total_gbp"]) == sum(D(v) for v in row["by_grade_gbp"].values())

@@ -194,7 +194,7 @@ def test_collapse_and_sensitivity(tmp_path: Path) -> None:
         "in_gbp": "237.17",
         "delivered_gbp": "181.00",
         "administration_gbp": "56.17",
-        "administration_share_of_delivered": "0.3103",
+        "administration_share_of_delivered": "0.310",
     }
     with pytest.raises(InputError, match="not an intermediary"):
         api.flows(path, collapse="Project")

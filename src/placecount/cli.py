@@ -55,8 +55,11 @@ def _err_console() -> Any:
 def _out_console() -> Any:
     from rich.console import Console
 
-    # Piped or redirected output is not cut to 80 columns: a count's table is wide.
-    width = None if sys.stdout.isatty() else 200
+    # Piped or redirected output is not cut to 80 columns: a count's table is wide. COLUMNS,
+    # when set, is the width either way (a script can ask for the table an 80-column
+    # terminal shows).
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else (None if sys.stdout.isatty() else 200)
     return Console(highlight=False, width=width)
 
 
@@ -421,6 +424,7 @@ class ReportFormat(StrEnum):
     md = "md"
     xlsx = "xlsx"
     parquet = "parquet"
+    html = "html"
 
 
 def _pick_format(fmt: ReportFormat | None, output: Path | None) -> str:
@@ -504,7 +508,8 @@ def report(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="table, csv, json, md, xlsx or parquet (default: from -o, else table).",
+            help="table, csv, json, md, xlsx, parquet or html (one self-contained page: "
+            "chart, table, reconciliation, method; default: from -o, else table).",
         ),
     ] = None,
     output: Annotated[
@@ -525,6 +530,15 @@ def report(
             "--what-if", help="With --mapping: also show what moved between COFOG divisions."
         ),
     ] = False,
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            metavar="UNIT",
+            help="The terminal table's figures in £ (to the penny, the default), £000 or £m: "
+            "for display only, every file format stays exact.",
+        ),
+    ] = None,
     db: DbOption = Path("placecount.duckdb"),
 ) -> None:
     """The count: spending by COFOG function and source kind, with how it adds up.
@@ -534,7 +548,9 @@ def report(
     from .api import report as do_report
 
     chosen = _pick_format(fmt, output)
-    if chosen in ("xlsx", "parquet") and output is None:
+    if unit is not None and chosen != "table":
+        _fail("--unit is for the terminal table: the file formats keep exact pence.")
+    if chosen in ("xlsx", "parquet", "html") and output is None:
         _fail(f"{chosen} is a file format: give -o FILE.{chosen}.")
     result = _run(
         lambda: do_report(
@@ -556,16 +572,26 @@ def report(
     )
     from . import render
 
+    if chosen == "html":
+        from .api import sources as stored_sources
+        from .report_html import project_charts
+
+        result["sources"] = _run(lambda: stored_sources(db))
+        result["charts"] = _run(lambda: project_charts(db))
     for warning in (result.get("mapping") or {}).get("warnings", []):
         _err_console().print(
             f"warning: {warning['file']} row {warning['row']}: {warning['message']}",
             markup=False,
         )
     if chosen == "table" and output is None:
+        from .terminal import report_tables, unit_of
+
+        shown = _run(lambda: unit_of(unit))
         console = _out_console()
-        console.print(render.report_table(result))
-        console.print(render.report_economic_table(result))
-        for line in render.report_notes(result):
+        tables, notes = report_tables(result, console.width, shown)
+        for table in tables:
+            console.print(table)
+        for line in notes + render.report_notes(result, console.width):
             console.print(line, markup=False)
         if "what_if" in result:
             console.print(render.what_if_table(result["what_if"]))

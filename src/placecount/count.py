@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from . import coverage
+from . import coverage, rounding
 from .cofog import classification, normalise_code
 from .errors import InputError
 from .models import pence_to_pounds
@@ -156,17 +156,14 @@ def theme_rules(theme: Theme) -> list[dict[str, Any]]:
 
 
 def per_head(pence: int, population: int | None) -> str | None:
-    """£ per resident, to the penny (half-even), or None without a population."""
-    if not population:
-        return None
-    return str((Decimal(pence) / 100 / population).quantize(Decimal("0.01")))
+    """£ per resident, to the penny (half-up, rounded once: see :mod:`placecount.rounding`),
+    or None without a population."""
+    return rounding.pounds(rounding.pence_per_head(pence, population))
 
 
 def share_of(pence: int, total: int) -> str | None:
-    """A part of the total as a fraction with 4 decimals, e.g. '0.1234'."""
-    if total == 0:
-        return None
-    return str((Decimal(pence) / Decimal(total)).quantize(Decimal("0.0001")))
+    """A part of the total as a fraction to 0.1%, e.g. '0.123' (see :mod:`placecount.rounding`)."""
+    return rounding.share(pence, total)
 
 
 def code_name(code: str | None) -> str:
@@ -337,6 +334,16 @@ def count(
                     }
                 )
 
+    # shares and per-head figures rounded together, so the column adds up to its total
+    row_pence = [sum(cells.get((r["cofog_code"], k, "counted"), 0) for k in kinds) for r in rows]
+    for r, sh, ph in zip(
+        rows,
+        rounding.shares(row_pence, counted_total),
+        rounding.per_heads(row_pence, population),
+        strict=True,
+    ):
+        r["share_of_total"] = sh
+        r["per_head_gbp"] = rounding.pounds(ph)
     ndpb_checks = memo_checks(cells, codes_all, queries, has_memo)
     # shown beside the count, never in it: NDPBs inside PESA, payment lists kept out
     gross = sum(v for (_, _, t), v in cells.items() if t not in ("ndpb-memo", "not-counted"))
@@ -434,10 +441,16 @@ def count(
         "by_grade_gbp": {
             g: money(sum(v for (_, k), v in grades.items() if k == g)) for g in coverage.GRADES
         },
-        "by_grade_share": {
-            g: share_of(sum(v for (_, k), v in grades.items() if k == g), counted_total)
-            for g in coverage.GRADES
-        },
+        "by_grade_share": dict(
+            zip(
+                coverage.GRADES,
+                rounding.shares(
+                    [sum(v for (_, k), v in grades.items() if k == g) for g in coverage.GRADES],
+                    counted_total,
+                ),
+                strict=True,
+            )
+        ),
     }
     return {
         "place": project.place.model_dump() if project else None,

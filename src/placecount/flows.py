@@ -436,10 +436,36 @@ def apply_rule(chain: Chain, rate: Fraction, bodies: list[str] | None = None) ->
     return PathResult(chain.stream, path, n, "source", chain.amount_pence, delivered)
 
 
+def apply_rule_all(
+    chains: list[Chain], rate: Fraction, bodies: list[list[str]] | None = None
+) -> list[PathResult]:
+    """The rule on every path, rounded together (largest remainder, see
+    :mod:`placecount.rounding`): the paths' pence add up to the exact total rounded once,
+    so a table of paths adds up to its total."""
+    from .rounding import largest_remainder
+
+    results = [apply_rule(c, rate, bodies[i] if bodies else None) for i, c in enumerate(chains)]
+    for side in ("delivered", "source"):
+        picked = [i for i, c in enumerate(chains) if c.measured == side]
+        if not picked:
+            continue
+        exact = []
+        for i in picked:
+            keep = (1 - rate) ** results[i].hand_overs
+            amount = Fraction(chains[i].amount_pence)
+            exact.append(amount / keep if side == "delivered" else amount * keep)
+        for i, whole in zip(picked, largest_remainder(exact), strict=True):
+            if side == "delivered":
+                results[i].in_pence = whole
+            else:
+                results[i].delivered_pence = whole
+    return results
+
+
 def _ratio(admin: int, delivered: int) -> str | None:
-    if delivered == 0:
-        return None
-    return str((Decimal(admin) / Decimal(delivered)).quantize(Decimal("0.0001")))
+    from .rounding import share
+
+    return share(admin, delivered)
 
 
 def _totals(results: list[PathResult]) -> dict[str, Any]:
@@ -464,7 +490,7 @@ def flows(
     source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The rule applied to every path, by stream and in total, with what-ifs."""
-    results = [apply_rule(c, rate) for c in chains]
+    results = apply_rule_all(chains, rate)
     streams: dict[str, list[PathResult]] = {}
     for r in results:
         streams.setdefault(r.stream, []).append(r)
@@ -474,7 +500,8 @@ def flows(
             "rate": str(Decimal(rate.numerator) / Decimal(rate.denominator)),
             "forward": "S entering delivers S·(1−r)^n",
             "gross_up": "delivering D needed D/(1−r)^n; administration D·((1−r)^−n − 1)",
-            "rounding": "to the penny, half to even; delivered + administration = in",
+            "rounding": "to the penny, once: paths rounded together by largest remainder, "
+            "so they add up to the exact total rounded; delivered + administration = in",
         },
         "input": source or {},
         "paths": [
@@ -495,7 +522,7 @@ def flows(
         "sensitivity": [
             {
                 "rate": str(Decimal(x.numerator) / Decimal(x.denominator)),
-                **_totals([apply_rule(c, x) for c in chains]),
+                **_totals(apply_rule_all(chains, x)),
             }
             for x in (sensitivity or [])
         ],
@@ -510,14 +537,16 @@ def _collapse(
     """What if ``body`` were taken out of every chain it sits in the middle of?"""
     wanted = normalise(body)
     changed_before: list[PathResult] = []
-    changed_after: list[PathResult] = []
+    changed_chains: list[Chain] = []
+    shorter_paths: list[list[str]] = []
     for chain, before in zip(chains, results, strict=True):
         middle = [normalise(b) for b in chain.bodies[1:-1]]
         if wanted not in middle:
             continue
-        shorter = [b for b in chain.bodies if normalise(b) != wanted]
+        changed_chains.append(chain)
+        shorter_paths.append([b for b in chain.bodies if normalise(b) != wanted])
         changed_before.append(before)
-        changed_after.append(apply_rule(chain, rate, shorter))
+    changed_after = apply_rule_all(changed_chains, rate, shorter_paths)
     if not changed_before:
         ends = sorted({b for c in chains for b in (c.bodies[0], c.bodies[-1])})
         raise InputError.one(

@@ -212,18 +212,24 @@ def percent(share: str | None) -> str:
     return "" if share is None else f"{Decimal(share) * 100:.1f}%"
 
 
-def _amount_line(label: str, amount: str, sign: str = "") -> list[str]:
-    """A label and a right-aligned amount; a long label gets its own line."""
+def _amount_line_at(label: str, amount: str, sign: str = "", width: int = 84) -> list[str]:
+    """A label and a right-aligned amount; a long label gets its own line. The figure is
+    never cut: in a narrow terminal the label column narrows instead."""
     figure = f"{sign}£{money(amount)}".rjust(22)
-    if len(label) <= 62:
-        return [f"{label:<62}{figure}"]
-    return [label, f"{'':<62}{figure}"]
+    room = max(min(62, width - len(figure)), 20)
+    if len(label) <= room:
+        return [f"{label:<{room}}{figure}"]
+    return [label, f"{'':<{room}}{figure}"]
 
 
-def report_notes(result: dict[str, Any]) -> list[str]:
+def report_notes(result: dict[str, Any], width: int = 84) -> list[str]:
     """The reconciliation, PESA shares, NDPBs and coverage, as lines under the table."""
     rec = result["reconciliation"]
     out = ["", "How the count adds up:"]
+
+    def _amount_line(label: str, amount: str, sign: str = "") -> list[str]:
+        return _amount_line_at(label, amount, sign, width)
+
     out += _amount_line("  Gross spend of the bodies counted", rec["gross_gbp"])
     for t in rec["transfers"]:
         out += _amount_line(
@@ -910,7 +916,7 @@ def text_of(parts: list[Any]) -> str:
     return buffer.getvalue()
 
 
-REPORT_FORMATS = ("table", "csv", "json", "md", "xlsx", "parquet")
+REPORT_FORMATS = ("table", "csv", "json", "md", "xlsx", "parquet", "html")
 FLOWS_FORMATS = ("table", "csv", "json", "xlsx")
 SUFFIX_FORMATS = {
     ".csv": "csv",
@@ -919,6 +925,7 @@ SUFFIX_FORMATS = {
     ".xlsx": "xlsx",
     ".parquet": "parquet",
     ".txt": "table",
+    ".html": "html",
 }
 
 
@@ -934,6 +941,10 @@ def report_output(result: dict[str, Any], fmt: str) -> str | bytes:
         return report_xlsx(result)
     if fmt == "parquet":
         return report_parquet(result)
+    if fmt == "html":
+        from .report_html import report_html
+
+        return report_html(result, result.pop("charts", None))
     return text_of([report_table(result), report_economic_table(result), *report_notes(result)])
 
 

@@ -261,6 +261,11 @@ def _write_output(
             detail=fmt == "xlsx",
             project_file=project_file,
         )
+        if fmt == "html":
+            from .report_html import project_charts
+
+            result["sources"] = api.sources(db)
+            result["charts"] = project_charts(db, project_file)
         render.write_output(target, render.report_output(result, fmt))
     elif isinstance(spec, TraceOutput):
         if fmt != "json":

@@ -861,9 +861,9 @@ def _costed(touchpoints: list[Touchpoint]) -> dict[str, Any]:
 
 
 def _share(part: int, total: int) -> str | None:
-    if total == 0:
-        return None
-    return str((Decimal(part) / Decimal(total)).quantize(Decimal("0.0001")))
+    from .rounding import share
+
+    return share(part, total)
 
 
 def _journey_saving(journey: Journey) -> tuple[int, int | None, dict[str, int]]:
