@@ -1020,9 +1020,34 @@ def cofog(
     _emit_rows(rows, as_json, "COFOG 1999", cols)
 
 
+class _NoPandasForArrow:
+    """An import hook: pyarrow and DuckDB ask whether pandas is installed the first time
+    they meet almost any value, and import it to find out (a tenth of a second, on every
+    command). placecount never uses pandas, so when the import comes from placecount,
+    pyarrow or DuckDB the answer is "not installed"; a library that imports pandas for
+    itself (a chart's) still gets it."""
+
+    _ASKERS = ("placecount", "pyarrow", "duckdb")
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name != "pandas":
+            return None
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__", "").startswith(
+            ("importlib", "_frozen_importlib")
+        ):
+            frame = frame.f_back  # type: ignore[assignment]
+        asker = frame.f_globals.get("__name__", "") if frame is not None else ""
+        if asker.split(".")[0] in self._ASKERS:
+            raise ImportError("placecount does not use pandas")
+        return None
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandasForArrow())  # type: ignore[arg-type]
     app()
 
 

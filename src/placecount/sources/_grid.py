@@ -281,7 +281,7 @@ def _col_index(letters: bytes) -> int:
 def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
     """The zip member holding a sheet's cells, found through the workbook's relationships."""
     import re
-    from xml.sax.saxutils import unescape
+    from html import unescape
 
     workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
     rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
@@ -290,7 +290,7 @@ def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
         tag = m.group(0)
         name = re.search(r'\bname="([^"]*)"', tag)
         ref = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\bid="([^"]*)"', tag)
-        if name and ref and unescape(name.group(1), {"&quot;": '"', "&apos;": "'"}) == sheet:
+        if name and ref and unescape(name.group(1)) == sheet:
             rid = ref.group(1)
             break
     if rid is None:
