@@ -716,6 +716,19 @@ def prepare_data(sizes: dict[str, Any], fresh: bool) -> dict[str, Any]:
             {**count_key, "lines": n},
             functools.partial(write_count_db, f, n),
         )
+    import commands
+
+    nq = sizes["query_lines"]
+    fq = DATA / f"queries_{nq}"
+    ensure(
+        f"queries_{nq}",
+        fq / "placecount.duckdb",
+        {**count_key, "lines": nq, "unmapped_every": commands.UNMAPPED_EVERY, "theme": 1},
+        functools.partial(commands.write_query_db, fq, nq),
+    )
+    ns = commands.SMALL_ROWS
+    small = DATA / f"transactions_{ns}.xlsx"
+    ensure(f"xlsx_{ns}", small, {**labels_key, "rows": ns}, lambda: write_xlsx(small, ns))
     files = {k: {kk: vv for kk, vv in v.items() if kk != "key"} for k, v in made.items()}
     return {"files": files, "generated_s": timings}
 
@@ -1101,6 +1114,26 @@ def print_tables(res: dict[str, Any]) -> None:
             )
         con.print(st)
 
+    more = res.get("commands", {})
+    ct = Table(title=f"Store commands over {more.get('query_lines', 0):,} lines, outputs, small files")
+    for col in ("step", "placecount s", "bare s", "ratio", "placecount RSS MiB"):
+        ct.add_column(col, justify="left" if col == "step" else "right")
+    pairs = [(k, v) for k, v in more.get("queries", {}).items()]
+    pairs += [("small workbook ingest", more["small"])] if more.get("small") else []
+    pairs += [("unmapped, real payments", more["real_payments"])] if more.get("real_payments") else []
+    for name, st in pairs:
+        r = st.get("ratio")
+        ct.add_row(
+            name,
+            fmt_s(st["placecount"].get("median_s")),
+            fmt_s(st["bare"].get("median_s")),
+            "—" if r is None else f"{r:.2f}×",
+            mib(st["placecount"]),
+        )
+    for fmt, st in more.get("outputs", {}).items():
+        ct.add_row(f"report -o report.{fmt}", fmt_s(st.get("median_s")), "", "", mib(st))
+    con.print(ct)
+
     tt = Table(title="Targets")
     for col in ("target", "wanted", "measured", "result"):
         tt.add_column(col)
@@ -1199,6 +1232,8 @@ def evaluate_targets(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # bench/commands.py imports this module as `run`: let it find this one, not a copy
+    sys.modules.setdefault("run", sys.modules[__name__])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1/10 scale, 1 run each")
     ap.add_argument("--fresh", action="store_true", help="regenerate the data")
@@ -1237,6 +1272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "count_lines": COUNT_LINES // div,
         "csv_scale_rows": [csv_base * f for f in SCALE_FACTORS],
         "count_scale_lines": [count_base * f for f in SCALE_FACTORS],
+        "query_lines": 1_000_000 // div,
     }
     timeouts = {k: v / (4 if args.quick else 1) for k, v in RUN_TIMEOUT_S.items()}
     shrink = 4 if args.quick else 1
@@ -1364,7 +1400,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     shutil.rmtree(DATA / "work", ignore_errors=True)
 
-    targets = evaluate_targets(steps, scal, big_count)
+    import commands
+
+    nq = sizes["query_lines"]
+    dbq = DATA / f"queries_{nq}" / "placecount.duckdb"
+    more: dict[str, Any] = {"query_lines": nq}
+    say("store commands ...")
+    more["queries"] = commands.query_steps(dbq, reps, clock, timeouts["count"])
+    say("report outputs ...")
+    more["outputs"] = commands.output_steps(dbq, clock, timeouts["count"])
+    say("small workbook ...")
+    small = DATA / f"transactions_{commands.SMALL_ROWS}.xlsx"
+    more["small"] = commands.small_step(small, help_runs, clock)
+    say("real payments file ...")
+    real = commands.real_payments_step(reps, clock)
+    if real is not None:
+        more["real_payments"] = real
+
+    targets = evaluate_targets(steps, scal, big_count) + commands.evaluate(more, args.quick)
     if args.quick:
         for tg in targets:
             tg["note"] = (tg["note"] + "; " if tg["note"] else "") + "quick run: 1/10 scale"
@@ -1386,6 +1439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "generation_s": round(gen_s, 2),
         },
         "steps": steps,
+        "commands": more,
         "peak_rss_mib": {k: v["placecount"].get("max_rss_mib") for k, v in steps.items()},
         "scaling": scal,
         "targets": targets,

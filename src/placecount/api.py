@@ -12,11 +12,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, Issue, shorten
 from .models import KINDS, Limits, ReadOptions, pence_to_pounds
-from .project import Place, Project, check_year, load_project, project_path_for, write_project
+
+if TYPE_CHECKING:
+    from .project import Project
+
+# The project file's models, and through them every reader, are imported by the commands
+# that need them: `sources` and `unmapped` start without them.
 
 DEFAULT_DB = "placecount.duckdb"
 UNITS = ("pounds", "thousands", "millions")
@@ -53,6 +58,7 @@ def init(
 
     >>> init(Path("/tmp/x/placecount.duckdb"), "Exampleshire", "2008-09")  # doctest: +SKIP
     """
+    from .project import Place, Project, check_year, project_path_for, write_project
     from .store import Store
 
     path = project_path_for(db)
@@ -225,6 +231,7 @@ def ingest(
     """
     from .cofog import load_mapping, map_lines, read_mapping
     from .models import load_kind_schema
+    from .project import check_year, load_project
     from .sources import read_sources
     from .sources._units import check_per_head
     from .store import Prepared, Store
@@ -436,6 +443,8 @@ def _unmapped_summary(table: Any, allocations: Any) -> tuple[int, int]:
 
 def _project_file(db: Path, project_file: Path | None) -> Path:
     """The project file: the one given, else ``placecount.toml`` beside the database."""
+    from .project import project_path_for
+
     return project_file if project_file is not None else project_path_for(db)
 
 
@@ -453,7 +462,16 @@ def sources(db: Path) -> list[dict[str, Any]]:
 
 def unmapped(db: Path) -> list[dict[str, Any]]:
     """Kept lines that no mapping row matches, with the rows they came from."""
-    return unmapped_rows(_with_store(db, lambda s: s.unmapped()))
+    return _with_store(db, lambda s: s.unmapped())  # type: ignore[no-any-return]
+
+
+def unmapped_labels(db: Path, limit: int | None = None) -> dict[str, Any]:
+    """Kept lines that no mapping row matches, one row per file, body, code and label,
+    largest amount first (the first ``limit``), and the lines, labels and pounds in all.
+
+    ``unmapped_labels(db, 20)["labels"][0]`` is the label with the most money unmapped.
+    """
+    return _with_store(db, lambda s: s.unmapped_groups(limit))  # type: ignore[no-any-return]
 
 
 def browse_cofog(code: str | None = None) -> list[dict[str, Any]]:
@@ -520,6 +538,8 @@ def report(
     reading the source files again (the database itself is not changed); ``what_if``
     adds what moved between divisions. See :mod:`placecount.count` for the method.
     """
+    from .project import load_project
+
     if what_if and mapping is None:
         raise InputError.one("bad-option", "--what-if needs --mapping FILE: the mapping to try.")
     if mapping is not None:
@@ -627,7 +647,7 @@ def report(
             for line in result["lines"]:
                 line["amount_gbp"] = str(pence_to_pounds(int(line.pop("pence"))))
                 line["theme_share"] = str(line["theme_share"])
-            result["unmapped_lines"] = unmapped_rows(store.unmapped())
+            result["unmapped_lines"] = store.unmapped()
             result["excluded_lines"] = store.excluded_lines()
             for line in result["excluded_lines"]:
                 pence = line.pop("amount_pence")
@@ -655,6 +675,7 @@ def trace(
     """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``."""
     from .count import Filters
     from .count import trace as do_trace
+    from .project import load_project
 
     if by is not None and by not in ("division", "group", "class"):
         raise InputError.one("bad-option", f"--by {by!r}: use division, group or class.")
@@ -669,12 +690,6 @@ def trace(
 def _source_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         r["total_gbp"] = str(pence_to_pounds(int(r.pop("total_pence"))))
-    return rows
-
-
-def unmapped_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for r in rows:
-        r["amount_gbp"] = str(pence_to_pounds(int(r.pop("amount_pence") or 0)))
     return rows
 
 
@@ -853,6 +868,7 @@ def remap(db: Path, mapping: Path, out: Path, project_file: Path | None = None) 
 
     from .cofog import TREATMENTS, load_mapping, map_lines, read_mapping
     from .models import load_kind_schema
+    from .project import load_project
     from .store import Store
 
     if not Path(db).exists():

@@ -991,12 +991,30 @@ def unmapped(
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="With --suggest: write to FILE."),
     ] = None,
+    lines: Annotated[
+        bool,
+        typer.Option(
+            "--lines", help="Every unmapped line with its row, instead of one row per label."
+        ),
+    ] = False,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top",
+            metavar="N",
+            min=0,
+            help="The table shows the N labels with the most money unmapped (0: all); "
+            "--json always gives all.",
+        ),
+    ] = 50,
 ) -> None:
-    """List lines that no COFOG mapping matches, with the rows they came from.
+    """List what no COFOG mapping matches: one row per label, largest amount first, with
+    its lines, first row and amount (--lines: every line).
 
     Example: placecount unmapped --suggest -o mapping.csv
     """
     from .api import unmapped as do_unmapped
+    from .api import unmapped_labels
 
     if suggest:
         from .api import suggest_mapping, suggest_mapping_csv
@@ -1012,6 +1030,48 @@ def unmapped(
             )
         return
 
+    if not lines:
+        # grouped and cut in the database: a payments file has thousands of lines, and a
+        # table of every one of them takes minutes to draw
+        limit = None if as_json or top == 0 else top
+        found = _run(lambda: unmapped_labels(db, limit), as_json=as_json)
+        if as_json:
+            from .render import to_json
+
+            sys.stdout.write(to_json(found))
+            return
+        from .render import money, rows_table
+
+        console = _out_console()
+        console.print(
+            rows_table(
+                "Unmapped labels",
+                found["labels"],
+                [
+                    ("file_name", "File"),
+                    ("sheet", "Sheet"),
+                    ("kind", "Kind"),
+                    ("org", "Org"),
+                    ("native_code", "Code"),
+                    ("native_label", "Label"),
+                    ("lines", "Lines"),
+                    ("first_row", "First row"),
+                    ("amount_gbp", "Amount £"),
+                ],
+            )
+        )
+        shown = len(found["labels"])
+        more = (
+            f"; the {shown:,} largest shown (--top 0 for all, --lines for every line)"
+            if shown < found["label_count"]
+            else ""
+        )
+        console.print(
+            f"Unmapped: £{money(found['amount_gbp'])} in {found['lines']:,} lines under "
+            f"{found['label_count']:,} labels{more}.",
+            markup=False,
+        )
+        return
     rows = _run(lambda: do_unmapped(db), as_json=as_json)
     _emit_rows(
         rows,
@@ -1051,9 +1111,34 @@ def cofog(
     _emit_rows(rows, as_json, "COFOG 1999", cols)
 
 
+class _NoPandasForArrow:
+    """An import hook: pyarrow and DuckDB ask whether pandas is installed the first time
+    they meet almost any value, and import it to find out (a tenth of a second, on every
+    command). placecount never uses pandas, so when the import comes from placecount,
+    pyarrow or DuckDB the answer is "not installed"; a library that imports pandas for
+    itself (a chart's) still gets it."""
+
+    _ASKERS = ("placecount", "pyarrow", "duckdb")
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name != "pandas":
+            return None
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__", "").startswith(
+            ("importlib", "_frozen_importlib")
+        ):
+            frame = frame.f_back  # type: ignore[assignment]
+        asker = frame.f_globals.get("__name__", "") if frame is not None else ""
+        if asker.split(".")[0] in self._ASKERS:
+            raise ImportError("placecount does not use pandas")
+        return None
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandasForArrow())  # type: ignore[arg-type]
     app()
 
 

@@ -397,7 +397,13 @@ def report_parquet(result: dict[str, Any]) -> bytes:
 def rows_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Table:
     table = Table(title=title)
     for key, head in columns:
-        right = key.endswith("_gbp") or key in {"lines_kept", "lines_left_out", "excel_row"}
+        right = key.endswith("_gbp") or key in {
+            "lines_kept",
+            "lines_left_out",
+            "excel_row",
+            "lines",
+            "first_row",
+        }
         table.add_column(head, justify="right" if right else "left")
     for r in rows:
         table.add_row(

@@ -448,12 +448,44 @@ class Store:
         )
 
     def unmapped(self) -> list[dict[str, Any]]:
+        """Every kept line no mapping row matches, in file order, its amount in pounds."""
         return self.query(
-            """SELECT file_name, sheet, excel_row, excel_column, kind, org, native_code,
-                      native_label, amount_text, CAST(amount_gbp * 100 AS BIGINT) AS amount_pence
-               FROM spend_lines WHERE included AND NOT mapped
-               ORDER BY source_id, excel_row"""
+            """SELECT s.file_name, s.sheet, l.excel_row, l.excel_column, l.kind, l.org,
+                      l.native_code, l.native_label, l.amount_text,
+                      CAST(CAST(coalesce(l.amount_pence, 0) AS DECIMAL(38, 0)) * 0.01
+                           AS DECIMAL(38, 2))::VARCHAR AS amount_gbp
+               FROM lines l JOIN sources s USING (source_id)
+               WHERE l.included AND NOT l.mapped
+               ORDER BY l.source_id, l.excel_row, l.line_id"""
         )
+
+    def unmapped_groups(self, limit: int | None = None) -> dict[str, Any]:
+        """Kept lines no mapping row matches, one row per file, sheet, body, code and label
+        (largest amount first, the first ``limit`` of them), with the lines, the first row
+        and the amount; and the totals over all of them."""
+        rows = self.query(
+            """SELECT s.file_name, s.sheet, l.kind, l.org, l.native_code, l.native_label,
+                      count(*) AS lines, min(l.excel_row) AS first_row,
+                      CAST(CAST(coalesce(sum(l.amount_pence), 0) AS DECIMAL(38, 0)) * 0.01
+                           AS DECIMAL(38, 2))::VARCHAR AS amount_gbp
+               FROM lines l JOIN sources s USING (source_id)
+               WHERE l.included AND NOT l.mapped
+               GROUP BY s.source_id, s.file_name, s.sheet, l.kind, l.org, l.native_code,
+                        l.native_label
+               ORDER BY abs(coalesce(sum(l.amount_pence), 0)) DESC, s.source_id,
+                        l.native_label NULLS FIRST, l.native_code NULLS FIRST, l.org NULLS FIRST
+               LIMIT $limit""",
+            {"limit": limit},
+        )
+        (totals,) = self.query(
+            """SELECT count(*) AS lines,
+                      count(DISTINCT (source_id, kind, org, native_code, native_label))
+                        AS label_count,
+                      CAST(CAST(coalesce(sum(amount_pence), 0) AS DECIMAL(38, 0)) * 0.01
+                           AS DECIMAL(38, 2))::VARCHAR AS amount_gbp
+               FROM lines WHERE included AND NOT mapped"""
+        )
+        return {"labels": rows, **totals}
 
     def excluded_lines(self) -> list[dict[str, Any]]:
         """Rows read but left out of the count, with their reasons."""

@@ -21,7 +21,7 @@ from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
 from . import bodies, generic, ndpb, payments, pesa, pesa_workbook, simple
 from ._cells import financial_year, normalise
-from ._grid import Grid, _check_file, read_grids
+from ._grid import Grid, _check_file, read_grids, reading_once
 from ._table import no_header_error, per_unique
 
 #: Who a source is when no --org says: PESA is central government; an NDPB list is its bodies.
@@ -68,6 +68,13 @@ def read_sources(
 
     Raises :class:`~placecount.errors.InputError` when the file cannot be read as asked.
     """
+    with reading_once():
+        return _read_sources(kind, path, options)
+
+
+def _read_sources(
+    kind: str, path: Path, options: ReadOptions
+) -> tuple[list[SourceRead], list[Issue]]:
     schema = load_kind_schema(kind)
     issues: list[Issue] = []
     for reader in WORKBOOK_READERS.get(kind, []):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,7 +282,7 @@ def _col_index(letters: bytes) -> int:
 def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
     """The zip member holding a sheet's cells, found through the workbook's relationships."""
     import re
-    from xml.sax.saxutils import unescape
+    from html import unescape
 
     workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
     rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
@@ -290,7 +291,7 @@ def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
         tag = m.group(0)
         name = re.search(r'\bname="([^"]*)"', tag)
         ref = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\bid="([^"]*)"', tag)
-        if name and ref and unescape(name.group(1), {"&quot;": '"', "&apos;": "'"}) == sheet:
+        if name and ref and unescape(name.group(1)) == sheet:
             rid = ref.group(1)
             break
     if rid is None:
@@ -418,6 +419,54 @@ def read_parquet_grid(path: Path) -> Grid:
     return Grid(path.name, None, columns)
 
 
+#: While a file is being read (see :func:`reading_once`): its sheets' cells as read, by the
+#: file's identity on disk. The whole-workbook readers look at a file before the sheet
+#: readers do; without this, a 2 M-row CSV would be parsed twice.
+_READ_ONCE: dict[str, Any] = {}
+
+
+@contextmanager
+def reading_once() -> Iterator[None]:
+    """Within this block each file's sheets are parsed once, however many readers look."""
+    outer = _READ_ONCE.get("on", False)
+    _READ_ONCE["on"] = True
+    try:
+        yield
+    finally:
+        if not outer:
+            _READ_ONCE.clear()
+
+
+def _read_once_files(path: Path) -> dict[str | None, Any]:
+    """What has been read of this file (a workbook's sheet names under the key ``""``)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if _READ_ONCE.get("key") != key:
+        _READ_ONCE.update(key=key, sheets={})
+    return _READ_ONCE["sheets"]  # type: ignore[no-any-return]
+
+
+def _read_once_names(path: Path, read: Callable[[], list[str]]) -> list[str]:
+    if not _READ_ONCE.get("on"):
+        return read()
+    sheets = _read_once_files(path)
+    if "" not in sheets:
+        sheets[""] = read()
+    return list(sheets[""])
+
+
+def _read_once(path: Path, sheet: str | None, read: Callable[[], Grid]) -> Grid:
+    if not _READ_ONCE.get("on"):
+        return read()
+    sheets = _read_once_files(path)
+    if sheet not in sheets:
+        g = read()
+        sheets[sheet] = (g.file_name, g.sheet, g.columns, g.merged, g.encoding)
+    name, sh, columns, merged, encoding = sheets[sheet]
+    # a new grid each time: readers note hints on the grid they are given
+    return Grid(name, sh, columns, merged=list(merged), encoding=encoding)
+
+
 def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None) -> Iterator[Grid]:
     """The grids to look at: the sheet asked for, or each sheet in turn when none is.
 
@@ -430,7 +479,7 @@ def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None
     check_size(path, limits)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        yield check_shape(read_csv_grid(path), limits)
+        yield check_shape(_read_once(path, None, lambda: read_csv_grid(path)), limits)
         return
     if suffix == ".parquet":
         yield check_shape(read_parquet_grid(path), limits)
@@ -438,14 +487,23 @@ def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None
     if suffix in {".xlsx", ".xlsm"}:
         _open_workbook_checks(path)
         check_unzipped(path, limits)
-    wb = _open_workbook(path, checked=True)
-    names = list(wb.sheet_names)
+    opened: list[Any] = []
+
+    def workbook() -> Any:
+        if not opened:
+            opened.append(_open_workbook(path, checked=True))
+        return opened[0]
+
+    names = _read_once_names(path, lambda: list(workbook().sheet_names))
     if not names:
         raise InputError.one("empty-sheet", "the workbook has no sheets.", file=path.name)
     if sheet is not None:
         names = [resolve_sheet(names, sheet, path.name)]
     for name in names:
-        yield check_shape(read_excel_grid(path, name, wb), limits)
+        yield check_shape(
+            _read_once(path, name, lambda name=name: read_excel_grid(path, name, workbook())),  # type: ignore[misc]
+            limits,
+        )
 
 
 def check_size(path: Path, limits: Limits) -> None:

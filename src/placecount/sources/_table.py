@@ -1026,4 +1026,7 @@ def arange(start: int, n: int, kind: Any) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    return pa.array(np.arange(start, start + n, dtype=kind.to_pandas_dtype()), kind)
+    # from the buffer, not ``pa.array(ndarray)``: that asks whether the array is a pandas
+    # Series and so imports pandas (a tenth of a second) on every ingest
+    values = np.arange(start, start + n, dtype=kind.to_pandas_dtype())
+    return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(values)])
