@@ -1138,7 +1138,7 @@ def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _NoPandasForArrow())  # type: ignore[arg-type]
+        sys.meta_path.insert(0, _NoPandasForArrow())
     app()
 
 
