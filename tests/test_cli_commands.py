@@ -158,7 +158,9 @@ def test_sources_and_unmapped(runner: CliRunner, counted: Path) -> None:
     ]
     table = runner.invoke(app, ["sources", "--db", str(counted)])
     assert "council.xlsx" in table.stdout
-    unmapped = json.loads(runner.invoke(app, ["unmapped", "--json", "--db", str(counted)]).stdout)
+    unmapped = json.loads(
+        runner.invoke(app, ["unmapped", "--lines", "--json", "--db", str(counted)]).stdout
+    )
     assert [
         (u["file_name"], u["excel_row"], u["native_label"], u["amount_gbp"]) for u in unmapped
     ] == [("council.xlsx", 4, "Mystery line", "7.00")]

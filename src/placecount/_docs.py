@@ -30,10 +30,19 @@ def help_text(command: str | None = None) -> str:
 
     from .cli import app
 
+    args = [command, "--help"] if command else ["--help"]
+    saved = {k: os.environ.get(k) for k in ("COLUMNS", "TERM")}
     os.environ["COLUMNS"] = "88"
     os.environ["TERM"] = "dumb"
-    args = [command, "--help"] if command else ["--help"]
-    result = CliRunner().invoke(app, args, prog_name="placecount", env={"COLUMNS": "88"})
+    try:
+        result = CliRunner().invoke(app, args, prog_name="placecount", env={"COLUMNS": "88"})
+    finally:
+        # the help is drawn at 88 columns; nothing else in the process is
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return result.output.rstrip() + "\n"
 
 
