@@ -89,13 +89,9 @@ def test_ndpb_table_maps_at_least_99_5_percent_of_the_counted_bodies_money() -> 
     counted = [r for r in lines if r["included"]]
     outside = [r for r in lines if r["reason"] and r["reason"].startswith("not spending")]
     # every kept body is either counted or left out by its mapping row, with its reason
-    assert {r["native_label"] for r in counted + outside} == {
-        b["overall_alb_name"] for b in kept
-    }
+    assert {r["native_label"] for r in counted + outside} == {b["overall_alb_name"] for b in kept}
     assert sum(r["amount_pence"] for r in counted + outside) == expected
-    assert sum(allocations["amount_pence"].to_pylist()) == sum(
-        r["amount_pence"] for r in counted
-    )
+    assert sum(allocations["amount_pence"].to_pylist()) == sum(r["amount_pence"] for r in counted)
     done = sum(abs(r["amount_pence"]) for r in counted if r["mapped"])
     whole = sum(abs(r["amount_pence"]) for r in counted)
     rest = {r["native_label"]: r["amount_pence"] for r in counted if not r["mapped"]}
@@ -151,7 +147,10 @@ def payments_2023_24() -> list[tuple[str, int]]:
     assert rows[0][:4] == ("Council name", "Payment Date", "Supplier", "Amount")
     out = []
     for _, when, supplier, amount in (r[:4] for r in rows[1:]):
-        day = when.date() if isinstance(when, dt.datetime) else dt.date.fromisoformat(str(when)[:10])
+        if isinstance(when, dt.datetime):
+            day = when.date()
+        else:
+            day = dt.date.fromisoformat(str(when)[:10])
         if dt.date(2023, 4, 1) <= day <= dt.date(2024, 3, 31):
             # one cell is written with a decimal comma, 1241,32
             text = amount.replace(",", ".") if isinstance(amount, str) else amount
