@@ -147,9 +147,10 @@ def payments_2023_24() -> list[tuple[str, int]]:
     assert rows[0][:4] == ("Council name", "Payment Date", "Supplier", "Amount")
     out = []
     for _, when, supplier, amount in (r[:4] for r in rows[1:]):
-        day = (
-            when.date() if isinstance(when, dt.datetime) else dt.date.fromisoformat(str(when)[:10])
-        )
+        if isinstance(when, dt.datetime):
+            day = when.date()
+        else:
+            day = dt.date.fromisoformat(str(when)[:10])
         if dt.date(2023, 4, 1) <= day <= dt.date(2024, 3, 31):
             # one cell is written with a decimal comma, 1241,32
             text = amount.replace(",", ".") if isinstance(amount, str) else amount
