@@ -68,6 +68,8 @@ CODES: dict[str, str] = {
     "database-in-use": "Another placecount process is using the database; try again when it has finished.",
     "bad-scenario": "A scenario or journey file cannot be used as written: an unknown or missing key, a negative value, a share above 1, a profile of the wrong length, low or high on the wrong side.",
     "bad-manifest": "A manifest or report JSON file cannot be read.",
+    "output-not-ours": "`run`'s output folder holds files placecount did not write there (the project's database, an input, anything else): `run` replaces the folder whole, so it refuses.",
+    "output-outside": "An output path in a project file or manifest is absolute, climbs out with '..' or leads out by a symlink: outputs are written only inside their folder.",
     "unknown-theme": "The theme asked for is not declared in placecount.toml.",
     "no-lines": "The sheet has a header but no lines with amounts.",
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",

@@ -15,9 +15,10 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from . import __version__
@@ -29,20 +30,190 @@ from .project import (
     ReportOutput,
     ScenarioOutput,
     TraceOutput,
+    key_path,
     load_project,
     load_project_set,
     split_selector,
+    toml_line,
 )
 from .resources import resource_path
 from .sources import file_digest
 
 MANIFEST = "manifest.json"
 DB_NAME = "placecount.duckdb"
+#: Written in every output folder ``run`` builds: the files placecount owns there.
+MARKER = ".placecount-output"
 
 
 def _rel(path: Path, base: Path) -> str:
     """A path as the manifest writes it: relative, with forward slashes."""
     return PurePosixPath(Path(os.path.relpath(path.resolve(), base.resolve()))).as_posix()
+
+
+def _project_inputs(project: Project, base: Path, project_file: Path) -> list[Path]:
+    """Every file the project names as an input: what an output folder must not hold."""
+    named = [project_file]
+    for src in project.sources:
+        named.append(base / src.file)
+        if src.mapping:
+            named.append(base / src.mapping)
+    named += [base / m for m in project.mappings.values()]
+    named += [base / s.input for s in project.outputs if getattr(s, "input", None)]
+    return named
+
+
+def _owned(out: Path) -> set[str] | None:
+    """The files placecount wrote in ``out``, by its marker (or, for a folder written
+    before there were markers, by its manifest); None when nothing says placecount owns it."""
+    try:
+        marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
+        return {str(name) for name in marker["files"]} | {MARKER}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        names = {str(o["path"]) for o in manifest["outputs"]}
+        names |= {str(p["path"]) for p in manifest.get("places", [])}
+        places = {str(p["key"]) for p in manifest.get("places", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return names | {MANIFEST, DB_NAME} | {f"{k}/{DB_NAME}" for k in places}
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _not_ours(message: str, out: Path) -> InputError:
+    return InputError.one(
+        "output-not-ours",
+        f"the output folder holds {message}: `run` replaces its output folder whole, and "
+        "would lose it.",
+        file=out.name,
+        note="Give --out a new or empty folder, or one an earlier `run` wrote.",
+    )
+
+
+def _check_out(out: Path, project_file: Path, inputs: list[Path]) -> None:
+    """Refuse an output folder that holds anything placecount did not write there."""
+    own_db = (project_file.parent / DB_NAME).resolve()
+    owned = (_owned(out) if out.is_dir() else None) or set()
+    if _inside(own_db, out) and own_db.exists() and _rel(own_db, out) not in owned:
+        raise _not_ours(f"the project's database {_rel(own_db, out)}", out)
+    for path in inputs:
+        if _inside(path.resolve(), out):
+            raise _not_ours(f"an input of the count, {_rel(path, out)!r}", out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError.one(
+            "output-not-ours",
+            "the output folder is a file, not a folder.",
+            file=out.name,
+            note="Give --out a new or empty folder.",
+        )
+    for path in sorted(out.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        name = PurePosixPath(path.relative_to(out)).as_posix()
+        if name not in owned and not (name.endswith(".wal") and name[:-4] in owned):
+            raise _not_ours(f"{name!r}, which placecount did not write", out)
+
+
+def _outside(name: str) -> str | None:
+    """Why an output path named in a project or manifest is not inside its folder, or None."""
+    if not name or PurePosixPath(name).is_absolute() or PureWindowsPath(name).anchor:
+        return "is an absolute path"
+    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+        return "climbs out of it with '..'"
+    return None
+
+
+def _output_entries(
+    loc: tuple[object, ...], outputs: list[Any]
+) -> list[tuple[tuple[object, ...], str]]:
+    entries: list[tuple[tuple[object, ...], str]] = []
+    for i, spec in enumerate(outputs):
+        for field in ("file", "chart"):
+            name = getattr(spec, field, None)
+            if name is not None:
+                entries.append(((*loc, i, field), name))
+    return entries
+
+
+def _confine(project_file: Path, entries: list[tuple[tuple[object, ...], str]]) -> None:
+    """Refuse a project whose outputs would be written outside the output folder."""
+    for loc, name in entries:
+        why = _outside(name)
+        if why is None:
+            continue
+        try:
+            row = toml_line(project_file.read_text(encoding="utf-8"), loc)
+        except (OSError, ValueError):
+            row = None
+        raise InputError.one(
+            "output-outside",
+            f"the output {name!r} {why}: `run` writes only inside its output folder.",
+            file=project_file.name,
+            row=row,
+            header=key_path(loc),
+            note="Give the output's path relative to the output folder, without '..'.",
+        )
+
+
+def _target(out: Path, name: str) -> Path:
+    """Where an output named in the project goes: inside ``out``, or an error."""
+    target = out / name
+    if _outside(name) is not None or not _inside(target.resolve(), out.resolve()):
+        raise InputError.one(
+            "output-outside",
+            f"the output {name!r} would be written outside the output folder.",
+            note="Give the output's path relative to the output folder, without '..'.",
+        )
+    return target
+
+
+@contextmanager
+def _building(out: Path) -> Iterator[Path]:
+    """A new empty folder beside ``out`` to build in; swapped in for ``out`` only when
+    the block finishes, with a marker naming the files placecount wrote there."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=f".{out.name}-", suffix=".new", dir=out.parent))
+    try:
+        yield new
+        files = sorted(
+            PurePosixPath(p.relative_to(new)).as_posix()
+            for p in new.rglob("*")
+            if p.is_file() and p != new / MARKER
+        )
+        from .render import to_json, write_output
+
+        write_output(new / MARKER, to_json({"files": files}))
+        umask = os.umask(0)
+        os.umask(umask)
+        new.chmod(0o777 & ~umask)
+        _swap(new, out)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+
+
+def _swap(new: Path, out: Path) -> None:
+    """Put the folder ``new`` where ``out`` is, the old one moved aside and then removed."""
+    try:
+        os.replace(new, out)  # out is missing or an empty folder
+        return
+    except OSError:
+        if not out.is_dir():
+            raise
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}-", suffix=".old", dir=out.parent))
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def run(
@@ -52,10 +223,10 @@ def run(
 ) -> dict[str, Any]:
     """Build the count described by ``project_file`` from scratch and write its outputs.
 
-    Returns the manifest, which is also written to ``out/manifest.json``.
+    Returns the manifest, which is also written to ``out/manifest.json``. The count is
+    built in a new folder beside ``out`` and swapped in only when it is complete, so a
+    failed or killed run leaves the last complete output as it was.
     """
-    from . import api
-
     project_file = Path(project_file)
     real, key = split_selector(project_file)
     if key is None:
@@ -77,12 +248,27 @@ def run(
             note="Add a [[sources]] table for each spreadsheet.",
         )
     base = project_file.parent
-    out = Path(out) if out is not None else base / "out"
-    out.mkdir(parents=True, exist_ok=True)
+    final = (Path(out) if out is not None else base / "out").resolve()
+    _confine(real, _output_entries(("outputs",), project.outputs))
+    _check_out(final, real, _project_inputs(project, base, real))
+    with _building(final) as out:
+        manifest = _run_into(project, project_file, real, key, base, out, progress)
+    return manifest
+
+
+def _run_into(
+    project: Project,
+    project_file: Path,
+    real: Path,
+    key: str | None,
+    base: Path,
+    out: Path,
+    progress: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    """Build the count in ``out``, a new empty folder, and write its manifest there."""
+    from . import api
+
     db = out / DB_NAME
-    for stale in (db, db.with_name(DB_NAME + ".wal")):
-        if stale.exists():
-            stale.unlink()
     inputs: dict[str, Path] = {_rel(real, base): real}
     used_kinds: list[str] = []
     for i, src in enumerate(project.sources, start=1):
@@ -151,12 +337,32 @@ def run_set(
 ) -> dict[str, Any]:
     """Build each place of a project of several in its own folder under ``out``, then the
     comparisons; ``out/manifest.json`` lists every input, output and total of the set."""
+    base = project_file.parent
+    final = (Path(out) if out is not None else base / "out").resolve()
+    named = [project_file] + [base / c.deflators for c in pset.compare if c.deflators]
+    for entry in pset.places:
+        sub = pset.project_for(entry.slug())
+        named += _project_inputs(sub, base, project_file)
+    entries = _output_entries(("outputs",), pset.outputs)
+    entries += _output_entries(("compare",), pset.compare)
+    for j, entry in enumerate(pset.places):
+        entries += _output_entries(("places", j, "outputs"), entry.outputs or [])
+    _confine(project_file, entries)
+    _check_out(final, project_file, named)
+    with _building(final) as out:
+        return _run_set_into(project_file, pset, base, out, progress)
+
+
+def _run_set_into(
+    project_file: Path,
+    pset: ProjectSet,
+    base: Path,
+    out: Path,
+    progress: Callable[[str], None] | None,
+) -> dict[str, Any]:
     from . import api, compare
     from .render import to_json, write_output
 
-    base = project_file.parent
-    out = Path(out) if out is not None else base / "out"
-    out.mkdir(parents=True, exist_ok=True)
     places: list[dict[str, Any]] = []
     inputs: dict[str, dict[str, Any]] = {}
     reference: dict[str, dict[str, Any]] = {}
@@ -181,7 +387,7 @@ def run_set(
     for spec in pset.compare:
         if progress:
             progress(f"compare {spec.file}")
-        target = out / spec.file
+        target = _target(out, spec.file)
         fmt = compare.SUFFIXES.get(target.suffix.lower())
         if fmt is None:
             raise _bad_suffix(spec.file, compare.FORMATS)
@@ -244,7 +450,7 @@ def _write_output(
 ) -> list[Path]:
     from . import api, render
 
-    target = out / spec.file
+    target = _target(out, spec.file)
     target.parent.mkdir(parents=True, exist_ok=True)
     fmt = render.SUFFIX_FORMATS.get(target.suffix.lower())
     written = [target]
@@ -275,7 +481,7 @@ def _write_output(
     elif isinstance(spec, FlowsOutput):
         if fmt not in render.FLOWS_FORMATS:
             raise _bad_suffix(spec.file, render.FLOWS_FORMATS)
-        chart = out / spec.chart if spec.chart else None
+        chart = _target(out, spec.chart) if spec.chart else None
         source = base / spec.input if spec.input else None
         result = api.flows(
             source,
@@ -306,13 +512,14 @@ def _write_scenario(
     inputs[_rel(source, base)] = source
     model = scenario.load_scenario(source)
     result = scenario.price(model, db)
-    target = out / spec.file
+    target = _target(out, spec.file)
     fmt = render.SUFFIX_FORMATS.get(target.suffix.lower(), "")
     render.write_output(target, scenario_render.scenario_output(result, fmt))
     written = [target]
     if spec.chart:
-        scenario_render.scenario_chart(result, out / spec.chart)
-        written.append(out / spec.chart)
+        chart = _target(out, spec.chart)
+        scenario_render.scenario_chart(result, chart)
+        written.append(chart)
     return written
 
 
@@ -355,10 +562,20 @@ def verify(manifest_file: Path) -> dict[str, Any]:
         project_file = (manifest_file.parent / manifest["project_file"]).resolve()
         expected_inputs = manifest["inputs"] + manifest.get("reference_data", [])
         expected_outputs = manifest["outputs"]
+        outside = [(o["path"], _outside(str(o["path"]))) for o in expected_outputs]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError.one(
             "bad-manifest", f"not a placecount manifest: {exc}.", file=manifest_file.name
         ) from exc
+    for name, why in outside:
+        if why is not None:
+            raise InputError.one(
+                "output-outside",
+                f"the manifest's output {name!r} {why}: a manifest's outputs are inside "
+                "its folder.",
+                file=manifest_file.name,
+                note="This manifest was not written by `placecount run`; do not trust it.",
+            )
     base = project_file.parent
     checks: list[dict[str, Any]] = []
     for item in expected_inputs:

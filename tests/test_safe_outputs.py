@@ -1,0 +1,168 @@
+"""Outputs that cannot cost data: `run` builds aside and swaps in, writes only inside its
+output folder, through temporary files nobody can predict (issue #14)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from placecount import run as runmod
+from placecount.cli import app
+from placecount.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def place(tmp_path: Path) -> Path:
+    """A copy of the example place, so tests can change its files."""
+    folder = tmp_path / "exampleshire"
+    shutil.copytree(ROOT / "examples" / "exampleshire", folder)
+    return folder / "placecount.toml"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_into_the_project_folder_leaves_a_hand_built_database(
+    place: Path, runner: CliRunner
+) -> None:
+    folder = place.parent
+    db = folder / "placecount.duckdb"
+    built = runner.invoke(
+        app,
+        [
+            "ingest",
+            "council",
+            str(folder / "riverton_district_outturn_2008-09.csv"),
+            "--db",
+            str(db),
+            "--org",
+            "Riverton District Council",
+            "--quiet",
+        ],
+    )
+    assert built.exit_code == 0, built.stderr
+    before = digest(db)
+    listing = sorted(p.name for p in folder.parent.iterdir())
+    result = runner.invoke(app, ["run", str(place), "--out", str(folder)])
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "the output folder holds the project's database placecount.duckdb" in result.stderr
+    assert "--out" in result.stderr
+    assert digest(db) == before
+    # nothing left beside it: the refusal comes before any building
+    assert sorted(p.name for p in folder.parent.iterdir()) == listing
+    assert not (folder / "manifest.json").exists()
+
+
+def test_run_refuses_a_folder_holding_an_input(place: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["run", str(place), "--out", str(place.parent)])
+    assert result.exit_code == 2
+    assert "the output folder holds an input of the count, 'placecount.toml'" in result.stderr
+
+
+def test_run_refuses_a_folder_holding_files_it_did_not_write(
+    place: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    notes = out / "notes.txt"
+    notes.write_text("an auditor's own notes\n")
+    result = runner.invoke(app, ["run", str(place), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "holds 'notes.txt', which placecount did not write" in result.stderr
+    assert notes.read_text() == "an auditor's own notes\n"
+
+
+def test_a_second_run_replaces_its_own_folder_whole(place: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runmod.run(place, out)
+    assert (out / ".placecount-output").is_file()
+    first = digest(out / "count.csv")
+    # an output dropped from the project does not linger from the run before
+    text = place.read_text().replace('file = "older_people.csv"', 'file = "older.csv"')
+    place.write_text(text)
+    runmod.run(place, out)
+    assert not (out / "older_people.csv").exists() and (out / "older.csv").exists()
+    assert digest(out / "count.csv") == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exampleshire", "out"]
+
+
+def test_a_failed_run_leaves_the_last_complete_output(place: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runmod.run(place, out)
+    before = {p.name: digest(p) for p in out.iterdir()}
+    (place.parent / "ndpb_spending_2008-09.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(Exception) as err:
+        runmod.run(place, out)
+    assert "ndpb_spending_2008-09.xlsx" in str(err.value)
+    assert {p.name: digest(p) for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exampleshire", "out"]
+
+
+@pytest.mark.parametrize(
+    ("line", "where"),
+    [
+        ('file = "../escaped.csv"', "row 13 (outputs[0].file)"),
+        ('file = "{abs}"', "row 13 (outputs[0].file)"),
+        ('file = "t.csv"\nchart = "sub/../../escaped.svg"', "row 14 (outputs[0].chart)"),
+    ],
+)
+def test_run_refuses_outputs_outside_the_output_folder(
+    tmp_path: Path, runner: CliRunner, line: str, where: str
+) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    shutil.copy(
+        ROOT / "examples" / "exampleshire" / "riverton_district_outturn_2008-09.csv", folder
+    )
+    escaped = tmp_path / "escaped.csv"
+    project = folder / "placecount.toml"
+    kind = "flows" if "chart" in line else "report"
+    project.write_text(
+        '[place]\nname = "Riverton"\nfinancial_year = "2008-09"\npopulation = 100000\n\n'
+        '[[sources]]\nkind = "council"\nfile = "riverton_district_outturn_2008-09.csv"\n'
+        'org = "Riverton District Council"\n\n'
+        f'[[outputs]]\ntype = "{kind}"\n' + line.format(abs=escaped) + "\n"
+    )
+    result = runner.invoke(app, ["run", str(project)])
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert f"placecount.toml › {where}: the output " in result.stderr
+    assert "`run` writes only inside its output folder" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["placecount.toml", "riverton_district_outturn_2008-09.csv"]
+    )
+
+
+def test_an_output_is_not_written_through_a_symlink_out(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(tmp_path)
+    with pytest.raises(InputError) as err:
+        runmod._target(out, "sub/count.csv")
+    assert err.value.issues[0].code == "output-outside"
+    assert "'sub/count.csv' would be written outside the output folder" in str(err.value)
+    assert runmod._target(out, "a/count.csv") == out / "a" / "count.csv"
+
+
+def test_verify_refuses_a_manifest_with_outputs_outside_its_folder(
+    place: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    out = tmp_path / "out"
+    runmod.run(place, out)
+    manifest = out / "manifest.json"
+    data = json.loads(manifest.read_text())
+    for bad in ("../../victim.txt", "/etc/victim.txt"):
+        data["outputs"][0]["path"] = bad
+        manifest.write_text(json.dumps(data))
+        result = runner.invoke(app, ["verify", str(manifest)])
+        assert result.exit_code == 2, result.stdout + result.stderr
+        assert f"manifest.json: the manifest's output {bad!r} " in result.stderr
+        assert "a manifest's outputs are inside its folder" in result.stderr
