@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,43 @@ def test_verify_refuses_a_manifest_with_outputs_outside_its_folder(
         assert result.exit_code == 2, result.stdout + result.stderr
         assert f"manifest.json: the manifest's output {bad!r} " in result.stderr
         assert "a manifest's outputs are inside its folder" in result.stderr
+
+
+def _writer(name: str) -> Callable[[Path], None]:
+    from placecount.charts import Link, sankey
+    from placecount.project import Place, Project, write_project
+    from placecount.render import write_output
+    from placecount.scenario import load_scenario, price
+    from placecount.scenario_render import scenario_chart
+
+    if name == "count.csv":
+        return lambda p: write_output(p, "code,amount\n")
+    if name == "wall.svg":
+        return lambda p: sankey([Link("Department", "Council", 10**10)], "T", p)
+    if name == "scenario.svg":
+        scenario = price(
+            load_scenario(ROOT / "examples" / "scenarios" / "older_people_dorset.yaml")
+        )
+        return lambda p: scenario_chart(scenario, p)
+    project = Project(place=Place(name="Testshire", financial_year="2008-09"))
+    return lambda p: write_project(p, project)
+
+
+@pytest.mark.parametrize("name", ["count.csv", "wall.svg", "scenario.svg", "placecount.toml"])
+def test_a_symlink_at_the_old_temporary_name_is_not_followed(tmp_path: Path, name: str) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the victim's own text\n")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / name
+    old_tmp = "placecount.toml.tmp" if name == "placecount.toml" else f".{name}.tmp"
+    (folder / old_tmp).symlink_to(victim)
+    _writer(name)(target)
+    assert victim.read_text() == "the victim's own text\n"
+    assert target.is_file() and not target.is_symlink()
+    assert target.stat().st_size > 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as a plain open() makes it
+    # nothing of the write is left behind beside the planted link
+    assert sorted(p.name for p in folder.iterdir()) == sorted([name, old_tmp])

@@ -18,10 +18,7 @@ of placecount does not pay their import time.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -328,22 +325,13 @@ def sankey(links: list[Link], title: str, path: Path) -> None:
             "bad-option", f"a chart can be .html, .svg or .png, not {path.suffix!r}."
         )
     layout = _layout(list(links))
-    with _atomic(path) as tmp:
+    from .render import atomic_path
+
+    with atomic_path(path) as tmp:
         if suffix == ".html":
             _write_html(layout, title, tmp)
         else:
             _write_static(layout, title, tmp, suffix[1:])
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """A temporary file in the destination's folder, replaced into place on success."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _rgba(colour: str, alpha: float) -> str:

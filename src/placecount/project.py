@@ -608,6 +608,6 @@ def write_project(path: Path, project: Project) -> None:
             f"{k} = {json.dumps(v, ensure_ascii=False)}"
             for k, v in sorted(project.mappings.items())
         ]
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    from .render import write_output
+
+    write_output(path, "\n".join(out) + "\n")

@@ -5,7 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -723,19 +728,32 @@ def _sheet(
         ws.autofilter(0, 0, len(rows), len(columns) - 1)
 
 
+@contextmanager
+def atomic_path(path: Any) -> Iterator[Path]:
+    """A new temporary file beside ``path``, made with an unpredictable name by
+    ``tempfile.mkstemp`` (so a file or symlink planted there cannot be followed); write it
+    by name in the block, and it replaces ``path`` when the block ends, or is removed."""
+    target = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_output(path: Any, data: str | bytes) -> None:
     """Write a file atomically: to a temporary file beside it, then renamed into place."""
-    import os
-    from pathlib import Path
-
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    with open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "r+b") as fh:
         fh.write(payload)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, target)
 
 
 PATH_COLUMNS = [

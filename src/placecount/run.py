@@ -58,7 +58,9 @@ def _project_inputs(project: Project, base: Path, project_file: Path) -> list[Pa
         if src.mapping:
             named.append(base / src.mapping)
     named += [base / m for m in project.mappings.values()]
-    named += [base / s.input for s in project.outputs if getattr(s, "input", None)]
+    for spec in project.outputs:
+        if isinstance(spec, FlowsOutput | ScenarioOutput) and spec.input:
+            named.append(base / spec.input)
     return named
 
 

@@ -9,12 +9,11 @@ plotly and xlsxwriter are imported inside the functions that use them.
 from __future__ import annotations
 
 import io
-import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .render import money, new_workbook, percent, to_csv
+from .render import atomic_path, money, new_workbook, percent, to_csv
 
 CASE_TITLES = {"low": "Low (prudent)", "central": "Central", "high": "High"}
 CSV_COLUMNS = [
@@ -612,16 +611,11 @@ def scenario_chart(result: dict[str, Any], path: Path) -> None:
         raise InputError.one(
             "bad-option", f"--chart {path.name!r}: give a .svg, .png or .html file."
         )
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".html":
             _chart_html(result, tmp)
         else:
             _chart_static(result, tmp, suffix[1:])
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _chart_static(result: dict[str, Any], tmp: Path, fmt: str) -> None:
