@@ -6,7 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -208,3 +212,51 @@ def test_a_symlink_at_the_old_temporary_name_is_not_followed(tmp_path: Path, nam
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as a plain open() makes it
     # nothing of the write is left behind beside the planted link
     assert sorted(p.name for p in folder.iterdir()) == sorted([name, old_tmp])
+
+
+def _damage_in_the_middle(db: Path) -> None:
+    """The middle half of a real database overwritten: found when its lines are read."""
+    data = bytearray(db.read_bytes())
+    n = len(data)
+    data[n // 4 : 3 * n // 4] = b"\xa5" * (3 * n // 4 - n // 4)
+    db.write_bytes(bytes(data))
+
+
+def _damage_all_but_the_header(db: Path) -> None:
+    """Everything after the headers overwritten: found on opening, where DuckDB's message
+    ("... in block at location ...") holds the word "lock"."""
+    data = bytearray(db.read_bytes())
+    data[12288:-4096] = b"\xa5" * (len(data) - 4096 - 12288)
+    db.write_bytes(bytes(data))
+
+
+def _random_megabyte(db: Path) -> None:
+    db.write_bytes(random.Random(14).randbytes(1 << 20))
+
+
+@pytest.mark.parametrize(
+    "damage", [_random_megabyte, _damage_in_the_middle, _damage_all_but_the_header]
+)
+def test_a_damaged_database_is_said_to_be_damaged_at_once(
+    place: Path, tmp_path: Path, damage: Callable[[Path], None]
+) -> None:
+    runmod.run(place, tmp_path / "out")
+    db = tmp_path / "out" / "placecount.duckdb"
+    damage(db)
+    before = digest(db)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "placecount", "report", "--db", str(db), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PLACECOUNT_LOCK_WAIT": "10"},
+        timeout=60,
+    )
+    took = time.monotonic() - started
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error: the database file is damaged: 'placecount.duckdb'" in result.stderr
+    assert "restore it or run `placecount run` again" in result.stderr
+    assert "in use" not in result.stderr and "Traceback" not in result.stderr
+    assert str(tmp_path) not in result.stderr
+    assert took < 8, f"waited {took:.1f} s as if the file were locked"
+    assert digest(db) == before

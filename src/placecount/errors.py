@@ -66,6 +66,7 @@ CODES: dict[str, str] = {
     "bad-flow": "A funding chain or flow graph row is not valid (empty path, negative amount, cycle, a body paying out more than it receives).",
     "limit-exceeded": "A file is larger, longer or wider than the limit set (a guard against damaged or hostile files); the limit can be raised.",
     "database-in-use": "Another placecount process is using the database; try again when it has finished.",
+    "database-damaged": "The database file is damaged (a checksum does not match, or it is not a DuckDB file at all): restore it or run `placecount run` again.",
     "bad-scenario": "A scenario or journey file cannot be used as written: an unknown or missing key, a negative value, a share above 1, a profile of the wrong length, low or high on the wrong side.",
     "bad-manifest": "A manifest or report JSON file cannot be read.",
     "output-not-ours": "`run`'s output folder holds files placecount did not write there (the project's database, an input, anything else): `run` replaces the folder whole, so it refuses.",

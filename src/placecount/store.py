@@ -15,6 +15,7 @@ pound can be walked back to its cell.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -137,7 +138,9 @@ def _connect(path: str) -> Any:
             return duckdb.connect(path)
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
-            locked = "lock" in message.lower()
+            if _is_damaged(exc):
+                raise _damaged(path, exc) from exc
+            locked = re.search(r"\block", message, re.IGNORECASE) is not None  # not "block"
             if locked and time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
@@ -151,6 +154,24 @@ def _connect(path: str) -> Any:
             raise InputError.one(
                 "database-error", f"cannot open the database {Path(path).name!r}: {message}"
             ) from exc
+
+
+def _is_damaged(exc: BaseException) -> bool:
+    """Whether a DuckDB error says the file itself is damaged (a checksum that does not
+    match, or no DuckDB header), which waiting or retrying cannot mend."""
+    text = str(exc).lower()
+    return "corrupt database file" in text or "not a valid duckdb database file" in text
+
+
+def _damaged(path: str, exc: BaseException) -> InputError:
+    name = Path(path).name
+    detail = str(exc).splitlines()[0].replace(f'"{Path(path).resolve()}"', repr(name))
+    detail = detail.replace(f'"{path}"', repr(name))
+    return InputError.one(
+        "database-damaged",
+        f"the database file is damaged: {name!r} cannot be read ({detail}); restore it or "
+        "run `placecount run` again.",
+    )
 
 
 @contextmanager
@@ -221,6 +242,10 @@ class Store:
                 "trim(regexp_replace(lower(coalesce(x, '')), '[^a-z0-9]+', ' ', 'g'))"
             )
             yield store
+        except Exception as exc:
+            if _is_damaged(exc):
+                raise _damaged(text, exc) from exc
+            raise
         finally:
             con.close()
 
