@@ -260,3 +260,75 @@ def test_a_damaged_database_is_said_to_be_damaged_at_once(
     assert str(tmp_path) not in result.stderr
     assert took < 8, f"waited {took:.1f} s as if the file were locked"
     assert digest(db) == before
+
+
+# -- shares and rates refused as text --------------------------------------------------------
+
+EXAMPLE = ROOT / "examples" / "exampleshire"
+HUGE = "1e999999999"
+TINY = "1e-999999999"
+
+
+def placecount(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The command line in its own process, with a time limit: a value that would take
+    minutes to turn into an exact fraction fails the test rather than hanging it."""
+    return subprocess.run(
+        [sys.executable, "-m", "placecount", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize("value", [TINY, HUGE, "0." + "1" * 40])
+def test_a_pesa_share_with_an_exponent_or_too_many_digits_is_refused(
+    tmp_path: Path, value: str
+) -> None:
+    result = placecount(
+        "ingest", "pesa", str(EXAMPLE / "pesa_cra_regional_2008-09.xlsx"),
+        "--region", "East Midlands", "--share", value, "--db", "x.duckdb", "--quiet",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    why = "has more than 30 digits" if "e" not in value else "is written with an exponent"
+    assert f"error: --share {value!r} {why}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_mapping_share_with_an_exponent_is_refused(tmp_path: Path) -> None:
+    mapping = tmp_path / "mine.csv"
+    mapping.write_text(
+        "native_code,native_label,cofog_code,share,note\n"
+        f",Education services,09,{TINY},tiny\n,Education services,09,1,whole\n"
+    )
+    result = placecount(
+        "ingest", "council", str(EXAMPLE / "riverton_district_outturn_2008-09.csv"),
+        "--org", "Riverton District Council", "--mapping", str(mapping),
+        "--db", "x.duckdb", "--quiet",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"mine.csv › row 2 (share): share {TINY!r} is written with an exponent" in (
+        result.stderr
+    )
+
+
+def test_a_hand_over_rate_with_an_exponent_is_refused(tmp_path: Path) -> None:
+    chains = ROOT / "examples" / "leicester" / "european_funding.csv"
+    result = placecount("flows", str(chains), "--rate", TINY, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"error: --rate {TINY!r} is written with an exponent" in result.stderr
+
+
+def test_a_driver_share_with_an_exponent_is_refused(place: Path) -> None:
+    text = place.read_text().replace(
+        "[[sources]]",
+        f'[[drivers]]\ncofog = "09"\nshare = "{TINY}"\nbasis = "pupils"\n\n[[sources]]',
+        1,
+    )
+    place.write_text(text)
+    result = placecount("run", str(place), "--out", "built", cwd=place.parent)
+    assert result.returncode == 2, result.stderr
+    assert f"drivers[0].share: {TINY!r} is written with an exponent" in result.stderr
+    assert not (place.parent / "built").exists()

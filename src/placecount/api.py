@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, Issue, shorten
 from .models import KINDS, Limits, ReadOptions, pence_to_pounds
+from .sources._cells import plain_decimal
 
 if TYPE_CHECKING:
     from .project import Project
@@ -97,11 +98,11 @@ def parse_share(
         )
     if share is not None:
         try:
-            value = Decimal(share.strip().rstrip("%"))
-        except InvalidOperation:
+            value = plain_decimal(share.strip().rstrip("%"))
+        except ValueError as why:
             raise InputError.one(
                 "share-out-of-range",
-                f"--share {share} is not a number.",
+                f"--share {shorten(share)!r} {why}.",
                 note="Write it as a fraction of the region, e.g. 0.0724.",
             ) from None
         if share.strip().endswith("%"):

@@ -15,7 +15,6 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from .errors import InputError, Issue, shorten
 from .resources import resource_path
-from .sources._cells import normalise
+from .sources._cells import normalise, plain_decimal
 
 MAPPING_COLUMNS = [
     "native_code",
@@ -308,9 +307,9 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
             raise bad(f"{rec.get('cofog_code')!r} is not a COFOG code.", i, "cofog_code")
         share_text = (rec.get("share") or "1").strip() or "1"
         try:
-            share = Fraction(Decimal(share_text))
-        except (InvalidOperation, ValueError):
-            raise bad(f"share {share_text!r} is not a number.", i, "share") from None
+            share = Fraction(plain_decimal(share_text))
+        except ValueError as why:
+            raise bad(f"share {shorten(share_text)!r} {why}.", i, "share") from None
         if not 0 < share <= 1:
             raise bad(f"share {share_text} is outside 0–1.", i, "share")
         parent = (rec.get("parent") or "").strip() or None

@@ -27,15 +27,15 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
 from . import coverage, rounding
 from .cofog import classification, normalise_code
-from .errors import InputError
+from .errors import InputError, shorten
 from .models import pence_to_pounds
 from .project import Method, Project, Theme
 from .resources import resource_path
+from .sources._cells import plain_decimal
 from .store import CountQueries, Store
 
 KIND_ORDER = ["council", "nhs", "police", "pesa", "ndpb", "payments", "generic"]
@@ -622,13 +622,13 @@ def drivers_for(project: Project | None) -> list[dict[str, Any]]:
                 file="placecount.toml",
             )
         try:
-            share = Decimal(d.share)
-        except ArithmeticError as exc:
+            share = plain_decimal(d.share)
+        except ValueError as why:
             raise InputError.one(
                 "bad-driver",
-                f"drivers[{n}].share: {d.share!r} is not a number.",
+                f"drivers[{n}].share: {shorten(d.share)!r} {why}.",
                 file="placecount.toml",
-            ) from exc
+            ) from None
         if not 0 < share <= 1:
             raise InputError.one(
                 "bad-driver",

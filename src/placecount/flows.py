@@ -19,14 +19,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import InputError, Issue, column_letter
+from .errors import InputError, Issue, column_letter, shorten
 from .models import pence_to_pounds
-from .sources._cells import UNIT_FACTOR, cell_text, detect_units, normalise, parse_amount
+from .sources._cells import (
+    UNIT_FACTOR,
+    cell_text,
+    detect_units,
+    normalise,
+    parse_amount,
+    plain_decimal,
+)
 
 Measured = Literal["source", "delivered"]
 DEFAULT_RATE = "0.20"
@@ -63,9 +70,9 @@ def parse_rate(text: str, option: str = "--rate") -> Fraction:
     """A hand-over rate such as '0.2' or '20%' as an exact fraction in [0, 1)."""
     raw = text.strip()
     try:
-        value = Decimal(raw.rstrip("%"))
-    except InvalidOperation:
-        raise InputError.one("bad-option", f"{option} {raw!r} is not a number.") from None
+        value = plain_decimal(raw.rstrip("%"))
+    except ValueError as why:
+        raise InputError.one("bad-option", f"{option} {shorten(raw)!r} {why}.") from None
     if raw.endswith("%"):
         value /= 100
     if not value.is_finite() or not 0 <= value < 1:

@@ -113,7 +113,7 @@ class Driver(BaseModel):
     @classmethod
     def _share_text(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return repr(value)
+            return format(Decimal(repr(value)), "f")  # 1e-05 as 0.00001
         return value
 
 
@@ -245,7 +245,7 @@ class SourceSpec(BaseModel):
     def _share_as_text(cls, value: object) -> object:
         # share = 0.0724 in TOML is a float: keep the digits as written, never the float
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return repr(value)
+            return format(Decimal(repr(value)), "f")  # 1e-05 as 0.00001
         return value
 
 

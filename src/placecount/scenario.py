@@ -46,8 +46,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .errors import InputError, Issue
+from .errors import InputError, Issue, shorten
 from .models import KINDS, pence_to_pounds
+from .sources._cells import plain_decimal
 
 #: HM Treasury Green Book social time preference rate, for the first 30 years.
 DEFAULT_DISCOUNT_RATE = Decimal("0.035")
@@ -939,9 +940,9 @@ def parse_fraction(
         return None
     raw = str(value).strip()
     try:
-        number = Decimal(raw.rstrip("%"))
-    except InvalidOperation:
-        raise InputError.one("bad-option", f"{option} {raw!r} is not a number.") from None
+        number = plain_decimal(raw.rstrip("%"))
+    except ValueError as why:
+        raise InputError.one("bad-option", f"{option} {shorten(raw)!r} {why}.") from None
     if raw.endswith("%"):
         number /= 100
     ok = number.is_finite() and number >= 0 and (number <= upper if inclusive else number < upper)

@@ -47,6 +47,30 @@ _GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 _SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
 
 
+#: The most digits a share or rate may be written with: more is no measurement, and an
+#: exact fraction of ``1e-999999999`` would take minutes to make.
+MAX_DIGITS = 30
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+_EXPONENT = re.compile(r"[+-]?[0-9.]+[eE][+-]?[0-9]+", re.ASCII)
+
+
+def plain_decimal(text: str) -> Decimal:
+    """A share or rate written out plainly (``0.0724``, ``1``) as an exact Decimal.
+
+    Raises ValueError saying why, to be put after the value in a message, for a number
+    with an exponent (``1e-5``), with more than :data:`MAX_DIGITS` digits, or not a number:
+    all are refused as text, before any arithmetic is done with them.
+    """
+    raw = text.strip()
+    if _PLAIN_DECIMAL.fullmatch(raw):
+        if sum(c.isdigit() for c in raw) > MAX_DIGITS:
+            raise ValueError(f"has more than {MAX_DIGITS} digits: no share is known that finely")
+        return Decimal(raw)
+    if _EXPONENT.fullmatch(raw):
+        raise ValueError("is written with an exponent: write the number out, e.g. 0.0724")
+    raise ValueError("is not a number")
+
+
 def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
     """Read one amount cell the way a finance officer would.
 
