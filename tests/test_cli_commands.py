@@ -87,7 +87,8 @@ def test_not_a_database(runner: CliRunner, tmp_path: Path) -> None:
     path.write_text("just some text")
     result = runner.invoke(app, ["sources", "--db", str(path)])
     assert result.exit_code == 2
-    assert "cannot open the database 'notes.duckdb'" in result.stderr
+    assert "the database file is damaged: 'notes.duckdb' cannot be read" in result.stderr
+    assert "not a valid DuckDB database file" in result.stderr
 
 
 @pytest.fixture
