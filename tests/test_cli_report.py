@@ -851,7 +851,8 @@ def test_nhs_transfers_matched_on_both_sides_issue_12(db: Path, xlsx: Callable[.
     # sides' cells and files
     [check] = rec["transfer_checks"]
     assert (check["paid_gbp"], check["recipient_gbp"]) == ("500.00", "300.00")
-    assert check["giver_cells"] == ["ccg.xlsx sheet 'Sheet1' B2"]
+    assert check["giver_cells"] == ["ccg.xlsx › 'Sheet1'!B2"]
+    assert "£500.00 is taken out of the count as paid to NHS trusts" in check["text"]
     assert check["recipient_files"] == ["trust.xlsx"]
 
 

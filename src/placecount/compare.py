@@ -71,12 +71,9 @@ def load_count(path: Path, by: str = "division") -> Count:
     path = Path(path)
     if path.suffix.lower() == ".toml" or "#" in path.name:
         return _from_project(path, by)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError.one(
-            "bad-manifest", f"cannot be read as JSON: {exc}.", file=path.name
-        ) from exc
+    from .run import read_json
+
+    data = read_json(path)
     if isinstance(data, dict) and "settings" in data and "records" in data.get("totals", {}):
         return _from_manifest(path, data, by)
     if isinstance(data, dict) and "records" in data and "reconciliation" in data:

@@ -373,13 +373,13 @@ def count(
             "giver_cells": m["giver_cells"],
             "recipient_files": m["recipient_files"],
             "text": (
-                f"the transfers to {m['to']} eliminated (£{money(m['paid_pence'])}, "
-                f"{'; '.join(m['giver_cells'][:5])}"
-                f"{' and more' if len(m['giver_cells']) > 5 else ''}) exceed what "
-                f"{', '.join(m['recipient_bodies']) or m['to']} spent in the count "
-                f"(£{money(m['recipient_pence'])}, "
-                f"{', '.join(m['recipient_files']) or 'no lines'}): one side's figures are "
-                "wrong or of another year; the transfer is still eliminated"
+                f"£{money(m['paid_pence'])} is taken out of the count as paid to {m['to']} "
+                f"({'; '.join(m['giver_cells'][:5])}"
+                f"{' and more' if len(m['giver_cells']) > 5 else ''}), but "
+                f"{', '.join(m['recipient_bodies']) or m['to']} spent only "
+                f"£{money(m['recipient_pence'])} in the count "
+                f"({', '.join(m['recipient_files']) or 'no lines'}): one side's figures are "
+                "wrong or of another year. The amount is still taken out; check both files"
             ),
         }
         for m in mismatches

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, excel_position
 from .project import Project
 from .resources import resource_path
 
@@ -303,11 +303,9 @@ def transfer_mismatches(
         to = _norm(c["transfer_to"]) or ""
         entry = paid.setdefault(to, {"to": c["transfer_to"], "pence": 0, "cells": []})
         entry["pence"] += int(c["pence"])
-        where = f"{c['file_name']}"
-        if c["sheet"]:
-            where += f" sheet {c['sheet']!r}"
-        where += f" {c['excel_column'] or ''}{c['excel_row']}"
-        entry["cells"].append(where)
+        entry["cells"].append(
+            excel_position(c["file_name"], c["sheet"], c["excel_row"], c["excel_column"])
+        )
     out: list[dict[str, Any]] = []
     for to, entry in paid.items():
         needles = [n for g, n in groups if g == to and n]

@@ -101,6 +101,34 @@ CODES: dict[str, str] = {
 }
 
 
+def excel_position(
+    file: str | None,
+    sheet: str | None = None,
+    row: int | None = None,
+    column: str | None = None,
+    header: str | None = None,
+) -> str:
+    """A cell as Excel users name it: ``outturn.xlsx › 'RO Summary'!D14 (Net expenditure)``."""
+    parts: list[str] = []
+    if file:
+        parts.append(file)
+    cell = ""
+    if sheet is not None:
+        cell = "'" + sheet.replace("'", "''") + "'"
+    if column and row:
+        ref = f"{column}{row}"
+        cell = f"{cell}!{ref}" if cell else ref
+    elif row:
+        cell = f"{cell} row {row}" if cell else f"row {row}"
+    elif column:
+        cell = f"{cell} column {column}" if cell else f"column {column}"
+    if header and (column or row):
+        cell += f" ({header})"
+    if cell:
+        parts.append(cell)
+    return " › ".join(parts)
+
+
 class Issue(BaseModel):
     """One finding about an input, with its position in Excel's terms."""
 
@@ -117,24 +145,7 @@ class Issue(BaseModel):
 
     def position(self) -> str:
         """Where the issue is, e.g. ``outturn.xlsx › 'RO Summary'!D14 (Net expenditure)``."""
-        parts: list[str] = []
-        if self.file:
-            parts.append(self.file)
-        cell = ""
-        if self.sheet is not None:
-            cell = "'" + self.sheet.replace("'", "''") + "'"
-        if self.column and self.row:
-            ref = f"{self.column}{self.row}"
-            cell = f"{cell}!{ref}" if cell else ref
-        elif self.row:
-            cell = f"{cell} row {self.row}" if cell else f"row {self.row}"
-        elif self.column:
-            cell = f"{cell} column {self.column}" if cell else f"column {self.column}"
-        if self.header and (self.column or self.row):
-            cell += f" ({self.header})"
-        if cell:
-            parts.append(cell)
-        return " › ".join(parts)
+        return excel_position(self.file, self.sheet, self.row, self.column, self.header)
 
     def __str__(self) -> str:
         where = self.position()

@@ -288,7 +288,13 @@ def report_notes(result: dict[str, Any], width: int = 84) -> list[str]:
             out.append(
                 f"NDPBs added (no PESA figure for {n['sponsor']}): £{money(n['amount_gbp'])}"
             )
+    return out + coverage_lines(result)
+
+
+def coverage_lines(result: dict[str, Any]) -> list[str]:
+    """What the count does not cover, one line each: every format prints these words."""
     cov = result["coverage"]
+    out = []
     if Decimal(cov["unmapped_gbp"]):
         out.append(
             f"Not mapped to COFOG: £{money(cov['unmapped_gbp'])} (in the count; "
@@ -299,7 +305,8 @@ def report_notes(result: dict[str, Any], width: int = 84) -> list[str]:
         out.append(f"Left out ({e['kind']}): {e['reason']}: {lines}, £{money(e['amount_gbp'])}")
     for b in cov["no_data"]:
         note = f": {b['note']}" if b.get("note") else ""
-        out.append(f"No data: {b['name']}{' (' + b['kind'] + ')' if b.get('kind') else ''}{note}")
+        kind = f" ({b['kind']})" if b.get("kind") else ""
+        out.append(f"No data: {b['name']}{kind}{note}")
     return out
 
 

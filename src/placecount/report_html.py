@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .render import economic_columns, money, percent
+from .render import coverage_lines, economic_columns, money, percent
 
 #: Okabe and Ito's palette, safe for the common forms of colour blindness; one per source kind.
 PALETTE = (
@@ -319,19 +319,7 @@ def reconciliation(result: dict[str, Any]) -> str:
             f"Outside the count, shown beside it: {o['label']} ({o['why']}): "
             f"{gbp(o['amount_gbp'])}{head}"
         )
-    cov = result["coverage"]
-    if Decimal(cov["unmapped_gbp"]):
-        items.append(
-            f"Not mapped to COFOG: {gbp(cov['unmapped_gbp'])} (in the count; "
-            "`placecount unmapped` lists the lines)"
-        )
-    for x in cov["excluded"]:
-        lines = "1 line" if x["lines"] == 1 else f"{x['lines']} lines"
-        items.append(f"Left out ({x['kind']}): {x['reason']}: {lines}, {gbp(x['amount_gbp'])}")
-    for b in cov["no_data"]:
-        note = f": {b['note']}" if b.get("note") else ""
-        kind = f" ({b['kind']})" if b.get("kind") else ""
-        items.append(f"Coverage gap, no data: {b['name']}{kind}{note}")
+    items += coverage_lines(result)
     memo = [n for n in result["ndpb_of_which"] if not n["added"]]
     for n in memo:
         bodies = "1 body" if n["bodies"] == 1 else f"{n['bodies']} bodies"

@@ -683,13 +683,18 @@ def diff(first: Path, second: Path) -> dict[str, Any]:
     }
 
 
-def _load_totals(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> Any:
+    """A manifest or report JSON file, or a clear error naming it."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError.one(
             "bad-manifest", f"cannot be read as JSON: {exc}.", file=path.name
         ) from exc
+
+
+def _load_totals(path: Path) -> dict[str, Any]:
+    data = read_json(path)
     if isinstance(data, dict) and "totals" in data and "records" in data.get("totals", {}):
         return dict(data["totals"])
     if isinstance(data, dict) and "records" in data and "reconciliation" in data:
