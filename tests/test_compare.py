@@ -444,3 +444,39 @@ def test_a_real_count_beside_the_north_west_and_england_from_the_cra(tmp_path: P
     assert any("identifiable" in n for n in bench["notes"])
     text = cmp.to_text(result)
     assert "North West £ per head" in text and "England £ per head" in text
+
+
+def test_the_html_comparison_in_a_browser(built: dict[str, Path], tmp_path: Path) -> None:
+    """The page renders in a real browser with no request made, and shows every figure of
+    the comparison's JSON: each count's £, £ per head and share, the changes, and the
+    benchmarks; its chart has a bar per count and row."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_report_html import open_in_browser, text_and_links
+
+    result = cmp.compare([built["exampleshire"], built["riverton"]], benchmarks=True)
+    page = tmp_path / "compare.html"
+    page.write_text(cmp.to_html(result), encoding="utf-8")
+    dom, requests, errors = open_in_browser(page)
+    assert requests == [] and errors == []
+    text, links = text_and_links(dom)
+    assert [x for x in links if not x.startswith(("#", "data:"))] == []
+
+    def shown(amount: str | None) -> str:
+        return f"{Decimal(amount or 0):,.2f}"
+
+    wanted = []
+    for r in [*result["rows"], result["totals"]]:
+        for c in r["counts"]:
+            wanted += [shown(c["amount_gbp"]), shown(c["per_head_gbp"])]
+            wanted.append(f"{Decimal(c['share']) * 100:.1f}%")
+        for ch in r["changes"]:
+            wanted += [shown(ch["amount_gbp"]), f"{Decimal(ch['percent']):+.1f}%"]
+    for b in result["benchmarks"]:
+        for r in [*b["rows"], b["totals"]]:
+            wanted += [shown(r["place_per_head_gbp"]), shown(r["region_per_head_gbp"])]
+    missing = sorted({w for w in wanted if w not in text})
+    assert missing == [], missing
+    # 9 divisions × 2 counts, and a key square per count
+    assert dom.count("<rect") == len(result["rows"]) * 2 + 2
