@@ -265,8 +265,6 @@ class SourceRead:
 
     kind: str
     file_name: str
-    file_sha256: str
-    file_size: int
     sheet: str | None
     header_row: int
     units: str
@@ -279,6 +277,9 @@ class SourceRead:
     share: str | None = None
     share_basis: str | None = None
     encoding: str | None = None
+    #: the file's SHA-256 and size, filled in by the ingest (a reader sees only the grid)
+    file_sha256: str = ""
+    file_size: int = 0
     #: the column letter of each role found in the header, e.g. {"amount": "C"}
     columns: dict[str, str] = field(default_factory=dict)
     #: where the file states its financial year (a reader that finds it says where)

@@ -277,8 +277,6 @@ def _read_wide(
     return SourceRead(
         kind="pesa",
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=wide.row + 1,
         units=units,
@@ -485,8 +483,6 @@ def _read_long(
     return SourceRead(
         kind="pesa",
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=header.row + 1,
         units=units,

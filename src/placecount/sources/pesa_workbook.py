@@ -344,8 +344,6 @@ def _read_database(
     return SourceRead(
         kind="pesa",
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=hdr.row + 1,
         units=units,
@@ -629,8 +627,6 @@ def _read_chapter9(
             SourceRead(
                 kind="pesa",
                 file_name=t.grid.file_name,
-                file_sha256="",
-                file_size=0,
                 sheet=t.grid.sheet,
                 header_row=t.year_row + 1,
                 units=units,
@@ -890,8 +886,6 @@ def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> S
     return SourceRead(
         kind="pesa",
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=table.row + 1,
         units=units,
