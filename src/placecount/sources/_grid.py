@@ -1036,7 +1036,9 @@ def _greater_than(n: int) -> bytes:
             continue
         low = d + 1 if i else max(d + 1, 1)
         rest = len(text) - i - 1
-        alternatives.append(text[:i].encode() + b"[%d-9]" % low + (b"[0-9]{%d}" % rest if rest else b""))
+        alternatives.append(
+            text[:i].encode() + b"[%d-9]" % low + (b"[0-9]{%d}" % rest if rest else b"")
+        )
     return b"|".join(alternatives)
 
 
