@@ -151,6 +151,30 @@ def test_cells_without_references_are_placed_as_the_reader_places_them(
     assert api.sources(Path(db))[0]["total_gbp"] == "15.00"
 
 
+FAR = b"<v>1</v></c>"
+
+
+@pytest.mark.parametrize(
+    ("sheet_data", "corner"),
+    [
+        (b'<row r="1"><c\nr="XFD1048576">' + FAR + b"</row>", "XFD1048576"),  # a line break
+        (b'<row r="1"><c s="0" r="XFD1048576">' + FAR + b"</row>", "XFD1048576"),  # r later
+        (b'<row r="2"><c r="A99999999">' + FAR + b"</row>", "A99999999"),  # row's r is small
+        (b'<row r="2"><c r="A0099999999">' + FAR + b"</row>", "A99999999"),  # leading zeros
+        (b'<row r="1"><y:c xmlns:y="urn:y" r="XFD1">' + FAR + b"</row>", "XFD1"),  # a prefix
+        (b'<row r="1"><c r="A1"><v>1</v></c><c r="XFD1" s="1"></c></row>', "XFD1"),  # empty
+    ],
+    ids=["line-break", "r-not-first", "row-beyond-rows", "leading-zeros", "prefix", "empty-c"],
+)
+def test_cells_written_unusually_are_still_counted(
+    tmp_path: Path, sheet_data: bytes, corner: str
+) -> None:
+    path = _sheet_xml_book(tmp_path, "odd.xlsx", sheet_data)
+    with pytest.raises(InputError) as err:
+        _grid.check_extent(path, "Data", Limits())
+    assert f"the sheet's cells reach {corner}:" in err.value.issues[0].message
+
+
 def test_a_cell_with_only_a_style_far_away_is_not_refused(
     runner: CliRunner, tmp_path: Path
 ) -> None:

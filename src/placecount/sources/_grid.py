@@ -785,7 +785,9 @@ def check_unzipped(path: Path, limits: Limits) -> None:
 # --- the workbook's parts as they really inflate -------------------------------------------
 
 #: Parts are inflated in pieces of at most this many bytes, however large they say they are.
-_PIECE = 1 << 20
+_PIECE = 4 << 20
+#: The bytes at each end of a piece in which the widest cell is looked for first.
+_SAMPLE = 64 << 10
 #: No tag in a sheet's XML is this long; one that is makes the workbook damaged or hostile.
 _MAX_TAG = 8 << 20
 
@@ -930,13 +932,15 @@ class _SheetScan:
     A sheet written otherwise is read tag by tag, placing cells as the reader does.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, mode: str = "bound") -> None:
+        self.mode = mode  # bound, refs (rows exactly) or tokens (tag by tag)
         self.carry = b""
         self.prefix: bytes | None = None
         self.rows = 0
         self.columns = 0
         self.exact = True
-        self.tokens = False  # read tag by tag from here on
+        self.tokens = mode == "tokens"  # read tag by tag from here on
+        self.widest = b""  # the widest cell's column letters so far
         self.row = 0  # where the tag-by-tag reading is
         self.column = 0
         self.guards: list[re.Pattern[bytes]] = []
@@ -972,25 +976,56 @@ class _SheetScan:
             self.guards = _guards(self.prefix)
         if not self.tokens and any(g.search(body) for g in self.guards):
             self.tokens = True  # a row or cell not written as Excel writes them
+        if not self.tokens and not self._bound(body):
+            self.tokens = True
         if self.tokens:
             self._tokens(body)
-        else:
-            self._bound(body)
 
-    def _bound(self, body: bytes) -> None:
-        """An upper bound from the references alone (every cell and row has one, first)."""
+    def _bound(self, body: bytes) -> bool:
+        """An upper bound from the references alone (every cell and row has one, first):
+        the columns as far as any cell's, the rows to the largest number with as many
+        digits as the last row's (or, in ``refs`` mode, as far as any cell's).
+
+        The widest cell is guessed from the piece's two ends, and one search shows that no
+        cell lies past it (nor names a row with more digits): a table is as wide at its end
+        as in its middle, so the cells are rarely listed one by one. False when a cell is
+        not written as Excel writes it, so the piece must be read tag by tag.
+        """
         p = re.escape(b"<" + (self.prefix or b""))
-        letters = set(re.findall(p + rb'c r="([A-Z]+)', body))
-        if not letters:
-            return
+        top = max(map(int, re.findall(p + rb'row r="([0-9]+)"', body)), default=0)
+        digits = len(str(top))
+        ends = body[:_SAMPLE] + b">" + body[-_SAMPLE:]
+        letters = set(re.findall(p + rb'c r="([A-Z]+)', ends))
+        widest = max(letters, key=lambda c: (len(c), c), default=b"")
+        if self.widest and (len(self.widest), self.widest) > (len(widest), widest):
+            widest = self.widest
+        # one pass over the cells: one past the widest, one naming a longer row number, or
+        # a tag beginning <c that is neither a cell written r="…" first nor another element
+        past = re.search(
+            p
+            + rb'c(?: r="(?:'
+            + _letters_after(widest)
+            + rb"|[A-Z]+[0-9]{%d})" % (digits + 1)
+            + rb'|(?! r="|ol|f[Rv]|ustom|on[td]|ell))',
+            body,
+        )
+        if past is not None and not past.group(0).startswith(b"<" + (self.prefix or b"") + b"c r"):
+            return False  # not as Excel writes it: read tag by tag
+        if self.mode == "refs" or past is not None:
+            pairs = set(re.findall(p + rb'c r="([A-Z]+)([0-9]+)"', body))
+            if not pairs:
+                return True
+            widest = max((c for c, _ in pairs), key=lambda c: (len(c), c))
+            top = max(top, max(int(r) for _, r in pairs))
+        elif not widest:
+            return True  # no cell in this piece
+        else:
+            top = 10**digits - 1
         self.exact = False  # cells holding only a style count here, not in the reader
-        self.columns = max(self.columns, max(_col_index(c) + 1 for c in letters))
-        top = max((int(r) for r in re.findall(p + rb'row r="([0-9]+)"', body)), default=0)
-        # Excel's cells name their own row: one naming a row past every row's is rare
-        beyond = re.search(p + rb'c r="[A-Z]+(?:' + _greater_than(top) + rb')"', body)
-        if beyond is not None:
-            top = max(top, max(int(r) for r in set(re.findall(p + rb'c r="[A-Z]+([0-9]+)"', body))))
+        self.widest = widest
+        self.columns = max(self.columns, _col_index(widest) + 1)
         self.rows = max(self.rows, top)
+        return True
 
     def _tokens(self, body: bytes) -> None:
         for name, attrs, slash in _TOKEN.findall(body):
@@ -1011,13 +1046,10 @@ class _SheetScan:
 
 
 def _guards(prefix: bytes) -> list[re.Pattern[bytes]]:
-    """Searches that find a row or cell tag not written ``<row r="…`` or ``<c r="…``, the
-    first thing in it (elements whose names begin with c or row are passed over)."""
+    """Searches that find a row tag not written ``<row r="…``, the first thing in it, or a
+    row or cell with another namespace prefix (elements named row… are passed over)."""
     p = re.escape(b"<" + prefix)
-    out = [
-        re.compile(p + rb'c(?! r="|ol|f[Rv]|ustom|on[td]|ell)'),
-        re.compile(p + rb'row(?! r="|Breaks)'),
-    ]
+    out = [re.compile(p + rb'row(?! r="|Breaks)')]  # cells: in the search for the widest
     if prefix:  # a cell with no prefix, or another one
         out.append(re.compile(rb"<(?:c|row)[\s>/]"))
         out.append(re.compile(rb"(?<!" + p + rb"):(?:c|row)[\s>/]"))
@@ -1026,26 +1058,25 @@ def _guards(prefix: bytes) -> list[re.Pattern[bytes]]:
     return out
 
 
-def _greater_than(n: int) -> bytes:
-    """A pattern for the whole numbers above ``n`` (no leading zeros): 19 → 2[0-9]|[3-9]…"""
-    text = str(n)
-    alternatives = [rb"0[0-9]*", rb"[1-9][0-9]{%d,}" % len(text)]  # leading 0, more digits
-    for i, ch in enumerate(text):
-        d = int(ch)
-        if d == 9:
+def _letters_after(letters: bytes) -> bytes:
+    """A pattern for the column letters past ``letters``: B → [C-Z]|[A-Z]{2,}."""
+    n = len(letters)
+    alternatives = [rb"[A-Z]{%d,}" % (n + 1)]
+    for i in range(n):
+        if letters[i] == ord("Z"):
             continue
-        low = d + 1 if i else max(d + 1, 1)
-        rest = len(text) - i - 1
+        after = bytes([letters[i] + 1])
+        rest = n - i - 1
         alternatives.append(
-            text[:i].encode() + b"[%d-9]" % low + (b"[0-9]{%d}" % rest if rest else b"")
+            letters[:i] + b"[" + after + b"-Z]" + (b"[A-Z]{%d}" % rest if rest else b"")
         )
     return b"|".join(alternatives)
 
 
-def _exact_extent(path: Path, part: str) -> _Extent:
-    """A sheet's extent read tag by tag (when the quick bound is over a limit)."""
-    sheet = _SheetScan()
-    sheet.tokens = True
+def _exact_extent(path: Path, part: str, mode: str) -> _Extent:
+    """A sheet's extent read again more closely, when the quick bound is over a limit:
+    the rows of every cell (``refs``), or tag by tag (``tokens``)."""
+    sheet = _SheetScan(mode)
     got = 0
     try:
         with zipfile.ZipFile(path) as zf, path.open("rb") as fh:
@@ -1074,8 +1105,9 @@ def check_extent(path: Path, sheet: str, limits: Limits) -> None:
     parts = [part] if part in scan.extents else list(scan.extents)
     for name in parts:
         extent = scan.extents[name]
-        if _over(extent, limits) and not extent.exact:
-            extent = scan.extents[name] = _exact_extent(path, name)
+        for mode in ("refs", "tokens"):
+            if _over(extent, limits) and not extent.exact:
+                extent = scan.extents[name] = _exact_extent(path, name, mode)
         if _over(extent, limits):
             raise _extent_error(path, sheet, extent, limits)
 
