@@ -83,16 +83,19 @@ def _sheet_xml_book(
     name: str,
     sheet_data: bytes,
     extra: list[tuple[str, bytes, int]] = (),  # type: ignore[assignment]
+    part: str = "worksheets/sheet1.xml",
 ) -> Path:
-    """A minimal workbook around the XML of one sheet's cells, written as given."""
+    """A minimal workbook around the XML of one sheet's cells, written as given, in the
+    part ``xl/{part}``."""
     parts = {
         "[Content_Types].xml": b'<?xml version="1.0"?><Types xmlns="http://schemas.'
         b'openxmlformats.org/package/2006/content-types"><Default Extension="rels" '
         b'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         b'<Default Extension="xml" ContentType="application/xml"/><Override '
         b'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-        b'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
-        b'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        b'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/'
+        + part.encode()
+        + b'" ContentType="application/vnd.openxmlformats-officedocument.'
         b'spreadsheetml.worksheet+xml"/></Types>',
         "_rels/.rels": b'<?xml version="1.0"?><Relationships xmlns="http://schemas.'
         b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
@@ -105,8 +108,8 @@ def _sheet_xml_book(
         "xl/_rels/workbook.xml.rels": b'<?xml version="1.0"?><Relationships xmlns="http://'
         b'schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
         b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        b'worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
-        "xl/worksheets/sheet1.xml": b'<?xml version="1.0"?><worksheet xmlns="http://schemas.'
+        b'worksheet" Target="' + part.encode() + b'"/></Relationships>',
+        f"xl/{part}": b'<?xml version="1.0"?><worksheet xmlns="http://schemas.'
         b'openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:B2"/><sheetData>'
         + sheet_data
         + b"</sheetData></worksheet>",
@@ -173,6 +176,16 @@ def test_cells_written_unusually_are_still_counted(
     with pytest.raises(InputError) as err:
         _grid.check_extent(path, "Data", Limits())
     assert f"the sheet's cells reach {corner}:" in err.value.issues[0].message
+
+
+def test_a_sheet_kept_outside_worksheets_is_counted(tmp_path: Path) -> None:
+    """The workbook's relationships may put a sheet anywhere: its cells are counted there."""
+    far = b'<row r="1"><c r="XFD1048576">' + FAR + b"</row>"
+    path = _sheet_xml_book(tmp_path, "elsewhere.xlsx", far, part="data/cells.xml")
+    assert "xl/data/cells.xml" in zipfile.ZipFile(path).namelist()
+    with pytest.raises(InputError) as err:
+        _grid.check_extent(path, "Data", Limits())
+    assert "the sheet's cells reach XFD1048576:" in err.value.issues[0].message
 
 
 def test_a_cell_with_only_a_style_far_away_is_not_refused(

@@ -970,9 +970,12 @@ class _SheetScan:
     def _scan(self, body: bytes) -> None:
         if self.prefix is None:
             root = _NAMESPACED_ROOT.search(body)
-            if root is None:
+            if root is None and _TOKEN.search(body) is None:
                 return  # the prolog: no cells yet
-            self.prefix = (root.group(1) + b":") if root.group(1) else b""
+            if root is None:  # cells, but no <worksheet>: read them tag by tag
+                self.prefix, self.tokens = b"", True
+            else:
+                self.prefix = (root.group(1) + b":") if root.group(1) else b""
             self.guards = _guards(self.prefix)
         if not self.tokens and any(g.search(body) for g in self.guards):
             self.tokens = True  # a row or cell not written as Excel writes them
@@ -1073,9 +1076,10 @@ def _letters_after(letters: bytes) -> bytes:
     return b"|".join(alternatives)
 
 
-def _exact_extent(path: Path, part: str, mode: str) -> _Extent:
-    """A sheet's extent read again more closely, when the quick bound is over a limit:
-    the rows of every cell (``refs``), or tag by tag (``tokens``)."""
+def _sheet_extent(path: Path, part: str, mode: str) -> _Extent:
+    """A sheet's extent read on its own: a part the workbook scan did not take for a
+    sheet (``bound``), or more closely when the quick bound is over a limit: the rows of
+    every cell (``refs``), or tag by tag (``tokens``)."""
     sheet = _SheetScan(mode)
     got = 0
     try:
@@ -1102,12 +1106,14 @@ def check_extent(path: Path, sheet: str, limits: Limits) -> None:
             part = _sheet_part(zf, sheet)
     except (KeyError, OSError, zipfile.BadZipFile):
         part = None
-    parts = [part] if part in scan.extents else list(scan.extents)
+    if part is not None and part not in scan.extents:  # a sheet kept outside worksheets/
+        scan.extents[part] = _sheet_extent(path, part, "bound")
+    parts = [part] if part is not None else list(scan.extents)
     for name in parts:
         extent = scan.extents[name]
         for mode in ("refs", "tokens"):
             if _over(extent, limits) and not extent.exact:
-                extent = scan.extents[name] = _exact_extent(path, name, mode)
+                extent = scan.extents[name] = _sheet_extent(path, name, mode)
         if _over(extent, limits):
             raise _extent_error(path, sheet, extent, limits)
 
