@@ -579,10 +579,16 @@ def check_fields(data: str | bytes, delimiter: str, file_name: str, limits: Limi
 def _read_csv_duckdb(path: Path, raw: bytes, limits: Limits) -> Grid | None:
     """A large UTF-8 CSV read by DuckDB into Arrow (blank lines would shift row numbers, so
     files with them take the Python path)."""
+    import codecs
+
     import duckdb
 
+    # checked piece by piece: decoding the whole file at once would hold it twice more
+    check = codecs.getincrementaldecoder("utf-8")()
     try:
-        raw.decode("utf-8")
+        for start in range(0, len(raw), 1 << 24):
+            check.decode(raw[start : start + (1 << 24)])
+        check.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
     delimiter = _sniff(raw[:16384].decode("utf-8", "replace"))
