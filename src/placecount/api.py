@@ -369,6 +369,8 @@ def ingest(
                 "financial_year": read.year,
                 "units": read.units,
                 "units_from": read.units_from,
+                # how a CSV's bytes were decoded (utf-8, utf-16-le, cp1252, …); None for workbooks
+                "encoding": read.encoding,
                 "columns": [
                     {"role": role, "column": letter, "header": read.headers.get(role)}
                     for role, letter in sorted(read.columns.items(), key=lambda kv: _col_key(kv[1]))

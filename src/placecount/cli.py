@@ -328,7 +328,26 @@ def ingest(
             help="Refuse a workbook that would inflate past this when unzipped "
             "(a guard against 'zip bombs').",
         ),
-    ] = 4096,
+    ] = 1024,
+    max_cells: Annotated[
+        int,
+        typer.Option(
+            "--max-cells",
+            metavar="N",
+            min=1,
+            help="Refuse a workbook sheet whose grid (rows × columns, from A1 to its last "
+            "cell with a value) is larger than this.",
+        ),
+    ] = 20_000_000,
+    max_cell_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-cell-chars",
+            metavar="N",
+            min=1,
+            help="Refuse a file with a cell longer than this many characters.",
+        ),
+    ] = 131_072,
     db: DbOption = Path("placecount.duckdb"),
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -395,7 +414,14 @@ def ingest(
                 strict=strict,
                 count=count,
                 progress=progress_cb,
-                limits=Limits(max_file_mb, max_rows, max_columns, max_unzipped_mb),
+                limits=Limits(
+                    max_file_mb=max_file_mb,
+                    max_rows=max_rows,
+                    max_columns=max_columns,
+                    max_unzipped_mb=max_unzipped_mb,
+                    max_cells=max_cells,
+                    max_cell_chars=max_cell_chars,
+                ),
             ),
             as_json=as_json,
         )

@@ -19,6 +19,8 @@ Severity = Literal["error", "warning", "info"]
 CODES: dict[str, str] = {
     "file-not-found": "The file does not exist or cannot be opened.",
     "unsupported-format": "The file is not .xlsx, .xlsm, .xls, .ods, .csv or .parquet.",
+    "not-a-file": "The path is a named pipe, a device or a socket, not a file saved on disk: it is not opened.",
+    "bad-encoding": "A CSV file's bytes are not the text they seem: NUL bytes (UTF-16 without a byte-order mark, or damage), or a UTF-16/UTF-32 mark the rest does not follow.",
     "corrupt-workbook": "The workbook cannot be opened: it is damaged or not a spreadsheet.",
     "password-protected": "The workbook is encrypted with a password; save an unprotected copy.",
     "sheet-not-found": "The sheet asked for with --sheet is not in the workbook.",

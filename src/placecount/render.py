@@ -96,6 +96,7 @@ def ingest_lines(result: dict[str, Any]) -> list[str]:
         units_from = s["units_from"] or ""
         evidence = units_from if units_from.startswith("proved") else f"from {units_from}"
         out.append(f"  header row {s['header_row']}; units {UNIT_NAMES[s['units']]} ({evidence})")
+        out.extend([f"  text encoding {s['encoding']}"] if s.get("encoding") else [])
         if s.get("columns"):
             out.append(
                 "  columns: "

@@ -40,11 +40,15 @@ MARKER_REASONS: dict[str, str] = {
 }
 _SUBSUMED = re.compile(r"^subsumed\b", re.IGNORECASE)
 #: A comma that can only be a decimal comma: two digits after it and no other comma.
-_DECIMAL_COMMA = re.compile(r"^\d+,\d{2}$")
+#: Digits are ASCII only: Arabic-Indic or full-width digits are text (Decimal would take
+#: them, and no UK body publishes them).
+_DECIMAL_COMMA = re.compile(r"^[0-9]+,[0-9]{2}$", re.ASCII)
 _MINUS = "-−–—"
-_PLAIN = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
-_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+_PLAIN = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?$", re.ASCII)
+_GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?$", re.ASCII)
 _SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
+#: Thousands grouped by spaces, as SI writes them: 1 234 567.
+_SPACE_GROUPED = re.compile(r"^[0-9]{1,3}(?: [0-9]{3})+(?:\.[0-9]*)?$", re.ASCII)
 
 
 #: The most digits a share or rate may be written with: more is no measurement, and an
@@ -84,6 +88,8 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
     ('not-available', None)
     >>> parse_amount("1241,32")  # two digits after the only comma: a decimal comma
     ('decimal-comma', Decimal('1241.32'))
+    >>> parse_amount("(-5)")  # two signs: not an amount, never 5
+    ('bad', None)
     """
     if value is None:
         return "blank", None
@@ -105,14 +111,22 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
         return "nil", Decimal(0)
     if text.lower() in _NOT_AVAILABLE or text.lower() in MARKER_REASONS or _SUBSUMED.match(text):
         return "not-available", None
-    negative = False
+    negative = bracketed = False
     if text.startswith("(") and text.endswith(")"):
-        negative, text = True, text[1:-1].strip()
+        negative, bracketed, text = True, True, text[1:-1].strip()
     if text and text[0] in _MINUS:
-        negative, text = not negative, text[1:].strip()
-    text = text.replace("£", "").replace(" ", "")
-    if text and text[0] in _MINUS and not negative:
-        negative, text = True, text[1:]
+        if bracketed:  # "(-5)": two signs, and which was meant cannot be known
+            return "bad", None
+        negative, text = True, text[1:].strip()
+    text = text.replace("£", "").strip()
+    if text and text[0] in _MINUS:
+        if negative:  # "-£-5", "(£-5)"
+            return "bad", None
+        negative, text = True, text[1:].strip()
+    if " " in text:
+        if not _SPACE_GROUPED.match(text):  # "12 34": two numbers, or one misread; not 1234
+            return "bad", None
+        text = text.replace(" ", "")
     if _GROUPED.match(text):
         text = text.replace(",", "")
     elif _DECIMAL_COMMA.match(text):

@@ -179,7 +179,7 @@ def notes_units(path: Path, limits: Limits) -> tuple[str, str] | None:
         names = [n for n in wb.sheet_names if _NOTES_SHEET.search(n)][:_NOTES_SHEETS]
         found: list[tuple[str, str]] = []
         for name in names:
-            grid = read_excel_grid(path, name, wb)
+            grid = read_excel_grid(path, name, wb, limits)
             for r, row in enumerate(grid.head(_NOTES_ROWS)):
                 for c, value in enumerate(row):
                     text = cell_text(value)
