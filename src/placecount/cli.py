@@ -353,9 +353,11 @@ def ingest(
         # on a terminal: a spinner and a bar over the files, gone when the ingest is done
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
+        from .escape import visible
+
         progress_ctx = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} files"),
             console=_err_console(),
@@ -369,7 +371,7 @@ def ingest(
             if seen:
                 progress_ctx.advance(task)
             seen.append(name)
-            progress_ctx.update(task, description=f"Reading {name}")
+            progress_ctx.update(task, description=f"Reading {visible(name)}")
 
     try:
         result = _run(
