@@ -140,6 +140,16 @@ def test_verify_refuses_an_input_outside_the_project(built: Path, entry: str) ->
     assert "`verify` reads only the inputs its project file names" in result.stderr
 
 
+def test_verify_refuses_an_absolute_project_file(built: Path) -> None:
+    manifest = built / "out" / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["project_file"] = "/etc/passwd"
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    result = placecount("verify", "out/manifest.json", cwd=built)
+    assert result.returncode == 2, result.stderr
+    assert "the manifest's project file '/etc/passwd' is an absolute path" in result.stderr
+
+
 def test_verify_refuses_bundled_data_that_climbs_out(built: Path) -> None:
     tamper(built, "placecount:../../../../etc/passwd")
     result = placecount("verify", "out/manifest.json", cwd=built)

@@ -689,6 +689,17 @@ def verify(manifest_file: Path) -> dict[str, Any]:
                 file=manifest_file.name,
                 note="This manifest was not written by `placecount run`; do not trust it.",
             )
+    if (
+        PurePosixPath(manifest["project_file"]).is_absolute()
+        or PureWindowsPath(manifest["project_file"]).anchor
+    ):
+        raise InputError.one(
+            "input-outside",
+            f"the manifest's project file {manifest['project_file']!r} is an absolute path: "
+            "`run` writes it relative to the manifest.",
+            file=manifest_file.name,
+            note="This manifest was not written by `placecount run`; do not trust it.",
+        )
     base = project_file.parent
     real_project, _ = split_selector(project_file)
     if real_project.exists():
