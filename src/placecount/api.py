@@ -59,9 +59,13 @@ def init(
 
     >>> init(Path("/tmp/x/placecount.duckdb"), "Exampleshire", "2008-09")  # doctest: +SKIP
     """
-    from .project import Place, Project, check_year, project_path_for, write_project
+    from .project import Place, Project, check_name, check_year, project_path_for, write_project
     from .store import Store
 
+    check_name(place, "--place")
+    check_name(area_code, "--area-code")
+    check_name(financial_year, "--year")
+    check_name(db.name, "--db")
     path = project_path_for(db)
     if path.exists() and not force:
         raise InputError.one(
@@ -454,7 +458,7 @@ def _project_file(db: Path, project_file: Path | None) -> Path:
 def _with_store(db: Path, fn: Callable[[Any], Any]) -> Any:
     from .store import Store
 
-    with Store.open(db, create=False) as store:
+    with Store.open(db, create=False, read_only=True) as store:
         return fn(store)
 
 

@@ -47,13 +47,13 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on
 
 
 def _err_console() -> Any:
-    from rich.console import Console
+    from .escape import SafeConsole as Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _out_console() -> Any:
-    from rich.console import Console
+    from .escape import SafeConsole as Console
 
     # Piped or redirected output is not cut to 80 columns: a count's table is wide. COLUMNS,
     # when set, is the width either way (a script can ask for the table an 80-column
@@ -66,6 +66,7 @@ def _out_console() -> Any:
 def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
     """Call the library; turn its errors into a message and an exit code."""
     from .errors import Issue, PlacecountError
+    from .escape import visible
 
     try:
         return fn()
@@ -90,7 +91,7 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
             if exc.issues:
                 print_issues(_err_console(), exc.issues)
             else:
-                _err_console().print(f"error: {exc}", style="bold red", markup=False)
+                _err_console().print(f"error: {visible(str(exc))}", style="bold red")
         raise typer.Exit(exc.exit_code) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
@@ -98,7 +99,8 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
         if _STATE["debug"]:
             raise
         _err_console().print(
-            f"error: placecount hit an internal problem ({type(exc).__name__}: {exc}). "
+            f"error: placecount hit an internal problem ({type(exc).__name__}: "
+            f"{visible(str(exc))}). "
             "This is a bug in placecount: run again with --debug and report the traceback.",
             style="bold red",
             markup=False,
@@ -370,9 +372,11 @@ def ingest(
         # on a terminal: a spinner and a bar over the files, gone when the ingest is done
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
+        from .escape import visible
+
         progress_ctx = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} files"),
             console=_err_console(),
@@ -386,7 +390,7 @@ def ingest(
             if seen:
                 progress_ctx.advance(task)
             seen.append(name)
-            progress_ctx.update(task, description=f"Reading {name}")
+            progress_ctx.update(task, description=f"Reading {visible(name)}")
 
     try:
         result = _run(

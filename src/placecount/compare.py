@@ -1002,19 +1002,25 @@ def to_csv(result: dict[str, Any]) -> str:
 
 
 def to_markdown(result: dict[str, Any]) -> str:
+    from .escape import md_cell, md_fence
+
+    def row(cells: list[str]) -> str:
+        return "| " + " | ".join(md_cell(c) for c in cells) + " |"
+
     heads = headings(result)
-    lines = [f"## {title(result)}", "", "| " + " | ".join(heads) + " |"]
+    lines = [f"## {md_cell(title(result))}", "", row(heads)]
     lines.append("|" + "|".join(["---", "---"] + ["---:"] * (len(heads) - 2)) + "|")
     for cells in table_rows(result):
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(row(cells))
     for b in result.get("benchmarks", []):
         if b["available"]:
             bh = benchmark_headings(b)
-            lines += ["", f"### {b['count']} beside {b['region']} and England", ""]
-            lines.append("| " + " | ".join(bh) + " |")
+            heading = md_cell(f"{b['count']} beside {b['region']} and England")
+            lines += ["", f"### {heading}", ""]
+            lines.append(row(bh))
             lines.append("|---|---|---:|---:|---:|")
-            lines += ["| " + " | ".join(r) + " |" for r in benchmark_table_rows(b)]
-    lines += ["", "```", *notes_lines(result), "```"]
+            lines += [row(r) for r in benchmark_table_rows(b)]
+    lines += ["", md_fence(notes_lines(result))]
     return "\n".join(lines) + "\n"
 
 

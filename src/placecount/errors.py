@@ -73,6 +73,8 @@ CODES: dict[str, str] = {
     "bad-manifest": "A manifest or report JSON file cannot be read.",
     "output-not-ours": "`run`'s output folder holds files placecount did not write there (the project's database, an input, anything else): `run` replaces the folder whole, so it refuses.",
     "output-outside": "An output path in a project file or manifest is absolute, climbs out with '..' or leads out by a symlink: outputs are written only inside their folder.",
+    "input-outside": "A manifest lists an input that is neither inside its project's folder nor named by its project file (or bundled data that climbs out with '..'): `verify` refuses to read it.",
+    "not-a-file": "A file to read (a mapping, the project file, a manifest's input) is a folder, a named pipe or a device, not a regular file: it is refused before anything is read.",
     "unknown-theme": "The theme asked for is not declared in placecount.toml.",
     "no-lines": "The sheet has a header but no lines with amounts.",
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InputError
+from .paths import open_regular, regular_file
 from .project import (
     FlowsOutput,
     Project,
@@ -175,12 +176,56 @@ def _target(out: Path, name: str) -> Path:
     return target
 
 
+def _aside_prefix(out: Path) -> str:
+    """The start of the name of a folder built (or moved aside) beside ``out``: it names
+    the process, so a later run can tell a killed run's folder from a running one's."""
+    return f".{out.name}-{os.getpid()}-"
+
+
+def _running(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # no safe way to ask here: the folder is left, and ignored
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
+
+
+def _left_by_killed_run(folder: Path, out: Path) -> bool:
+    """Whether ``folder`` beside ``out`` is a ``.new`` or ``.old`` folder of a run whose
+    process is gone: named as ``_aside_prefix`` and ``tempfile`` name them, nothing else."""
+    import re
+
+    m = re.fullmatch(rf"\.{re.escape(out.name)}-(\d+)-[a-z0-9_]{{8}}\.(?:new|old)", folder.name)
+    if m is None or folder.is_symlink() or not folder.is_dir():
+        return False
+    pid = int(m.group(1))
+    return pid != os.getpid() and not _running(pid)
+
+
+def _clear_stale(out: Path) -> None:
+    """What a killed run left beside ``out``: its half-built ``.new`` folder is removed;
+    an ``.old`` folder (the last complete output, moved aside for the swap) is put back
+    when the kill came before the new output took its place, and removed otherwise."""
+    left = [p for p in out.parent.iterdir() if _left_by_killed_run(p, out)]
+    olds = [p for p in left if p.suffix == ".old" and _owned(p) is not None]
+    if olds and not out.exists():
+        os.replace(max(olds, key=lambda p: p.stat().st_mtime), out)
+    for p in left:
+        if p.exists():
+            shutil.rmtree(p, ignore_errors=True)
+
+
 @contextmanager
 def _building(out: Path) -> Iterator[Path]:
     """A new empty folder beside ``out`` to build in; swapped in for ``out`` only when
     the block finishes, with a marker naming the files placecount wrote there."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    new = Path(tempfile.mkdtemp(prefix=f".{out.name}-", suffix=".new", dir=out.parent))
+    _clear_stale(out)
+    new = Path(tempfile.mkdtemp(prefix=_aside_prefix(out), suffix=".new", dir=out.parent))
     try:
         yield new
         files = sorted(
@@ -208,7 +253,7 @@ def _swap(new: Path, out: Path) -> None:
     except OSError:
         if not out.is_dir():
             raise
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}-", suffix=".old", dir=out.parent))
+    old = Path(tempfile.mkdtemp(prefix=_aside_prefix(out), suffix=".old", dir=out.parent))
     os.replace(out, old)
     try:
         os.replace(new, out)
@@ -556,6 +601,72 @@ def _totals(db: Path, project_file: Path) -> dict[str, Any]:
 # -- verify -------------------------------------------------------------------------------
 
 
+def _named_inputs(project_file: Path) -> set[Path]:
+    """The files a project file names as inputs, resolved; only the project file itself
+    when it cannot be read (the run that follows says why)."""
+    real, key = split_selector(project_file)
+    named = [real]
+    try:
+        pset = load_project_set(real) if key is None else None
+        if pset is not None:
+            named += [real.parent / c.deflators for c in pset.compare if c.deflators]
+            for entry in pset.places:
+                named += _project_inputs(pset.project_for(entry.slug()), real.parent, real)
+        else:
+            project = load_project(project_file)
+            if project is not None:
+                named += _project_inputs(project, real.parent, real)
+    except InputError:
+        pass
+    return {p.resolve() for p in named}
+
+
+def _manifest_input(name: str, base: Path, named: set[Path], manifest_file: Path) -> Path:
+    """Where a manifest's input entry is, if ``verify`` may read it: inside the project's
+    folder, or named by the project file itself (``../shared/outturn.xlsx``), or bundled
+    reference data. A manifest someone sends cannot make verify read ``/etc/passwd``."""
+
+    def refuse(why: str) -> InputError:
+        return InputError.one(
+            "input-outside",
+            f"the manifest's input {name!r} {why}: `verify` reads only the inputs its "
+            "project file names, inside the project's folder.",
+            file=manifest_file.name,
+            value=name,
+            note="This manifest was not written by `placecount run` for this project; "
+            "do not trust it.",
+        )
+
+    if name.startswith("placecount:"):
+        rest = name.split(":", 1)[1]
+        if _outside(rest) is not None:
+            raise refuse(f"{_outside(rest)}")
+        return resource_path(*rest.split("/"))
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).anchor:
+        raise refuse("is an absolute path")
+    path = base / name
+    resolved = path.resolve()
+    if not _inside(resolved, base.resolve()) and resolved not in named:
+        raise refuse("is outside the project's folder")
+    return path
+
+
+def _digest_regular(path: Path, name: str, manifest_file: Path) -> str:
+    """The SHA-256 of a manifest's input, read only if it is a regular file."""
+    import hashlib
+
+    try:
+        fh = open_regular(path, "manifest's input")
+    except InputError as exc:
+        where = {"file": manifest_file.name, "value": name}
+        raise InputError(issues=[exc.issues[0].model_copy(update=where)]) from None
+    h = hashlib.sha256()
+    with fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def verify(manifest_file: Path) -> dict[str, Any]:
     """Re-run a manifest's count in a temporary folder and compare, file by file."""
     manifest_file = Path(manifest_file)
@@ -578,19 +689,30 @@ def verify(manifest_file: Path) -> dict[str, Any]:
                 file=manifest_file.name,
                 note="This manifest was not written by `placecount run`; do not trust it.",
             )
+    if (
+        PurePosixPath(manifest["project_file"]).is_absolute()
+        or PureWindowsPath(manifest["project_file"]).anchor
+    ):
+        raise InputError.one(
+            "input-outside",
+            f"the manifest's project file {manifest['project_file']!r} is an absolute path: "
+            "`run` writes it relative to the manifest.",
+            file=manifest_file.name,
+            note="This manifest was not written by `placecount run`; do not trust it.",
+        )
     base = project_file.parent
+    real_project, _ = split_selector(project_file)
+    if real_project.exists():
+        regular_file(real_project, "project file")
+    named = _named_inputs(project_file)
     checks: list[dict[str, Any]] = []
     for item in expected_inputs:
-        name = item["path"]
-        path = (
-            resource_path(*name.split(":", 1)[1].split("/"))
-            if name.startswith("placecount:")
-            else base / name
-        )
+        name = str(item["path"])
+        path = _manifest_input(name, base, named, manifest_file)
         if not path.exists():
             checks.append({"what": "input", "path": name, "status": "missing"})
             continue
-        digest, size = file_digest(path)
+        digest = _digest_regular(path, name, manifest_file)
         status = "same" if digest == item["sha256"] else "changed"
         checks.append(
             {

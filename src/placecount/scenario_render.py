@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .escape import md_cell, md_text
 from .render import atomic_path, money, new_workbook, percent, to_csv
 
 CASE_TITLES = {"low": "Low (prudent)", "central": "Central", "high": "High"}
@@ -203,10 +204,10 @@ def scenario_tables(result: dict[str, Any]) -> list[Any]:
 
 def tables_text(parts: list[Any], width: int | None = 200) -> str:
     """Rich tables and lines of text as plain text."""
-    from rich.console import Console
+    from .escape import SafeConsole
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, highlight=False)
+    console = SafeConsole(file=buffer, width=width, highlight=False)
     for part in parts:
         if isinstance(part, str):
             console.print(part, markup=False)
@@ -276,22 +277,19 @@ def scenario_csv(result: dict[str, Any]) -> str:
 
 
 def _md_table(heads: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    out = ["| " + " | ".join(cell(h) for h in heads) + " |"]
+    out = ["| " + " | ".join(md_cell(h) for h in heads) + " |"]
     out.append("|" + "|".join("---:" if i in right else "---" for i in range(len(heads))) + "|")
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
     return out
 
 
 def scenario_markdown(result: dict[str, Any]) -> str:
     """The scenario as Markdown for a board paper: summary, years, agencies, items, method."""
     s = result["scenario"]
-    out = [f"# {_title(result)}", ""]
+    out = [f"# {md_cell(_title(result))}", ""]
     for key, label in (("question", "Question"), ("proposition", "Proposition")):
         if s.get(key):
-            out += [f"**{label}:** {s[key]}", ""]
+            out += [f"**{label}:** {md_cell(s[key])}", ""]
     out += ["## Summary", ""]
     out += _md_table(
         ["Case", "A £", "B £", "C £", "of which bias £", "Y £", "Y discounted £", "Payback"],
@@ -383,7 +381,7 @@ def scenario_markdown(result: dict[str, Any]) -> str:
         {4, 5, 6},
     )
     out += ["", "## Method", ""]
-    out += [f"- {line.strip()}" for line in method_lines(result)]
+    out += [f"- {md_cell(line.strip())}" for line in method_lines(result)]
     return "\n".join(out) + "\n"
 
 
@@ -803,9 +801,9 @@ def journey_tables(result: dict[str, Any]) -> list[Any]:
 def journey_markdown(result: dict[str, Any]) -> str:
     """The journey as Markdown: touchpoints, by agency, by contact, the saving."""
     j = result["journey"]
-    out = [f"# {j['name']}: {pounds(result['total_gbp'])}", ""]
+    out = [f"# {md_cell(j['name'])}: {pounds(result['total_gbp'])}", ""]
     if j.get("description"):
-        out += [j["description"], ""]
+        out += [md_text(j["description"]), ""]
     out += _md_table(
         ["Agency", "Service", "Contact", "How costed", "Cost £"],
         [

@@ -21,6 +21,7 @@ from typing import Any
 from rich.table import Table
 
 from .errors import InputError
+from .escape import visible
 from .render import economic_columns, money, percent
 from .rounding import scaled
 
@@ -157,7 +158,8 @@ def report_tables(result: dict[str, Any], width: int, unit: Unit) -> tuple[list[
     rows = result["rows"]
     t = result["totals"]
     u = unit.name
-    names = [r["cofog_name"] for r in rows] + ["Total"]
+    # shown as escapes by the console: measured as shown
+    names = [visible(r["cofog_name"]) for r in rows] + ["Total"]
     codes = [r["cofog_code"] or "—" for r in rows] + [""]
     cols = [
         _Column("COFOG", codes, figure=False, priority=0),

@@ -163,12 +163,15 @@ def missing_reason(value: object) -> str | None:
 Units = Literal["pounds", "thousands", "millions"]
 UNIT_FACTOR: dict[str, int] = {"pounds": 1, "thousands": 1_000, "millions": 1_000_000}
 
+# "\s*(?:'\s*)?", not "\s*'?\s*": two runs of spaces side by side are tried at every split
+# of a long run of spaces (quadratic, issue #14); both say the same.
 _MILLIONS = re.compile(
-    r"£\s*'?\s*(?:m\b|mn\b|mill?\b|millions?\b|000\s*,?\s*000\b)|\bmillions?\b|\b£?m\s*\)|\(£?m\)",
+    r"£\s*(?:'\s*)?(?:m\b|mn\b|mill?\b|millions?\b|000\s*(?:,\s*)?000\b)|\bmillions?\b"
+    r"|\b£?m\s*\)|\(£?m\)",
     re.IGNORECASE,
 )
 _THOUSANDS = re.compile(
-    r"£\s*'?\s*(?:000s?\b|k\b|thousands?\b)|\bthousands?\b|'000s?\b|\(000s?\)|\b000s\b",
+    r"£\s*(?:'\s*)?(?:000s?\b|k\b|thousands?\b)|\bthousands?\b|'000s?\b|\(000s?\)|\b000s\b",
     re.IGNORECASE,
 )
 _POUNDS = re.compile(r"£|\bpounds?\b|\bgbp\b", re.IGNORECASE)
@@ -191,10 +194,23 @@ def detect_units(text: str) -> Units | None:
     return None
 
 
-_UNIT_TOKENS = re.compile(
-    r"[(\[][^)\]]*(?:£|000|thousand|million)[^)\]]*[)\]]|£\s*'?\s*\w*|'000s?",
-    re.IGNORECASE,
-)
+# A bracket and what follows it up to the next closing bracket (or the end) is taken whole
+# and kept or removed by _unit_token: a pattern that looked for the unit inside the
+# brackets backtracked cubically on "(000(000(000…" with no closing bracket (issue #14).
+_UNIT_TOKENS = re.compile(r"[(\[][^)\]]*(?:[)\]]|\Z)|£\s*'?\s*\w*|'000s?", re.IGNORECASE)
+_OTHER_UNIT_TOKENS = re.compile(r"£\s*'?\s*\w*|'000s?", re.IGNORECASE)
+_UNIT_WORD = re.compile(r"£|000|thousand|million", re.IGNORECASE)
+
+
+def _unit_token(m: re.Match[str]) -> str:
+    token = m.group(0)
+    if token[0] not in "([":
+        return " "
+    if token[-1] not in ")]":  # never closed: not a bracketed unit, but may hold '£000'
+        return token[0] + _OTHER_UNIT_TOKENS.sub(" ", token[1:])
+    return " " if _UNIT_WORD.search(token) else token
+
+
 _NON_ALNUM = re.compile(r"[^0-9a-z.]+")
 _APOSTROPHES = re.compile(r"['’‘`]")
 
@@ -215,7 +231,7 @@ def normalise(text: object) -> str:
 
 def header_key(text: object) -> str:
     """A header as matched against a schema's aliases: units removed, then normalised."""
-    return normalise(_UNIT_TOKENS.sub(" ", "" if text is None else str(text)))
+    return normalise(_UNIT_TOKENS.sub(_unit_token, "" if text is None else str(text)))
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\s*[-/–]\s*((?:19|20)?\d\d)\b")

@@ -33,7 +33,9 @@ from ._table import (
 )
 from .pesa_workbook import plain_region, set_pence
 
-_NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(.+?)\s*$")
+# "(.*\S|.)\s*$", not "(.+?)\s*$": the lazy form scans trailing spaces once a character
+# (quadratic on a long cell, issue #14); both take the label without its trailing spaces
+_NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(.*\S|.)\s*$")
 _PART_WORDS = {
     "central": ("central government", "cg"),
     "local": ("local government", "lg"),
