@@ -213,8 +213,10 @@ def test_two_processes_on_one_database(db: Path, tmp_path: Path) -> None:
     """)
     script = tmp_path / "hold.py"
     script.write_text(holder)
-    for attempt in range(20):
-        hold = subprocess.Popen([PYTHON, str(script), "1.0"], stdout=subprocess.PIPE, text=True)
+    # the holder keeps the database 3 s: long enough for the other command to start and
+    # find it held even on a busy machine, short enough to wait out
+    for attempt in range(6):
+        hold = subprocess.Popen([PYTHON, str(script), "3.0"], stdout=subprocess.PIPE, text=True)
         assert hold.stdout is not None and hold.stdout.readline().strip() == "holding"
         wait = "0.2" if attempt % 2 == 0 else "10"
         other = subprocess.run(

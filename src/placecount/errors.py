@@ -19,7 +19,7 @@ Severity = Literal["error", "warning", "info"]
 CODES: dict[str, str] = {
     "file-not-found": "The file does not exist or cannot be opened.",
     "unsupported-format": "The file is not .xlsx, .xlsm, .xls, .ods, .csv or .parquet.",
-    "not-a-file": "The path is a named pipe, a device or a socket, not a file saved on disk: it is not opened.",
+    "not-a-file": "A file to read (an input, a mapping, the project file, a manifest's input) is a folder, a named pipe, a device or a socket, not a regular file: it is refused before anything is read.",
     "bad-encoding": "A CSV file's bytes are not the text they seem: NUL bytes (UTF-16 without a byte-order mark, or damage), or a UTF-16/UTF-32 mark the rest does not follow.",
     "corrupt-workbook": "The workbook cannot be opened: it is damaged or not a spreadsheet.",
     "password-protected": "The workbook is encrypted with a password; save an unprotected copy.",
@@ -74,7 +74,6 @@ CODES: dict[str, str] = {
     "output-not-ours": "`run`'s output folder holds files placecount did not write there (the project's database, an input, anything else): `run` replaces the folder whole, so it refuses.",
     "output-outside": "An output path in a project file or manifest is absolute, climbs out with '..' or leads out by a symlink: outputs are written only inside their folder.",
     "input-outside": "A manifest lists an input that is neither inside its project's folder nor named by its project file (or bundled data that climbs out with '..'): `verify` refuses to read it.",
-    "not-a-file": "A file to read (a mapping, the project file, a manifest's input) is a folder, a named pipe or a device, not a regular file: it is refused before anything is read.",
     "unknown-theme": "The theme asked for is not declared in placecount.toml.",
     "no-lines": "The sheet has a header but no lines with amounts.",
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",
