@@ -190,3 +190,46 @@ def test_other_suffixes_are_a_bad_option(tmp_path: Path, name: str) -> None:
     assert caught.value.issues[0].code == "bad-option"
     assert ".html, .svg or .png" in str(caught.value)
     assert not list(tmp_path.iterdir())
+
+
+# --- labels as plain text, colour-blind-safe colours (issue 15) -----------------------------
+
+ODD_NAMES = [
+    Link("The $5m and $10m Fund", "Council of $\\ell$ and \\mathbb", 30 * M),
+    Link("Council of $\\ell$ and \\mathbb", "Services $\\notacommand$", 24 * M),
+]
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png"])
+def test_names_with_dollars_and_backslashes_draw_verbatim_issue_15(
+    tmp_path: Path, suffix: str
+) -> None:
+    # "$…$" was mathtext: italics, and "\mathbb" outside a known command stopped the drawing
+    pytest.importorskip("matplotlib")
+    path = tmp_path / f"odd{suffix}"
+    sankey(ODD_NAMES, "Costs of $5m and $10m", path)
+    assert path.stat().st_size > 0
+    if suffix == ".svg":
+        root = ET.parse(path).getroot()
+        texts = {"".join(el.itertext()).strip() for el in root.iter() if el.tag.endswith("text")}
+        for name in (
+            "The $5m and $10m Fund",
+            "Council of $\\ell$ and \\mathbb",
+            "Services $\\notacommand$",
+        ):
+            assert name in texts
+        assert "Costs of $5m and $10m" in texts
+
+
+def test_every_colour_drawn_is_from_the_colour_blind_safe_palette_issue_15(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
+    from placecount.charts import OKABE_ITO
+
+    path = tmp_path / "wall.svg"
+    sankey(LEICESTER, "Leicester", path)
+    fills = {c.lower() for c in re.findall(r"fill:\s*(#[0-9a-fA-F]{6})", path.read_text())}
+    allowed = {c.lower() for c in OKABE_ITO.values()} | {"#ffffff"}
+    assert fills and fills <= allowed
+    assert len(fills - {"#ffffff", "#000000"}) >= 4  # bodies are told apart, not all one colour

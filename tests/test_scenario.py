@@ -867,3 +867,31 @@ def test_scenario_output_by_format_for_placecount_run(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         scenario_output(result, "parquet")
     assert caught.value.issues[0].code == "bad-option"
+
+
+def _plotly_figure(html_text: str, div_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The data and layout plotly.newPlot is given in a written HTML chart."""
+    start = html_text.index(f'Plotly.newPlot(                        "{div_id}",')
+    decoder = json.JSONDecoder()
+    rest = html_text[html_text.index("[", start) :]
+    data, end = decoder.raw_decode(rest)
+    rest = rest[end:].lstrip(", \n")
+    layout, _ = decoder.raw_decode(rest)
+    return data, layout
+
+
+def test_the_html_chart_has_one_category_per_financial_year_issue_15(tmp_path: Path) -> None:
+    # plotly read "2010-11" as November 2010: a date axis with two of five years drawn
+    model = load_scenario(EXAMPLE)
+    result = price(model)
+    years = result["scenario"]["year_labels"]
+    assert len(years) >= 3 and all(re.fullmatch(r"\d{4}-\d{2}", y) for y in years)
+    out = tmp_path / "y.html"
+    from placecount.scenario_render import scenario_chart
+
+    scenario_chart(result, out)
+    data, layout = _plotly_figure(out.read_text(encoding="utf-8"), "placecount-scenario")
+    assert layout["xaxis"]["type"] == "category"
+    assert layout["xaxis"]["categoryarray"] == years
+    for trace in data:
+        assert trace["x"] == years  # every series has a point (or bar) in every year

@@ -31,27 +31,40 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 KINDS = ("flow", "admin")
 
-#: Colours of bodies, in order of first appearance; red and grey are kept for losses.
-PALETTE = (
-    "#1f77b4",  # blue
-    "#ff7f0e",  # orange
-    "#2ca02c",  # green
-    "#9467bd",  # purple
-    "#17becf",  # cyan
-    "#8c564b",  # brown
-    "#bcbd22",  # olive
-    "#e377c2",  # pink
-    "#393b79",  # indigo
-    "#637939",  # moss
-    "#6baed6",  # light blue
-    "#fdae6b",  # light orange
-    "#74c476",  # light green
-    "#9e9ac8",  # lavender
-    "#7b4173",  # plum
-    "#e7ba52",  # mustard
+#: Okabe and Ito's palette ("Color Universal Design"), told apart by readers with the common
+#: forms of colour blindness. Every chart of placecount takes its colours from here.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "bluish_green": "#009E73",
+    "reddish_purple": "#CC79A7",
+    "sky_blue": "#56B4E9",
+    "vermillion": "#D55E00",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+#: Colours of bodies and sources, in order of first appearance. Vermillion is left out:
+#: it is kept for losses. Yellow comes last: on white it is the hardest to see.
+PALETTE = tuple(
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue", "black", "yellow")
 )
-#: Administration lost at a hand-over: a brick red that reads as "gone", not as a body.
-LOSS_COLOUR = "#b0413e"
+#: Administration lost at a hand-over: vermillion, which reads as "gone", not as a body.
+LOSS_COLOUR = OKABE_ITO["vermillion"]
+#: Scenario charts: savings, costs and the net Y.
+SAVING_COLOUR = OKABE_ITO["bluish_green"]
+COST_COLOUR = OKABE_ITO["vermillion"]
+NET_COLOUR = OKABE_ITO["blue"]
+#: matplotlib settings every static chart is drawn under. Labels are body and service
+#: names, printed as given: mathtext off, so "$5m and $10m" is not set as italic maths
+#: and a backslash word is not a TeX command that stops the drawing (matplotlib >= 3.5,
+#: and we need 3.8). Fixed salt and no font embedding: the same chart gives the same bytes.
+MPL_STYLE = {
+    "svg.hashsalt": "placecount",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "text.parse_math": False,
+}
 BAND_ALPHA = 0.35
 LOSS_BAND_ALPHA = 0.30
 
@@ -80,6 +93,14 @@ class Link:
             raise ValueError(f"a link's amount cannot be negative: {self.amount_pence}")
         if self.source == self.target:
             raise ValueError(f"a link cannot go from {self.source!r} to itself")
+
+
+def plotly_text(text: str) -> str:
+    """A name as plotly text: plotly reads a few HTML tags and entities in labels, so a body
+    called "Health & Care <North>" is escaped to show as given. ``<br>`` is added after."""
+    import html
+
+    return html.escape(text, quote=False)
 
 
 def pounds_m(pence: int) -> str:
@@ -334,7 +355,7 @@ def sankey(links: list[Link], title: str, path: Path) -> None:
             _write_static(layout, title, tmp, suffix[1:])
 
 
-def _rgba(colour: str, alpha: float) -> str:
+def rgba(colour: str, alpha: float) -> str:
     """'#1f77b4', 0.35 → 'rgba(31,119,180,0.35)', the form plotly takes for see-through bands."""
     r, g, b = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
@@ -373,9 +394,9 @@ def _write_html(layout: _Layout, title: str, tmp: Path) -> None:
         "value": [x.amount_pence / 100_000_000 for x in layout.links],
         "label": [pounds_m(x.amount_pence) for x in layout.links],
         "color": [
-            _rgba(LOSS_COLOUR, LOSS_BAND_ALPHA)
+            rgba(LOSS_COLOUR, LOSS_BAND_ALPHA)
             if x.kind == "admin"
-            else _rgba(colours[x.source], BAND_ALPHA)
+            else rgba(colours[x.source], BAND_ALPHA)
             for x in layout.links
         ],
         "hovertemplate": "%{source.label} → %{target.label}: %{label}<extra></extra>",
@@ -409,9 +430,7 @@ def _write_static(layout: _Layout, title: str, tmp: Path, fmt: str) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(
-        {"svg.hashsalt": "placecount", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
-    ):
+    with matplotlib.rc_context(MPL_STYLE):
         fig = Figure(figsize=(14, 8))
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0.08, 0.02, 0.84, 0.88))
