@@ -233,3 +233,24 @@ def test_every_colour_drawn_is_from_the_colour_blind_safe_palette_issue_15(
     allowed = {c.lower() for c in OKABE_ITO.values()} | {"#ffffff"}
     assert fills and fills <= allowed
     assert len(fills - {"#ffffff", "#000000"}) >= 4  # bodies are told apart, not all one colour
+
+
+def test_labels_of_a_20_edge_chain_do_not_overlap_issue_15() -> None:
+    pytest.importorskip("matplotlib")
+    from placecount.charts import label_boxes
+
+    # 21 bodies in a row, each passing on £1m less than it got and losing £1m (est.)
+    chain = [Link(f"Body {i}", f"Body {i + 1}", (100 - i) * M) for i in range(20)]
+    chain += [
+        Link(f"Body {i}", f"Administration (Body {i})", M, "admin", estimated=True)
+        for i in range(1, 20)
+    ]
+    boxes = label_boxes(chain, "Twenty hand-overs")
+    texts = [t for t, _ in boxes]
+    for i in range(20):  # every band's amount is labelled
+        assert pounds_m((100 - i) * M) in texts
+    assert any("£1.0m est." in t for t in texts)
+    for k, (a, (ax0, ay0, ax1, ay1)) in enumerate(boxes):
+        assert ax1 > ax0 and ay1 > ay0
+        for b, (bx0, by0, bx1, by1) in boxes[k + 1 :]:
+            assert not (ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1), (a, b)

@@ -765,7 +765,9 @@ def flows(
         from .charts import sankey
 
         try:
-            sankey(fl.chart_links(chains, r), result["title"], Path(chart))
+            # a flow graph's and the store's amounts are booked: the chart shows them as booked
+            booked = edges if source["form"] in ("graph", "store") else None
+            sankey(fl.chart_links(chains, r, booked), result["title"], Path(chart))
         except ValueError as exc:  # e.g. two chains handing money in opposite directions
             raise InputError.one(
                 "bad-flow", f"the flow map cannot be drawn: {exc}", file=Path(chart).name
