@@ -449,6 +449,91 @@ def _project_file(db: Path, project_file: Path | None) -> Path:
     return project_file if project_file is not None else project_path_for(db)
 
 
+def _nearest(wanted: str, names: list[str], limit: int = 5) -> str:
+    """The names most like ``wanted``, for a message: 'Exampleshire County Council, …'."""
+    import difflib
+
+    from .count import simple_norm
+
+    by_key = {simple_norm(n): n for n in names}
+    close = difflib.get_close_matches(simple_norm(wanted), list(by_key), n=limit, cutoff=0.4)
+    picked = [by_key[k] for k in close] or sorted(names)[:limit]
+    more = len(names) - len(picked)
+    return ", ".join(repr(n) for n in picked) + (
+        f" (and {more} more)" if more > 0 and not close else ""
+    )
+
+
+def _check_filters(store: Any, filters: Any) -> None:
+    """A --org, --kind or --cofog that matches no stored line is a mistake to say, not a
+    count of £0.00: name what was asked and the nearest names the database holds."""
+    from .count import simple_norm
+
+    if not (filters.orgs or filters.kinds or filters.cofog):
+        return
+    pairs = [
+        (r["kind"], r["org"])
+        for r in store.query("SELECT DISTINCT kind, org FROM lines WHERE included")
+    ]
+    orgs = sorted({o for _, o in pairs if o})
+    kinds = sorted({k for k, _ in pairs})
+    known = {simple_norm(o) for o in orgs}
+    for org in filters.orgs:
+        if simple_norm(org) not in known:
+            raise InputError.one(
+                "filter-matches-nothing",
+                f"--org {org!r} matches no body in the database.",
+                note=f"Bodies with that kind of name: {_nearest(org, orgs)}."
+                if orgs
+                else "The database holds no lines yet.",
+            )
+    for kind in filters.kinds:
+        if kind not in kinds:
+            raise InputError.one(
+                "filter-matches-nothing",
+                f"--kind {kind!r}: no {kind} source is in the database.",
+                note="Kinds in the database: " + (", ".join(kinds) or "none") + ".",
+            )
+    wanted_orgs = {simple_norm(o) for o in filters.orgs}
+    both = [
+        (k, o)
+        for k, o in pairs
+        if (not filters.kinds or k in filters.kinds)
+        and (not wanted_orgs or simple_norm(o) in wanted_orgs)
+    ]
+    if not both:
+        raise InputError.one(
+            "filter-matches-nothing",
+            "--kind "
+            + ", ".join(filters.kinds)
+            + " and --org "
+            + ", ".join(filters.orgs)
+            + " match no line together.",
+            note="Bodies of "
+            + ", ".join(filters.kinds)
+            + ": "
+            + (
+                ", ".join(repr(o) for o in sorted({o for k, o in pairs if k in filters.kinds}))
+                or "none"
+            )
+            + ".",
+        )
+    if filters.cofog:
+        codes = [
+            r["cofog_code"] for r in store.query("SELECT DISTINCT cofog_code FROM allocations")
+        ]
+        for code in filters.cofog:
+            if not any(c and (c == code or c.startswith(code + ".")) for c in codes):
+                divisions = sorted({c[:2] for c in codes if c})
+                raise InputError.one(
+                    "filter-matches-nothing",
+                    f"--cofog {code}: no line in the database is mapped to it.",
+                    note="COFOG divisions in the database: "
+                    + (", ".join(divisions) or "none")
+                    + ".",
+                )
+
+
 def _with_store(db: Path, fn: Callable[[Any], Any]) -> Any:
     from .store import Store
 
@@ -626,6 +711,7 @@ def report(
     def run(store: Any) -> dict[str, Any]:
         from .store import CountQueries
 
+        _check_filters(store, filters)
         queries = CountQueries(store)
         result = count(
             store,

@@ -821,31 +821,62 @@ def run(
         ),
     ] = None,
     quiet: QuietOption = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="ingest's --strict for every source (a line with no COFOG mapping, or an "
+            "amount cell that is not a number, is an error), and any other warning of a "
+            "source (a control total not matched, an implausible total) stops the run too: "
+            "exit 2, the last complete output kept.",
+        ),
+    ] = False,
 ) -> None:
     """Build the whole count from its project file, write every output and manifest.json.
 
+    Each source's ingest summary and warnings are printed as `ingest` prints them.
+
     Example: placecount run examples/exampleshire/placecount.toml --out build/exampleshire
     """
+    from .render import ingest_lines, print_issues
     from .run import run as do_run
 
     err = _err_console()
     show = not quiet
+    warnings: list[Any] = []
 
     def progress(step: str) -> None:
         if show:
             err.print(f"  {step}", markup=False)
 
-    manifest = _run(lambda: do_run(project, out, progress))
+    def ingested(_file: str, result: Any) -> None:
+        found = [i for i in result.issues if i.severity == "warning"]
+        warnings.extend(found)
+        if strict:  # stopped with every warning listed once, at the end
+            return
+        print_issues(err, result.issues, quiet=quiet)
+        if show:
+            for text in ingest_lines(result.to_dict()):
+                err.print(f"  {text}", markup=False)
+
+    manifest = _run(lambda: do_run(project, out, progress, strict=strict, ingested=ingested))
     if show:
         for o in manifest["outputs"]:
             err.print(f"Wrote {o['path']}  sha256 {o['sha256'][:12]}…", markup=False)
+        said = ""
+        if warnings:
+            n = len(warnings)
+            said = f"; {n} warning{'s' if n != 1 else ''} above"
         if "places" in manifest:
             for key, totals in manifest["totals"]["places"].items():
                 err.print(f"{key}: the count £{_money(totals['count_gbp'])}", markup=False)
-            err.print(f"{len(manifest['places'])} places; manifest.json written.", markup=False)
+            err.print(
+                f"{len(manifest['places'])} places{said}; manifest.json written.", markup=False
+            )
         else:
             err.print(
-                f"The count: £{_money(manifest['totals']['count_gbp'])}; manifest.json written.",
+                f"The count: £{_money(manifest['totals']['count_gbp'])}{said}; "
+                "manifest.json written.",
                 markup=False,
             )
 
