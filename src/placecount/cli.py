@@ -92,7 +92,12 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
             else:
                 _err_console().print(f"error: {exc}", style="bold red", markup=False)
         raise typer.Exit(exc.exit_code) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        # true of every command: the store writes in one transaction, rolled back when
+        # interrupted, and files are written beside their place and renamed in at the end
+        _err_console().print("Interrupted; nothing was changed.", markup=False)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:  # a fault of ours: say so plainly, traceback only with --debug
         if _STATE["debug"]:
@@ -126,8 +131,48 @@ def _emit(data: str | bytes, output: Path | None) -> None:
         return
     from .render import write_output
 
-    _run(lambda: write_output(output, data))
+    def write() -> None:
+        _check_output(output)
+        try:
+            write_output(output, data)
+        except OSError as exc:
+            raise _cannot_write(output, exc) from None
+
+    _run(write)
     _err_console().print(f"Wrote {output}", markup=False)
+
+
+def _cannot_write(path: Path, exc: OSError) -> Exception:
+    from .errors import InputError
+
+    reason = exc.strerror or type(exc).__name__
+    return InputError.one(
+        "cannot-write",
+        f"cannot write {path}: {reason[0].lower() + reason[1:]}.",
+        note="Write it to a folder you can write to, or close the file if another program "
+        "has it open.",
+    )
+
+
+def _check_output(path: Path | None, option: str = "-o") -> None:
+    """A file to write: its folder must exist (we do not guess at making one) and it must
+    not be a folder itself. Checked before the work, so a long count is not lost."""
+    from .errors import InputError
+
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError.one(
+            "cannot-write",
+            f"{option} {path}: the folder {folder} does not exist.",
+            note="Create the folder first, or give a file in a folder that exists.",
+        )
+    if path.is_dir():
+        raise InputError.one(
+            "cannot-write",
+            f"{option} {path}: that is a folder; give a file name in it.",
+        )
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -552,6 +597,7 @@ def report(
         _fail("--unit is for the terminal table: the file formats keep exact pence.")
     if chosen in ("xlsx", "parquet", "html") and output is None:
         _fail(f"{chosen} is a file format: give -o FILE.{chosen}.")
+    _run(lambda: _check_output(output), as_json=chosen == "json")
     result = _run(
         lambda: do_report(
             db,
@@ -772,6 +818,12 @@ def flows(
     )
     if chosen == "xlsx" and output is None:
         _fail("xlsx is a file format: give -o FILE.xlsx.")
+
+    def check() -> None:
+        _check_output(output)
+        _check_output(chart, "--chart")
+
+    _run(check, as_json=chosen == "json")
     result = _run(
         lambda: do_flows(
             None if from_store else file,
@@ -1165,9 +1217,53 @@ class _NoPandasForArrow:
         return None
 
 
+#: What a character no code page shows becomes, when output goes to a terminal or file
+#: whose encoding (a Windows code page, ASCII) has no place for it.
+_PLAIN = {
+    "→": "->",
+    "←": "<-",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "›": ">",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "·": ".",
+    "×": "x",
+    "≠": "!=",
+    "£": "GBP ",
+    "€": "EUR ",
+}
+
+
+def _plain(exc: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: the ASCII look-alike of each character the encoding lacks."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start : exc.end]
+    return "".join(_PLAIN.get(ch, "?") for ch in text), exc.end
+
+
+def _safe_streams() -> None:
+    """stdout and stderr that never fail on a character: `placecount report > count.txt`
+    under a Windows code page (cp1252 has no "→") writes "->" instead of raising."""
+    import codecs
+
+    codecs.register_error("placecount-plain", _plain)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and not encoding.startswith("utf"):
+            reconfigure(errors="placecount-plain")
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    _safe_streams()
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _NoPandasForArrow())
     app()
