@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import json
+import os
 import shutil
 import subprocess
 import sys
