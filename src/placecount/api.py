@@ -229,6 +229,10 @@ def ingest(
     Nothing is written when any file fails, when ``dry_run`` is set, or when
     ``strict`` is set and a line has no mapping. Payment lists are partial: they are
     kept out of the count unless ``count`` puts them in.
+
+    ``progress`` is told what is happening, as a line a person reads: "reading FILE" as
+    each file starts, "mapping FILE › 'Sheet' (N lines)" for each table read, and
+    "writing N lines to the database".
     """
     from .cofog import load_mapping, map_lines, read_mapping
     from .models import load_kind_schema
@@ -300,10 +304,14 @@ def ingest(
     prepared: list[Prepared] = []
     for path in files:
         if progress:
-            progress(path.name)
+            progress(f"reading {path.name}")
         reads, issues = read_sources(kind, Path(path), options)
         result.issues.extend(issues)
         for read in reads:
+            if progress:
+                where = read.file_name + (f" › {read.sheet!r}" if read.sheet else "")
+                n = read.table.num_rows
+                progress(f"mapping {where} ({n:,} line{'s' if n != 1 else ''})")
             check_per_head(
                 read.total_pence,
                 options.population,
@@ -340,6 +348,9 @@ def ingest(
         result.issues.extend(_unused_mapping_rows(active))
     statuses: list[str] = ["dry run"] * len(prepared)
     if not dry_run:
+        if progress:
+            lines = sum(p.read.table.num_rows for p in prepared)
+            progress(f"writing {lines:,} line{'s' if lines != 1 else ''} to the database")
         with Store.open(db) as store:
             written = store.write(prepared, replace=replace)
         statuses = [w.status for w in written]

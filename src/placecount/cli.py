@@ -394,25 +394,26 @@ def ingest(
     progress_ctx: Any = None
     if not quiet and not as_json and sys.stderr.isatty():
         # on a terminal: a spinner and a bar over the files, gone when the ingest is done
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         progress_ctx = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} files"),
+            TimeElapsedColumn(),
             console=_err_console(),
             transient=True,
         )
-        task = progress_ctx.add_task("Reading", total=len(files))
+        task = progress_ctx.add_task("reading", total=len(files))
         progress_ctx.start()
-        seen: list[str] = []
-
-        def progress_cb(name: str) -> None:
-            if seen:
-                progress_ctx.advance(task)
-            seen.append(name)
-            progress_ctx.update(task, description=f"Reading {name}")
+        progress_cb = _ingest_progress(progress_ctx, task)
 
     try:
         result = _run(
@@ -460,6 +461,22 @@ def ingest(
     if not quiet:
         for text in ingest_lines(data):
             err.print(text, markup=False)
+
+
+def _ingest_progress(bar: Any, task: Any) -> Callable[[str], None]:
+    """The ingest's steps on the progress line: what is being read, mapped or written
+    (one large file is not a bar stuck at 0/1), and a file counted when the next starts
+    or the writing begins."""
+    started = [0]
+
+    def step(text: str) -> None:
+        if text.startswith(("reading ", "writing ")):
+            if started[0]:
+                bar.advance(task)
+            started[0] += text.startswith("reading ")
+        bar.update(task, description=text)
+
+    return step
 
 
 class ReportFormat(StrEnum):
