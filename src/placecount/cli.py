@@ -859,9 +859,14 @@ def flows(
     from . import render
 
     if chosen == "table" and output is None:
+        from .terminal import flows_tables
+
         console = _out_console()
-        for part in render.flows_tables(result):
+        parts, notes = flows_tables(result, console.width)
+        for part in parts:
             console.print(part)
+        for line in notes:
+            console.print(line, markup=False)
         data: str | bytes = ""
     else:
         data = render.flows_output(result, chosen)
