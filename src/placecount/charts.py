@@ -59,7 +59,7 @@ NET_COLOUR = OKABE_ITO["blue"]
 #: names, printed as given: mathtext off, so "$5m and $10m" is not set as italic maths
 #: and a backslash word is not a TeX command that stops the drawing (matplotlib >= 3.5,
 #: and we need 3.8). Fixed salt and no font embedding: the same chart gives the same bytes.
-MPL_STYLE = {
+MPL_STYLE: dict[Any, Any] = {
     "svg.hashsalt": "placecount",
     "svg.fonttype": "none",
     "font.family": "DejaVu Sans",
@@ -506,8 +506,12 @@ def label_boxes(
 
     with matplotlib.rc_context(MPL_STYLE):
         fig, texts = _figure(_layout(list(links)), title)
-        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-        return [(t.get_text(), tuple(t.get_window_extent(renderer).extents)) for t in texts]  # type: ignore[misc]
+        renderer = fig.canvas.get_renderer()
+        boxes = []
+        for t in texts:
+            x0, y0, x1, y1 = (float(v) for v in t.get_window_extent(renderer).extents)
+            boxes.append((str(t.get_text()), (x0, y0, x1, y1)))
+        return boxes
 
 
 def _figure(layout: _Layout, title: str) -> tuple[Any, list[Any]]:
