@@ -311,7 +311,7 @@ def test_a_graph_chart_shows_the_booked_payments_issue_15(tmp_path: Path) -> Non
     # 20% of the £6.0m it received = £1.2m, an estimate
     assert "Kept (District)" in texts and "£2.5m" in texts
     assert "Administration (Trust)" in texts and "£1.2m est." in texts
-    assert any(t.startswith('Amounts are as booked, except those marked "est."') for t in texts)
+    assert any(t.startswith('Amounts without "est." are as booked or measured;') for t in texts)
 
 
 def test_a_chains_chart_marks_the_rules_amounts_as_estimates_issue_15(tmp_path: Path) -> None:
@@ -328,3 +328,14 @@ def test_a_chains_chart_marks_the_rules_amounts_as_estimates_issue_15(tmp_path: 
     assert "£100.0m" in texts  # B → C, what was measured delivered
     assert "£156.3m est." in texts  # what A paid in, the rule's
     assert "£31.3m est." in texts and "£25.0m est." in texts  # administration at A and B
+
+
+def test_a_chart_in_a_missing_folder_is_exit_2_before_any_work_issue_15(tmp_path: Path) -> None:
+    chains = ROOT / "examples" / "leicester" / "european_funding.csv"
+    target = tmp_path / "nodir" / "wall.svg"
+    result = CliRunner().invoke(app, ["flows", str(chains), "--chart", str(target)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"error: --chart {target}: the folder {target.parent} does not exist."
+    )

@@ -264,3 +264,38 @@ def test_run_strict_stops_on_a_control_total_and_keeps_the_last_output_issue_15(
         "£12,857,139.00, differs"
     ) in result.stderr
     assert hashes(out) == before  # the last complete output, as it was
+
+
+def test_run_strict_stops_on_a_warning_ingest_strict_lets_through_issue_15(
+    place: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a warning ingest --strict does not make an error (here one added to the district's
+    # result) still stops run --strict, before anything is written
+    from placecount import api
+    from placecount.errors import Issue
+
+    real = api.ingest
+
+    def ingest(kind: str, files: list[Path], *args: object, **kw: object) -> object:
+        kw["strict"] = False  # let the county's unmapped line through, as a warning
+        result = real(kind, files, *args, **kw)  # type: ignore[arg-type]
+        if files[0].name.startswith("riverton"):
+            result.issues.append(Issue(code="unit-proved", severity="warning", message="W"))
+        return result
+
+    monkeypatch.setattr(api, "ingest", ingest)
+    seen: list[str] = []
+    with pytest.raises(InputError) as caught:
+        runmod.run(place, tmp_path / "out", strict=True, ingested=lambda f, r: seen.append(f))
+    codes = [i.code for i in caught.value.issues]
+    assert codes == ["unmapped-line", "unit-proved", "strict-warnings"]
+    assert caught.value.issues[-1].message.startswith("--strict: 2 warnings above stop the run")
+    assert seen == [
+        "county_council_outturn_2008-09.xlsx",
+        "riverton_district_outturn_2008-09.csv",
+        "nhs_exampleshire_2008-09.xlsx",
+        "police_authority_poa_2008-09.xlsx",
+        "pesa_cra_regional_2008-09.xlsx",
+        "ndpb_spending_2008-09.xlsx",
+    ]
+    assert not (tmp_path / "out").exists()

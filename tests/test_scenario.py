@@ -895,3 +895,23 @@ def test_the_html_chart_has_one_category_per_financial_year_issue_15(tmp_path: P
     assert layout["xaxis"]["categoryarray"] == years
     for trace in data:
         assert trace["x"] == years  # every series has a point (or bar) in every year
+
+
+@pytest.mark.parametrize("suffix", ["svg", "png"])
+def test_a_scenario_named_with_dollars_draws_its_name_verbatim_issue_15(
+    tmp_path: Path, suffix: str
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    from placecount.scenario_render import scenario_chart
+
+    result = price(load_scenario(EXAMPLE))
+    name = "Care at $5m and $10m, and $\\notacommand$"
+    result["scenario"]["name"] = name
+    out = tmp_path / f"y.{suffix}"
+    scenario_chart(result, out)  # mathtext stopped here: "\notacommand" is no TeX command
+    assert out.stat().st_size > 0
+    if suffix == "svg":
+        root = ET.parse(out).getroot()
+        texts = ["".join(el.itertext()) for el in root.iter() if el.tag.endswith("text")]
+        assert name in texts

@@ -122,13 +122,14 @@ def note(links: list[Link]) -> str:
     """The chart's key to its amounts: which are booked and which are estimates."""
     estimates = any(link.estimated and link.amount_pence for link in links)
     kept = any(link.kind == "admin" and link.target.startswith("Kept (") for link in links)
-    text = "Amounts are as booked"
     if estimates:
-        text += (
-            ', except those marked "est.": estimated by the rule of a share of the money '
-            "lost to administration at each hand-over"
+        text = (
+            'Amounts without "est." are as booked or measured; "est." marks an amount '
+            "estimated by the rule of a share of the money lost to administration at each "
+            "hand-over."
         )
-    text += "."
+    else:
+        text = "Every amount is as booked or measured."
     if kept:
         text += " Kept: what a body's books say it received and did not pass on."
     return text
