@@ -1001,3 +1001,16 @@ def test_ctrl_c_during_an_ingest_leaves_the_database_as_it_was_issue_15(
     assert result.stderr.endswith("Interrupted; nothing was changed.\n")
     monkeypatch.undo()
     assert api.sources(place) == before
+
+
+def test_trace_with_an_org_that_matches_nothing_is_exit_2_issue_15(
+    runner: CliRunner, place: Path
+) -> None:
+    result = runner.invoke(
+        app, ["trace", "07", "--org", "Testshire Primary Care", "--db", str(place)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: --org 'Testshire Primary Care' matches no body in the database."
+    )
+    assert "'Testshire PCT'" in result.stderr

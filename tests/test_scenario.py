@@ -897,6 +897,20 @@ def test_the_html_chart_has_one_category_per_financial_year_issue_15(tmp_path: P
         assert trace["x"] == years  # every series has a point (or bar) in every year
 
 
+def test_the_static_chart_labels_each_financial_year_issue_15(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from placecount.scenario_render import scenario_chart
+
+    result = price(load_scenario(EXAMPLE))
+    out = tmp_path / "y.svg"
+    scenario_chart(result, out)
+    root = ET.parse(out).getroot()
+    texts = ["".join(el.itertext()).strip() for el in root.iter() if el.tag.endswith("text")]
+    ticks = [t for t in texts if re.fullmatch(r"\d{4}-\d{2}", t)]
+    assert ticks == result["scenario"]["year_labels"]  # one tick per year, as written
+
+
 @pytest.mark.parametrize("suffix", ["svg", "png"])
 def test_a_scenario_named_with_dollars_draws_its_name_verbatim_issue_15(
     tmp_path: Path, suffix: str

@@ -779,10 +779,12 @@ def trace(
         raise InputError.one("bad-option", f"--by {by!r}: use division, group or class.")
     project = load_project(_project_file(db, project_file))
     filters = Filters(list(kinds), list(orgs), [])
-    return _with_store(  # type: ignore[no-any-return]
-        db,
-        lambda s: do_trace(s, project, code, by=by, filters=filters, theme=theme),  # type: ignore[arg-type]
-    )
+
+    def run(store: Any) -> dict[str, Any]:
+        _check_filters(store, filters)
+        return do_trace(store, project, code, by=by, filters=filters, theme=theme)  # type: ignore[arg-type]
+
+    return _with_store(db, run)  # type: ignore[no-any-return]
 
 
 def _source_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
