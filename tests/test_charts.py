@@ -254,3 +254,28 @@ def test_labels_of_a_20_edge_chain_do_not_overlap_issue_15() -> None:
         assert ax1 > ax0 and ay1 > ay0
         for b, (bx0, by0, bx1, by1) in boxes[k + 1 :]:
             assert not (ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1), (a, b)
+
+
+def test_the_html_chart_marks_estimates_and_shows_names_as_given_issue_15(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("plotly")
+    import json
+
+    links = [
+        Link("Health & Care <North>", "Trust", 30 * M),
+        Link("Trust", "Administration (Trust)", 6 * M, "admin", estimated=True),
+    ]
+    path = tmp_path / "wall.html"
+    sankey(links, "Booked and estimated", path)
+    text = path.read_text(encoding="utf-8")
+    start = text.index('"placecount-sankey",')
+    data, end = json.JSONDecoder().raw_decode(text[text.index("[", start) :])
+    layout, _ = json.JSONDecoder().raw_decode(text[text.index("[", start) + end :].lstrip(", \n"))
+    sankey_trace = data[0]
+    # plotly reads tags and entities in labels: the name is escaped to show as written
+    assert sankey_trace["node"]["label"][0] == "Health &amp; Care &lt;North&gt;<br>£30.0m"
+    assert sankey_trace["link"]["label"] == ["£30.0m", "£6.0m est."]
+    assert "Administration (Trust)<br>£6.0m est." in sankey_trace["node"]["label"]
+    key = layout["annotations"][0]["text"]
+    assert key.startswith('Amounts without "est." are as booked or measured;')
