@@ -769,8 +769,12 @@ def trace(
     theme: str | None = None,
     by: str | None = None,
     project_file: Path | None = None,
+    check_filters: bool = False,
 ) -> dict[str, Any]:
-    """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``."""
+    """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``.
+
+    ``check_filters`` refuses a kind or body that no stored line has, naming the nearest
+    (the command does; a scenario asking for a share of nothing is told so, not stopped)."""
     from .count import Filters
     from .count import trace as do_trace
     from .project import load_project
@@ -781,7 +785,8 @@ def trace(
     filters = Filters(list(kinds), list(orgs), [])
 
     def run(store: Any) -> dict[str, Any]:
-        _check_filters(store, filters)
+        if check_filters:
+            _check_filters(store, filters)
         return do_trace(store, project, code, by=by, filters=filters, theme=theme)  # type: ignore[arg-type]
 
     return _with_store(db, run)  # type: ignore[no-any-return]

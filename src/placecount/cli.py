@@ -694,7 +694,9 @@ def trace(
     from .api import trace as do_trace
 
     result = _run(
-        lambda: do_trace(db, code, kinds=kind or [], orgs=org or [], theme=theme, by=by),
+        lambda: do_trace(
+            db, code, kinds=kind or [], orgs=org or [], theme=theme, by=by, check_filters=True
+        ),
         as_json=as_json,
     )
     if as_json:
