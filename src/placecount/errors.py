@@ -100,6 +100,9 @@ CODES: dict[str, str] = {
     "measure-chosen": "Which of a line's measures (net, gross, income) is counted, when it is not the default.",
     "planned-spending": "The figures are allocations (planned spending), not outturn.",
     "counts-differ": "Counts to compare were made differently (method, COFOG mapping version, a filtered report or another row level): refused with the differences, unless --mixed.",
+    "filter-matches-nothing": "A report's --org, --kind or --cofog matches no line in the database: refused, with the nearest names the database holds.",
+    "strict-warnings": "`run --strict`: the sources' ingest gave warnings, listed above it; the run stops (exit 2) and the last complete output is kept.",
+    "cannot-write": "An output file cannot be written: its folder does not exist, or the file or folder is not writable.",
     "bad-deflators": "A deflator table cannot be read, lacks a year asked for, or none was given for --prices real.",
 }
 

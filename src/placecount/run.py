@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, Issue
 from .paths import open_regular, regular_file
 from .project import (
     FlowsOutput,
@@ -267,6 +267,9 @@ def run(
     project_file: Path,
     out: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    strict: bool = False,
+    ingested: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Build the count described by ``project_file`` from scratch and write its outputs.
 
@@ -279,7 +282,7 @@ def run(
     if key is None:
         pset = load_project_set(real)
         if pset is not None:
-            return run_set(real, pset, out, progress)
+            return run_set(real, pset, out, progress, strict=strict, ingested=ingested)
     project = load_project(project_file)
     if project is None:
         raise InputError.one(
@@ -299,7 +302,9 @@ def run(
     _confine(real, _output_entries(("outputs",), project.outputs))
     _check_out(final, real, _project_inputs(project, base, real))
     with _building(final) as out:
-        manifest = _run_into(project, project_file, real, key, base, out, progress)
+        manifest = _run_into(
+            project, project_file, real, key, base, out, progress, strict, ingested
+        )
     return manifest
 
 
@@ -311,19 +316,26 @@ def _run_into(
     base: Path,
     out: Path,
     progress: Callable[[str], None] | None,
+    strict: bool = False,
+    ingested: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
-    """Build the count in ``out``, a new empty folder, and write its manifest there."""
+    """Build the count in ``out``, a new empty folder, and write its manifest there.
+
+    ``ingested`` is told each source's ingest result (for its summary and warnings).
+    ``strict`` is ingest's --strict for every source, and any warning left then stops
+    the run before its outputs replace the last complete ones."""
     from . import api
 
     db = out / DB_NAME
     inputs: dict[str, Path] = {_rel(real, base): real}
     used_kinds: list[str] = []
+    warned: list[Issue] = []
     for i, src in enumerate(project.sources, start=1):
         path = base / src.file
         if progress:
             progress(f"ingest {src.kind} {src.file} ({i}/{len(project.sources)})")
         mapping = base / src.mapping if src.mapping else None
-        api.ingest(
+        result = api.ingest(
             src.kind,
             [path],
             db,
@@ -342,15 +354,29 @@ def _run_into(
             region_population=src.region_population,
             part=src.part,
             table=src.table,
-            strict=src.strict,
+            strict=src.strict or strict,
             count=src.count,
             project_file=project_file,
         )
+        if ingested is not None:
+            ingested(src.file, result)
+        warned += [i for i in result.issues if i.severity == "warning"]
         inputs[_rel(path, base)] = path
         if mapping is not None:
             inputs[_rel(mapping, base)] = mapping
         if src.kind not in used_kinds:
             used_kinds.append(src.kind)
+    if strict and warned:
+        raise InputError(
+            issues=[
+                *warned,
+                Issue(
+                    code="strict-warnings",
+                    message=f"--strict: {len(warned)} warning{'s' if len(warned) != 1 else ''} "
+                    "above stop the run; the last complete output is kept as it was.",
+                ),
+            ]
+        )
     for kind, mapping_file in sorted(project.mappings.items()):
         if kind in used_kinds:
             inputs[_rel(base / mapping_file, base)] = base / mapping_file
@@ -381,6 +407,9 @@ def run_set(
     pset: ProjectSet,
     out: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    strict: bool = False,
+    ingested: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Build each place of a project of several in its own folder under ``out``, then the
     comparisons; ``out/manifest.json`` lists every input, output and total of the set."""
@@ -397,7 +426,7 @@ def run_set(
     _confine(project_file, entries)
     _check_out(final, project_file, named)
     with _building(final) as out:
-        return _run_set_into(project_file, pset, base, out, progress)
+        return _run_set_into(project_file, pset, base, out, progress, strict, ingested)
 
 
 def _run_set_into(
@@ -406,6 +435,8 @@ def _run_set_into(
     base: Path,
     out: Path,
     progress: Callable[[str], None] | None,
+    strict: bool = False,
+    ingested: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     from . import api, compare
     from .render import to_json, write_output
@@ -422,7 +453,7 @@ def _run_set_into(
             progress(f"place {key}")
         folder = out / key
         selected = project_file.with_name(f"{project_file.name}#{key}")
-        manifest = run(selected, folder, progress)
+        manifest = run(selected, folder, progress, strict=strict, ingested=ingested)
         runs.append((key, folder, selected))
         for item in manifest["inputs"]:
             inputs.setdefault(item["path"], item)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .charts import COST_COLOUR, MPL_STYLE, NET_COLOUR, SAVING_COLOUR, plotly_text, rgba
 from .escape import md_cell, md_text
 from .render import atomic_path, money, new_workbook, percent, to_csv
 
@@ -555,9 +556,8 @@ def scenario_xlsx(result: dict[str, Any]) -> bytes:
 # -- chart ------------------------------------------------------------------------------
 
 CHART_SUFFIXES = (".svg", ".png", ".html")
-A_COLOUR = "#2ca02c"
-COST_COLOUR = "#d62728"
-Y_COLOUR = "#1f4e79"
+A_COLOUR = SAVING_COLOUR
+Y_COLOUR = NET_COLOUR
 
 
 def _chart_series(result: dict[str, Any]) -> dict[str, list[float]]:
@@ -625,9 +625,7 @@ def _chart_static(result: dict[str, Any], tmp: Path, fmt: str) -> None:
     data = _chart_series(result)
     labels = result["scenario"]["year_labels"]
     xs = list(range(len(labels)))
-    with matplotlib.rc_context(
-        {"svg.hashsalt": "placecount", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
-    ):
+    with matplotlib.rc_context(MPL_STYLE):
         fig = Figure(figsize=(10, 6))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
@@ -683,7 +681,7 @@ def _chart_html(result: dict[str, Any], tmp: Path) -> None:
         mode="lines",
         line={"width": 0},
         fill="tonexty",
-        fillcolor="rgba(31,78,121,0.12)",
+        fillcolor=rgba(Y_COLOUR, 0.12),
     )
     fig.add_scatter(
         x=labels,
@@ -701,11 +699,14 @@ def _chart_html(result: dict[str, Any], tmp: Path) -> None:
     )
     fig.update_layout(
         title={
-            "text": _chart_title(result).replace("\n", "<br>"),
+            "text": plotly_text(_chart_title(result)).replace("\n", "<br>"),
             "x": 0.5,
             "xanchor": "center",
         },
         barmode="group",
+        # financial years are names, not dates: plotly would read "2010-11" as November 2010
+        # and draw the years on a time axis (two of five visible); one category per year
+        xaxis={"type": "category", "categoryorder": "array", "categoryarray": labels},
         yaxis={"tickprefix": "£", "separatethousands": True},
         height=600,
     )
