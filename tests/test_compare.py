@@ -480,3 +480,14 @@ def test_the_html_comparison_in_a_browser(built: dict[str, Path], tmp_path: Path
     assert missing == [], missing
     # 9 divisions × 2 counts, and a key square per count
     assert dom.count("<rect") == len(result["rows"]) * 2 + 2
+
+
+def test_the_comparison_chart_is_drawn_in_the_colour_blind_safe_palette(
+    built: dict[str, Path],
+) -> None:
+    import re
+
+    # Okabe and Ito's colours for colour-blind readers: blue, then orange, for two counts
+    page = cmp.to_html(cmp.compare([built["exampleshire"], built["riverton"]]))
+    fills = set(re.findall(r'fill="(#[0-9A-Fa-f]{6})"', page))
+    assert fills == {"#0072B2", "#E69F00"}

@@ -1159,12 +1159,11 @@ def to_html(result: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-
-
 def _svg_chart(result: dict[str, Any]) -> str:
     """£ per head by code, a bar per count (or £ where no count has a population)."""
     from html import escape
+
+    from .charts import PALETTE
 
     key = "per_head_gbp" if all(c["population"] for c in result["counts"]) else "amount_gbp"
     rows = result["rows"]
@@ -1190,7 +1189,7 @@ def _svg_chart(result: dict[str, Any]) -> str:
             w = int(abs(v) / top * width)
             parts.append(
                 f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar - 1}" '
-                f'fill="{_COLOURS[i % len(_COLOURS)]}"/>'
+                f'fill="{PALETTE[i % len(PALETTE)]}"/>'
             )
             parts.append(f'<text x="{label_w + w + 4}" y="{y + bar - 2}">{_gbp(c[key])}</text>')
             y += bar
@@ -1198,7 +1197,7 @@ def _svg_chart(result: dict[str, Any]) -> str:
     for i, c in enumerate(result["counts"]):
         parts.append(
             f'<rect x="{label_w + width - 150}" y="{4 + i * 12}" width="10" height="10" '
-            f'fill="{_COLOURS[i % len(_COLOURS)]}"/><text x="{label_w + width - 136}" '
+            f'fill="{PALETTE[i % len(PALETTE)]}"/><text x="{label_w + width - 136}" '
             f'y="{13 + i * 12}">{escape(c["label"])}</text>'
         )
     parts.append("</svg>")
