@@ -608,24 +608,11 @@ class Store:
 
 
 #: Each kept line's COFOG allocations (and each unmapped line, whole), weighed by a
-#: theme and given a treatment. {weight} and {pence} are the constants below: without a
-#: theme the pence are taken as they are (decimal arithmetic on 10 million rows costs
-#: seconds).
+#: theme and given a treatment. {base} is one row per allocation (_LINE_BASE: for trace,
+#: the xlsx and the transfer check) or one row per group of allocations that the count
+#: cannot tell apart (_GROUPED_BASE: for the count's sums).
 _CLASSIFIED = """
-WITH base AS (
-    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
-           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
-           l.sector AS line_sector, l.spend_type, l.identifiable,
-           a.cofog_code, a.share AS cofog_share, a.amount_pence
-    FROM lines l JOIN allocations a USING (line_id)
-    WHERE l.included{not_driven}
-    UNION ALL
-    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
-           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
-           l.sector, l.spend_type, l.identifiable,
-           NULL, '1', l.amount_pence
-    FROM lines l WHERE l.included AND NOT l.mapped
-),
+WITH base AS ({base}),
 natured AS (
     SELECT b.*,
         coalesce(k.basis, 'actual') AS basis,
@@ -638,8 +625,7 @@ natured AS (
         CASE WHEN {driver_columns_first} IS NOT NULL THEN 'driver'
              WHEN k.basis = 'estimate' THEN coalesce(sn.grade, k.grade)
              ELSE coalesce(k.grade, 'actual') END AS grade,
-        {driver_columns},
-        {replaced_columns}
+        {driver_columns}{replaced_columns}
     FROM base b
     LEFT JOIN kind_nature k ON k.kind = b.kind
     LEFT JOIN source_nature sn ON sn.source_id = b.source_id
@@ -647,10 +633,10 @@ natured AS (
     {driven_join}
 ),
 weighted AS (
-    SELECT b.*, {weight} AS theme_share FROM natured b
+    SELECT b.* FROM natured b
 )
 SELECT w.*,
-    {pence} AS pence,
+    w.amount_pence AS pence,
     CASE
         WHEN w.kind = 'payments' AND w.part IS DISTINCT FROM 'partial, counted'
             THEN 'not-counted'
@@ -685,8 +671,129 @@ SELECT w.*,
            [w.cofog_code, substr(w.cofog_code, 1, 2), substr(w.cofog_code, 1, 4)]))
       AS in_view
 FROM weighted w
-WHERE w.theme_share IS NOT NULL
 """
+
+#: --kind is applied as the lines are read (it is applied again in ``in_view``), and
+#: trace's code as a prefix of the allocation's code (``{code_alloc}``, ``{code_unmapped}``),
+#: so that a trace reads only the lines it shows.
+_KIND_FILTER = " AND (len($f_kinds) = 0 OR list_contains($f_kinds, l.kind))"
+_CODE_ALLOC = " AND ($code IS NULL OR ($code <> '' AND starts_with(a.cofog_code, $code)))"
+_CODE_UNMAPPED = " AND ($code IS NULL OR $code = '')"
+
+#: One row per allocation, with the cell it came from. The theme's share (NULL: the
+#: theme leaves it out) comes from small tables of matches made once (see ``classify``),
+#: and the pence are weighed by it line by line, rounded once each.
+_LINE_BASE = """
+    SELECT * EXCLUDE (amount_pence), CASE WHEN theme_share = 1 THEN amount_pence
+        ELSE CAST(round(amount_pence * theme_share) AS BIGINT) END AS amount_pence
+    FROM (
+        SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+               l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+               l.sector AS line_sector, l.spend_type, l.identifiable,
+               a.cofog_code, a.share AS cofog_share, a.amount_pence,
+               {theme_share_alloc} AS theme_share
+        FROM lines l JOIN allocations a USING (line_id) {theme_joins_alloc}
+        WHERE l.included{kind_filter}{code_alloc}{not_driven}
+        UNION ALL
+        SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+               l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+               l.sector, l.spend_type, l.identifiable,
+               NULL, '1', l.amount_pence, {theme_share_line} AS theme_share
+        FROM lines l {theme_joins_line}
+        WHERE l.included AND NOT l.mapped{kind_filter}{code_unmapped}
+    ) x WHERE theme_share IS NOT NULL
+"""
+
+#: The count needs sums, not lines: allocations the classification cannot tell apart
+#: are summed as they are read, before the (costlier) classification of each row. What
+#: a row keeps is what the treatment, nature and summary look at: the line's id only for
+#: transfers and NDPBs (counted exactly), its label only for transfers and PESA lines
+#: that may be outside a place count, its body only where a treatment or --org reads it.
+_GROUPED_BASE = """
+    SELECT line_id, source_id, kind, org, part, sponsor, transfer_to, transfer_basis,
+           CAST(NULL AS VARCHAR) AS native_code, native_label,
+           CAST(NULL AS INTEGER) AS excel_row, CAST(NULL AS VARCHAR) AS excel_column,
+           line_sector, spend_type, identifiable, cofog_code,
+           CAST(NULL AS VARCHAR) AS cofog_share,
+           replaced_by, replaced_kind, replaced_coarse, replaced_what, theme_share,
+           sum(CASE WHEN theme_share = 1 THEN amount_pence
+                    ELSE CAST(round(amount_pence * theme_share) AS BIGINT) END) AS amount_pence
+    FROM (
+        SELECT {grouped_keys}, a.cofog_code, a.amount_pence, {replaced_base},
+               {theme_share_alloc} AS theme_share
+        FROM lines l JOIN allocations a USING (line_id) {theme_joins_alloc} {replaced_base_join}
+        WHERE l.included{kind_filter}
+        UNION ALL
+        SELECT {grouped_keys}, NULL, l.amount_pence,
+               NULL, NULL, NULL, NULL, {theme_share_line} AS theme_share
+        FROM lines l {theme_joins_line}
+        WHERE l.included AND NOT l.mapped{kind_filter}
+    ) x WHERE theme_share IS NOT NULL
+    GROUP BY ALL
+"""
+_GROUPED_KEYS = """CASE WHEN l.transfer_to IS NOT NULL OR l.kind = 'ndpb' THEN l.line_id END
+                   AS line_id,
+               l.source_id, l.kind,
+               CASE WHEN l.transfer_to IS NOT NULL OR l.kind = 'ndpb' OR len($f_orgs) > 0
+                    THEN l.org END AS org,
+               l.part, CASE WHEN l.kind = 'ndpb' THEN l.sponsor END AS sponsor,
+               l.transfer_to, l.transfer_basis,
+               CASE WHEN l.transfer_to IS NOT NULL
+                         OR (l.kind = 'pesa' AND (l.identifiable = 'non-identifiable'
+                             OR list_contains($outside_labels, lower(trim(l.native_label)))))
+                    THEN l.native_label END AS native_label,
+               l.sector AS line_sector, l.spend_type, l.identifiable"""
+_REPLACED_BASE = (
+    "rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, "
+    "rp.coarse AS replaced_coarse, rp.what AS replaced_what"
+)
+_REPLACED_BASE_JOIN = (
+    "LEFT JOIN replaced rp ON rp.line_id = l.line_id AND rp.cofog_code = a.cofog_code"
+)
+_NO_REPLACED_BASE = (
+    "CAST(NULL AS VARCHAR) AS replaced_by, CAST(NULL AS VARCHAR) AS replaced_kind, "
+    "CAST(NULL AS BOOLEAN) AS replaced_coarse, CAST(NULL AS VARCHAR) AS replaced_what"
+)
+
+#: A theme's share of an allocation: the largest share of the rules that take it, by
+#: its code (``theme_cofog``), its label or its native code. Each table is made once per
+#: count over the distinct codes, labels and native codes, not once per line.
+_THEME_TABLES = [
+    """CREATE OR REPLACE TEMP TABLE theme_cofog AS
+    SELECT k.kind, c.cofog_code, max(r.share) AS share
+    FROM (SELECT DISTINCT kind FROM lines) k, (SELECT DISTINCT cofog_code FROM allocations) c,
+         theme_rules r
+    WHERE r.cofog IS NOT NULL AND (r.kind IS NULL OR r.kind = k.kind)
+      AND (c.cofog_code = r.cofog OR starts_with(c.cofog_code, r.cofog || '.'))
+    GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE theme_label AS
+    SELECT k.kind, k.native_label, max(r.share) AS share
+    FROM (SELECT DISTINCT kind, native_label FROM lines
+          WHERE (SELECT count(*) FROM theme_rules WHERE label IS NOT NULL) > 0) k
+    JOIN theme_rules r ON r.label IS NOT NULL AND norm(k.native_label) = r.label
+         AND (r.kind IS NULL OR r.kind = k.kind)
+    GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE theme_code AS
+    SELECT k.kind, k.native_code, max(r.share) AS share
+    FROM (SELECT DISTINCT kind, native_code FROM lines
+          WHERE (SELECT count(*) FROM theme_rules WHERE code IS NOT NULL) > 0) k
+    JOIN theme_rules r ON r.code IS NOT NULL AND norm(k.native_code) = r.code
+         AND (r.kind IS NULL OR r.kind = k.kind)
+    GROUP BY ALL""",
+]
+_THEME_JOINS_LINE = (
+    "LEFT JOIN theme_label tl ON tl.kind = l.kind "
+    "AND tl.native_label IS NOT DISTINCT FROM l.native_label "
+    "LEFT JOIN theme_code tn ON tn.kind = l.kind "
+    "AND tn.native_code IS NOT DISTINCT FROM l.native_code"
+)
+_THEME_JOINS_ALLOC = (
+    "LEFT JOIN theme_cofog tc ON tc.kind = l.kind AND tc.cofog_code = {code} "
+    + _THEME_JOINS_LINE
+)
+_THEME_SHARE_LINE = "greatest(tl.share, tn.share)"
+_THEME_SHARE_ALLOC = "greatest(tc.share, tl.share, tn.share)"
+_NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
 
 #: Estimates apportioned by a driver of placecount.toml instead of the share given at
 #: ingest: the region's pence (before any share) × the COFOG share × the driver's share,
@@ -786,12 +893,12 @@ FROM m GROUP BY line_id, cofog_code
 #: left out otherwise, so a count of ten million lines does not pay for empty joins.
 _DRIVEN_PARTS = {
     "{not_driven}": """ AND NOT EXISTS (SELECT 1 FROM driven d WHERE d.line_id = l.line_id)
-    UNION ALL
-    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
-           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
-           l.sector AS line_sector, l.spend_type, l.identifiable,
-           d.cofog_code, d.cofog_share, d.pence
-    FROM lines l JOIN driven d USING (line_id)""",
+        UNION ALL
+        SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+               l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+               l.sector AS line_sector, l.spend_type, l.identifiable,
+               d.cofog_code, d.cofog_share, d.pence, {theme_share_driven}
+        FROM lines l JOIN driven d USING (line_id) {theme_joins_driven}""",
     "{driver_columns_first}": "dv.driver",
     "{driver_columns}": "dv.driver, dv.driver_share",
     "{driven_join}": "LEFT JOIN driven dv ON dv.line_id = b.line_id "
@@ -804,28 +911,17 @@ _NO_DRIVEN_PARTS = {
     "{driven_join}": "",
 }
 _REPLACED_PARTS = {
-    "{replaced_columns}": "rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, "
+    "{replaced_columns}": ", rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, "
     "rp.coarse AS replaced_coarse, rp.what AS replaced_what",
     "{replaced_join}": "LEFT JOIN replaced rp ON rp.line_id = b.line_id "
     "AND rp.cofog_code = b.cofog_code",
 }
 _NO_REPLACED_PARTS = {
-    "{replaced_columns}": "CAST(NULL AS VARCHAR) AS replaced_by, "
+    "{replaced_columns}": ", CAST(NULL AS VARCHAR) AS replaced_by, "
     "CAST(NULL AS VARCHAR) AS replaced_kind, CAST(NULL AS BOOLEAN) AS replaced_coarse, "
     "CAST(NULL AS VARCHAR) AS replaced_what",
     "{replaced_join}": "",
 }
-
-_NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
-_WHOLE_PENCE = "w.amount_pence"
-_THEME_PENCE = "CAST(round(w.amount_pence * CAST(w.theme_share AS DECIMAL(18, 6))) AS BIGINT)"
-_THEME = """(
-    SELECT max(r.share) FROM theme_rules r
-    WHERE (r.kind IS NULL OR r.kind = b.kind) AND (
-        (r.cofog IS NOT NULL AND b.cofog_code IS NOT NULL
-            AND (b.cofog_code = r.cofog OR starts_with(b.cofog_code, r.cofog || '.')))
-        OR (r.label IS NOT NULL AND norm(b.native_label) = r.label)
-        OR (r.code IS NOT NULL AND norm(b.native_code) = r.code)))"""
 
 #: The count needs sums, not lines: one pass over the allocations keeps what each
 #: query groups by. Lines that are transfers or NDPBs keep their id (there are few),
@@ -860,6 +956,43 @@ FROM ({select}) c JOIN sources s USING (source_id)
 WHERE c.in_view AND c.treatment IN ('counted', 'transfer')
 GROUP BY ALL ORDER BY c.kind, c.org, s.file_name
 """
+
+
+def _fill(sql: str, parts: dict[str, str]) -> str:
+    """Put the parts (fixed SQL texts of this module, never user text) into a query."""
+    for key, text in parts.items():
+        sql = sql.replace(key, text)
+    return sql.replace("{kind_filter}", _KIND_FILTER)
+
+
+#: Small tables the count is given (kinds' natures, coverage rules, drivers, a theme):
+#: made from lists passed as parameters, one per column, without a dataframe library.
+_KIND_NATURE_TABLE = """CREATE OR REPLACE TEMP TABLE kind_nature AS
+SELECT unnest($kind::VARCHAR[]) AS kind, unnest($basis::VARCHAR[]) AS basis,
+       unnest($sector::VARCHAR[]) AS sector, unnest($economic::VARCHAR[]) AS economic,
+       unnest($grade::VARCHAR[]) AS grade"""
+_COVERAGE_RULES_TABLE = """CREATE OR REPLACE TEMP TABLE coverage_rules AS
+SELECT unnest($rule_id::INTEGER[]) AS rule_id, unnest($rule::VARCHAR[]) AS rule,
+       unnest($actual_kind::VARCHAR[]) AS actual_kind, unnest($sector::VARCHAR[]) AS sector,
+       unnest($department::VARCHAR[]) AS department,
+       unnest($organisation::VARCHAR[]) AS organisation, unnest($cofog::VARCHAR[]) AS cofog,
+       unnest($except_cofog::VARCHAR[]) AS except_cofog,
+       unnest($coarse_cofog::VARCHAR[]) AS coarse_cofog"""
+_DRIVERS_TABLE = """CREATE OR REPLACE TEMP TABLE drivers AS
+SELECT unnest($driver_id::INTEGER[]) AS driver_id, unnest($cofog::VARCHAR[]) AS cofog,
+       unnest($department::VARCHAR[]) AS department, unnest($share::VARCHAR[]) AS share,
+       unnest($basis::VARCHAR[]) AS basis"""
+_THEME_RULES_TABLE = """CREATE OR REPLACE TEMP TABLE theme_rules AS
+SELECT unnest($kind::VARCHAR[]) AS kind, unnest($cofog::VARCHAR[]) AS cofog,
+       unnest($label::VARCHAR[]) AS label, unnest($code::VARCHAR[]) AS code,
+       CAST(unnest($share::VARCHAR[]) AS DECIMAL(18, 6)) AS share"""
+
+
+def _temp_table(con: Any, sql: str, rows: list[dict[str, Any]]) -> None:
+    """Make a temporary table by ``sql`` from ``rows``: each of its parameters is a column
+    (no rows: an empty table, its columns typed)."""
+    names = re.findall(r"\$(\w+)::", sql)
+    con.execute(sql, {n: [r.get(n) for r in rows] for n in names})
 
 
 class CountQueries:
@@ -937,57 +1070,11 @@ class CountQueries:
     ) -> None:
         """The kinds' default natures and the active coverage rules, as temporary tables;
         then which estimates the counted actuals replace (``replaced``)."""
-        import pyarrow as pa
-
         con = self.store.con
-        text = pa.string()
-        kind_table = pa.table(
-            {
-                name: pa.array([k[name] for k in kinds], text)
-                for name in ("kind", "basis", "sector", "economic", "grade")
-            }
-        )
-        rule_table = pa.table(
-            {
-                "rule_id": pa.array([r["rule_id"] for r in rules], pa.int32()),
-                **{
-                    name: pa.array([r[name] for r in rules], text)
-                    for name in (
-                        "rule",
-                        "actual_kind",
-                        "sector",
-                        "department",
-                        "organisation",
-                        "cofog",
-                        "except_cofog",
-                        "coarse_cofog",
-                    )
-                },
-            }
-        )
-        with _arrow_only():
-            con.register("kind_nature_arrow", kind_table)
-            con.register("coverage_rules_arrow", rule_table)
-        con.execute("CREATE OR REPLACE TEMP TABLE kind_nature AS SELECT * FROM kind_nature_arrow")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE coverage_rules AS SELECT * FROM coverage_rules_arrow"
-        )
-        con.unregister("kind_nature_arrow")
-        con.unregister("coverage_rules_arrow")
-        drivers = drivers or []
-        driver_table = pa.table(
-            {
-                "driver_id": pa.array(list(range(1, len(drivers) + 1)), pa.int32()),
-                **{
-                    name: pa.array([d[name] for d in drivers], text)
-                    for name in ("cofog", "department", "share", "basis")
-                },
-            }
-        )
-        with _arrow_only():
-            con.register("drivers_arrow", driver_table)
-        con.execute("CREATE OR REPLACE TEMP TABLE drivers AS SELECT * FROM drivers_arrow")
-        con.unregister("drivers_arrow")
+        _temp_table(con, _KIND_NATURE_TABLE, kinds)
+        _temp_table(con, _COVERAGE_RULES_TABLE, rules)
+        drivers = [{**d, "driver_id": i} for i, d in enumerate(drivers or [], start=1)]
+        _temp_table(con, _DRIVERS_TABLE, drivers)
         has_pesa = bool(
             con.execute("SELECT count(*) FROM sources WHERE kind = 'pesa'").fetchone()[0]
         )
@@ -1031,35 +1118,60 @@ class CountQueries:
                GROUP BY ALL ORDER BY department"""
         )
 
-    def classify(self, params: dict[str, Any], theme_rules: list[dict[str, Any]] | None) -> None:
+    def classify(
+        self,
+        params: dict[str, Any],
+        theme_rules: list[dict[str, Any]] | None,
+        summarise: bool = True,
+    ) -> None:
+        """Classify the allocations; with ``summarise``, sum them into ``classified_summary``
+        (what the count's queries read). Without, only ``lines()`` is ready (for trace)."""
         con = self.store.con
+        parts = self.parts or {**_NO_DRIVEN_PARTS, **_NO_REPLACED_PARTS}
         if theme_rules is not None:
-            import pyarrow as pa
-
-            table = pa.table(
-                {
-                    "kind": pa.array([r.get("kind") for r in theme_rules], pa.string()),
-                    "cofog": pa.array([r.get("cofog") for r in theme_rules], pa.string()),
-                    "label": pa.array([r.get("label") for r in theme_rules], pa.string()),
-                    "code": pa.array([r.get("code") for r in theme_rules], pa.string()),
-                    "share": pa.array([str(r["share"]) for r in theme_rules], pa.string()),
-                }
-            )
-            with _arrow_only():
-                con.register("theme_rules_arrow", table)
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE theme_rules AS SELECT kind, cofog, label, code, "
-                "CAST(share AS DECIMAL(18, 6)) AS share FROM theme_rules_arrow"
-            )
-            con.unregister("theme_rules_arrow")
+            rules = [{**r, "share": str(r["share"])} for r in theme_rules]
+            _temp_table(con, _THEME_RULES_TABLE, rules)
+            for sql in _THEME_TABLES:
+                con.execute(sql)
+            theme = {
+                "{theme_joins_alloc}": _THEME_JOINS_ALLOC.replace("{code}", "a.cofog_code"),
+                "{theme_joins_driven}": _THEME_JOINS_ALLOC.replace("{code}", "d.cofog_code"),
+                "{theme_joins_line}": _THEME_JOINS_LINE,
+                "{theme_share_alloc}": _THEME_SHARE_ALLOC,
+                "{theme_share_driven}": _THEME_SHARE_ALLOC,
+                "{theme_share_line}": _THEME_SHARE_LINE,
+            }
+        else:
+            theme = {
+                "{theme_joins_alloc}": "",
+                "{theme_joins_driven}": "",
+                "{theme_joins_line}": "",
+                "{theme_share_alloc}": _NO_THEME,
+                "{theme_share_driven}": _NO_THEME,
+                "{theme_share_line}": _NO_THEME,
+            }
         self.params = params
-        select = _CLASSIFIED.replace(
-            "{weight}", _THEME if theme_rules is not None else _NO_THEME
-        ).replace("{pence}", _THEME_PENCE if theme_rules is not None else _WHOLE_PENCE)
-        for key, text in (self.parts or {**_NO_DRIVEN_PARTS, **_NO_REPLACED_PARTS}).items():
-            select = select.replace(key, text)
-        self.select = select
-        con.execute(_SUMMARY.replace("{select}", self.select), params)
+        self.select = _fill(_CLASSIFIED.replace("{base}", _LINE_BASE), {**parts, **theme})
+        if not summarise:
+            return
+        if parts["{not_driven}"]:
+            # drivers re-apportion single allocations: sum them line by line
+            grouped = self.select.replace("{code_alloc}", "").replace("{code_unmapped}", "")
+        else:
+            replaced = parts["{replaced_join}"] != ""
+            grouped = _fill(
+                _CLASSIFIED.replace("{base}", _GROUPED_BASE),
+                {
+                    **parts,
+                    **theme,
+                    "{replaced_columns}": "",
+                    "{replaced_join}": "",
+                    "{grouped_keys}": _GROUPED_KEYS,
+                    "{replaced_base}": _REPLACED_BASE if replaced else _NO_REPLACED_BASE,
+                    "{replaced_base_join}": _REPLACED_BASE_JOIN if replaced else "",
+                },
+            )
+        con.execute(_SUMMARY.replace("{select}", grouped), params)
 
     def totals(self) -> list[dict[str, Any]]:
         """Pence by (code at the level, kind, treatment), for the lines in view."""
@@ -1094,8 +1206,8 @@ class CountQueries:
         The recipients' side of the transfer check: one more pass over the classified
         lines, run only when some transfer is eliminated.
         """
-        sql = _BY_ORG.replace("{select}", self.select)
-        return self.store.query(sql, self.params)
+        select = self.select.replace("{code_alloc}", "").replace("{code_unmapped}", "")
+        return self.store.query(_BY_ORG.replace("{select}", select), self.params)
 
     def kept_transfers(self) -> list[dict[str, Any]]:
         """Lines marked as transfers whose recipient is not in the count: kept, listed."""
@@ -1181,7 +1293,10 @@ class CountQueries:
                WHERE c.in_view AND ($code IS NULL
                      OR ($code = '' AND c.cofog_code IS NULL) OR c.level_code = $code)
                ORDER BY c.kind, s.file_name, s.sheet, c.excel_row, c.cofog_code""".replace(
-                "{select}", self.select
+                "{select}",
+                self.select.replace("{code_alloc}", _CODE_ALLOC).replace(
+                    "{code_unmapped}", _CODE_UNMAPPED
+                ),
             ),
             {**self.params, "code": code},
         )
