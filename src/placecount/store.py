@@ -864,11 +864,14 @@ est AS (
     JOIN names n ON n.org IS NOT DISTINCT FROM l.org
     WHERE l.included AND l.kind = 'pesa'
 ),
+combos AS (  -- the rules are matched once per code, level, body and sector, not per line
+    SELECT DISTINCT cofog_code, level, org, sector, dept, orgn FROM est
+),
 m AS (
     SELECT e.*, r.rule_id, r.rule, r.actual_kind,
         NOT ((r.organisation IS NULL OR e.level = 'organisation')
              AND (r.department IS NULL OR e.level <> 'function')) AS coarse
-    FROM est e JOIN coverage_rules r ON r.sector = e.sector
+    FROM combos e JOIN coverage_rules r ON r.sector = e.sector
     WHERE (r.cofog IS NULL OR starts_with(e.cofog_code, r.cofog))
       AND (r.except_cofog IS NULL OR NOT starts_with(e.cofog_code, r.except_cofog))
       AND CASE
@@ -880,13 +883,18 @@ m AS (
              AND (r.department IS NULL OR e.level = 'function'
                   OR starts_with(e.dept, r.department))
       END
+),
+picked AS (
+    SELECT cofog_code, level, org, sector,
+        arg_min(rule, rule_id) AS rule,
+        arg_min(actual_kind, rule_id) AS actual_kind,
+        arg_min(coarse, rule_id) AS coarse,
+        arg_min(CASE WHEN level = 'organisation' AND NOT coarse THEN org END, rule_id) AS what
+    FROM m GROUP BY cofog_code, level, org, sector
 )
-SELECT line_id, cofog_code,
-    arg_min(rule, rule_id) AS rule,
-    arg_min(actual_kind, rule_id) AS actual_kind,
-    arg_min(coarse, rule_id) AS coarse,
-    arg_min(CASE WHEN level = 'organisation' AND NOT coarse THEN org END, rule_id) AS what
-FROM m GROUP BY line_id, cofog_code
+SELECT DISTINCT e.line_id, e.cofog_code, p.rule, p.actual_kind, p.coarse, p.what
+FROM est e JOIN picked p ON p.cofog_code = e.cofog_code AND p.level = e.level
+    AND p.org IS NOT DISTINCT FROM e.org AND p.sector IS NOT DISTINCT FROM e.sector
 """
 
 #: The parts of the classification that only a count with drivers or replacements needs:
@@ -1018,22 +1026,26 @@ class CountQueries:
         orgs = [
             r["o"]
             for r in q(
-                "SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind <> 'ndpb' "
+                "SELECT DISTINCT norm(org) AS o FROM (SELECT DISTINCT org FROM lines "
+                "WHERE included AND kind <> 'ndpb' "
                 # a payment list kept out of the count does not put its payer in it
-                "AND NOT (kind = 'payments' AND part IS DISTINCT FROM 'partial, counted')"
+                "AND NOT (kind = 'payments' AND part IS DISTINCT FROM 'partial, counted'))"
             )
         ]
         ndpb_orgs = [
             r["o"]
-            for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'ndpb'")
+            for r in q(
+                "SELECT DISTINCT norm(org) AS o FROM "
+                "(SELECT DISTINCT org FROM lines WHERE included AND kind = 'ndpb')"
+            )
         ]
         kinds = [r["kind"] for r in q("SELECT DISTINCT kind FROM sources ORDER BY kind")]
         # the bodies of each kind with lines in the count: what the coverage rule needs
         bodies: dict[str, list[str]] = {}
         for r in q(
             """SELECT l.kind, coalesce(l.org, s.org, s.file_name) AS body
-               FROM lines l JOIN sources s USING (source_id)
-               WHERE l.included AND l.kind <> 'pesa'
+               FROM (SELECT DISTINCT source_id, kind, org FROM lines
+                     WHERE included AND kind <> 'pesa') l JOIN sources s USING (source_id)
                GROUP BY ALL ORDER BY l.kind, body"""
         ):
             bodies.setdefault(r["kind"], []).append(r["body"])
@@ -1043,7 +1055,10 @@ class CountQueries:
         )
         pesa_orgs = [
             r["o"]
-            for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'pesa'")
+            for r in q(
+                "SELECT DISTINCT norm(org) AS o FROM "
+                "(SELECT DISTINCT org FROM lines WHERE included AND kind = 'pesa')"
+            )
         ]
         sponsors = [
             r["sp"]
