@@ -788,8 +788,7 @@ _THEME_JOINS_LINE = (
     "AND tn.native_code IS NOT DISTINCT FROM l.native_code"
 )
 _THEME_JOINS_ALLOC = (
-    "LEFT JOIN theme_cofog tc ON tc.kind = l.kind AND tc.cofog_code = {code} "
-    + _THEME_JOINS_LINE
+    "LEFT JOIN theme_cofog tc ON tc.kind = l.kind AND tc.cofog_code = {code} " + _THEME_JOINS_LINE
 )
 _THEME_SHARE_LINE = "greatest(tl.share, tn.share)"
 _THEME_SHARE_ALLOC = "greatest(tc.share, tl.share, tn.share)"
