@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, PlacecountError
-from .models import SourceRead
+from .models import SourceRead, exact_sum
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: Line columns added in schema 2: a fixed list of names, never user text.
 _V2_LINE_COLUMNS = (
     "spend_type",
@@ -61,7 +61,8 @@ _DDL = [
         encoding VARCHAR,
         lines_kept INTEGER NOT NULL,
         lines_left_out INTEGER NOT NULL,
-        total_pence BIGINT NOT NULL
+        -- a sum of lines: 95,000 lines of £999,999,999,999 pass a BIGINT's range
+        total_pence HUGEINT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS lines (
         line_id BIGINT NOT NULL,
@@ -266,6 +267,9 @@ class Store:
             row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row and row[0] == "1":
                 self._upgrade_from_1()
+                row = ("2",)
+            if row and row[0] == "2":
+                self._upgrade_from_2()
                 return
             if row and row[0] != SCHEMA_VERSION:
                 raise InputError.one(
@@ -285,6 +289,13 @@ class Store:
         for name in _V2_LINE_COLUMNS:
             self.con.execute(f"ALTER TABLE lines ADD COLUMN IF NOT EXISTS {name} VARCHAR")
         self.con.execute(_DDL[-1])
+        self.con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        self.con.execute("COMMIT")
+
+    def _upgrade_from_2(self) -> None:
+        """Schema 2 databases hold each source's total as HUGEINT (a sum can pass BIGINT)."""
+        self.con.execute("BEGIN TRANSACTION")
+        self.con.execute("ALTER TABLE sources ALTER total_pence TYPE HUGEINT")
         self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
         self.con.execute("COMMIT")
 
@@ -445,9 +456,7 @@ class Store:
                    JOIN lines l USING (line_id) WHERE l.source_id = ?)""",
             [source_id, source_id],
         ).fetchone()
-        import pyarrow.compute as pc
-
-        mapped_read = int(pc.sum(allocations.column("amount_pence")).as_py() or 0)
+        mapped_read = exact_sum(allocations.column("amount_pence"))
         if int(stored_lines) != read.total_pence or int(stored_alloc) != mapped_read:
             raise PlacecountError(
                 f"control total mismatch for {read.file_name}: read {read.total_pence} pence, "
