@@ -209,6 +209,45 @@ class Written:
     status: str  # "added", "replaced", "unchanged"
 
 
+#: The lines table's columns filled from a reader's table (column, the reader's field):
+#: a fixed list, never names from a file.
+_LINE_FIELDS = (
+    ("excel_row", "row"),
+    ("excel_column", "column"),
+    ("org", "org"),
+    ("financial_year", "year"),
+    ("native_code", "native_code"),
+    ("native_label", "native_label"),
+    ("recipient", "recipient"),
+    ("status", "status"),
+    ("sponsor", "sponsor"),
+    ("part", "part"),
+    ("amount_text", "amount_text"),
+    ("before_share_pence", "before_share_pence"),
+    ("amount_pence", "amount_pence"),
+    ("included", "included"),
+    ("reason", "reason"),
+    ("mapped", "mapped"),
+    ("transfer_to", "transfer_to"),
+    ("transfer_basis", "transfer_basis"),
+    ("spend_type", "spend_type"),
+    ("org_code", "org_code"),
+    ("org_class", "org_class"),
+    ("measure", "measure"),
+    ("sector", "sector"),
+    ("identifiable", "identifiable"),
+    ("table_name", "table_name"),
+    ("paid_on", "paid_on"),
+)
+_INSERT_LINES = """INSERT INTO lines (line_id, source_id, kind{columns})
+SELECT ? + l.i, ?, ?{fields} FROM incoming_lines l"""
+
+
+def _quote(name: str) -> str:
+    """An identifier, quoted (the names here are this module's own)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 class Store:
     """A placecount database file.
 
@@ -418,16 +457,18 @@ class Store:
                 with _arrow_only():
                     con.register("incoming_lines", indexed)
                     con.register("incoming_allocations", p.allocations)
-                # line ids follow the rows' order in the file; nothing here depends on a clock
+                # line ids follow the rows' order in the file; nothing here depends on a clock.
+                # Columns the sheet leaves empty are left to their default (NULL), which
+                # DuckDB stores as a constant rather than row by row.
+                filled = [
+                    (column, field)
+                    for column, field in _LINE_FIELDS
+                    if read.table.column(field).null_count < read.table.num_rows
+                ]
                 con.execute(
-                    """INSERT INTO lines
-                       SELECT ? + l.i, ?, l."row", l."column", ?, l.org, l.year, l.native_code,
-                              l.native_label, l.recipient, l.status, l.sponsor, l.part,
-                              l.amount_text, l.before_share_pence, l.amount_pence, l.included,
-                              l.reason, l.mapped, l.transfer_to, l.transfer_basis,
-                              l.spend_type, l.org_code, l.org_class, l.measure, l.sector,
-                              l.identifiable, l.table_name, l.paid_on
-                       FROM incoming_lines l""",
+                    _INSERT_LINES.replace(
+                        "{columns}", "".join(", " + _quote(c) for c, _ in filled)
+                    ).replace("{fields}", "".join(", l." + _quote(f) for _, f in filled)),
                     [first_line, source_id, read.kind],
                 )
                 con.execute(
