@@ -254,6 +254,7 @@ def count(
         [vars(k) for k in coverage.load_kinds().values()],
         coverage.active_rules(rules, counted_bodies) if replace else [],
         drivers_for(project),
+        view_kinds=filters.kinds,
     )
     queries.classify(
         {

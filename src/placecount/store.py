@@ -1131,6 +1131,7 @@ class CountQueries:
         kinds: list[dict[str, Any]],
         rules: list[dict[str, Any]],
         drivers: list[dict[str, Any]] | None = None,
+        view_kinds: Sequence[str] = (),
     ) -> None:
         """The kinds' default natures and the active coverage rules, as temporary tables;
         then which estimates the counted actuals replace (``replaced``)."""
@@ -1139,7 +1140,9 @@ class CountQueries:
         _temp_table(con, _COVERAGE_RULES_TABLE, rules)
         drivers = [{**d, "driver_id": i} for i, d in enumerate(drivers or [], start=1)]
         _temp_table(con, _DRIVERS_TABLE, drivers)
-        has_pesa = bool(
+        # drivers and replacements concern PESA estimates only: a view without them
+        # (--kind nhs) has none to apportion or replace
+        has_pesa = (not view_kinds or "pesa" in view_kinds) and bool(
             con.execute("SELECT count(*) FROM sources WHERE kind = 'pesa'").fetchone()[0]
         )
         self.parts = {
