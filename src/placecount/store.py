@@ -884,8 +884,8 @@ FROM sources
 #: database names organisations ("Department / Organisation"), a long extract departments,
 #: a wide table only functions. A rule naming a department or an organisation the
 #: estimate does not carry matches only at its coarse COFOG code, and says so.
-_REPLACED = """
-CREATE OR REPLACE TEMP TABLE replaced AS
+_REPLACED_RULES = """
+CREATE OR REPLACE TEMP TABLE replaced_rules AS
 WITH lv AS (
     SELECT source_id,
         CASE WHEN bool_or(contains(coalesce(org, ''), ' / ')) THEN 'organisation'
@@ -902,8 +902,8 @@ names AS (  -- each organisation's name parts, worked once, not once a line
                   THEN substr(org, strpos(org, ' / ') + 3) ELSE org END) AS orgn
     FROM (SELECT DISTINCT org FROM lines WHERE kind = 'pesa' AND included)
 ),
-est AS (
-    SELECT l.line_id, a.cofog_code, lv.level, l.org,
+combos AS (  -- the rules are matched once per code, level, body and sector, not per line
+    SELECT DISTINCT a.cofog_code, lv.level, l.org,
         coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
                  CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
                       WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END)
@@ -912,9 +912,6 @@ est AS (
     FROM lines l JOIN allocations a USING (line_id) JOIN lv USING (source_id)
     JOIN names n ON n.org IS NOT DISTINCT FROM l.org
     WHERE l.included AND l.kind = 'pesa'
-),
-combos AS (  -- the rules are matched once per code, level, body and sector, not per line
-    SELECT DISTINCT cofog_code, level, org, sector, dept, orgn FROM est
 ),
 m AS (
     SELECT e.*, r.rule_id, r.rule, r.actual_kind,
@@ -932,17 +929,38 @@ m AS (
              AND (r.department IS NULL OR e.level = 'function'
                   OR starts_with(e.dept, r.department))
       END
+)
+SELECT cofog_code, level, org, sector,
+    arg_min(rule, rule_id) AS rule,
+    arg_min(actual_kind, rule_id) AS actual_kind,
+    arg_min(coarse, rule_id) AS coarse,
+    arg_min(CASE WHEN level = 'organisation' AND NOT coarse THEN org END, rule_id) AS what
+FROM m GROUP BY cofog_code, level, org, sector
+"""
+
+#: The estimates that a rule of ``replaced_rules`` takes, line by line (made only when
+#: some rule takes any).
+_REPLACED = """
+CREATE OR REPLACE TEMP TABLE replaced AS
+WITH lv AS (
+    SELECT source_id,
+        CASE WHEN bool_or(contains(coalesce(org, ''), ' / ')) THEN 'organisation'
+             WHEN bool_or(org IS NOT NULL AND norm(org) <> 'central government pesa')
+                THEN 'department'
+             ELSE 'function' END AS level
+    FROM (SELECT DISTINCT source_id, org FROM lines WHERE kind = 'pesa' AND included)
+    GROUP BY source_id
 ),
-picked AS (
-    SELECT cofog_code, level, org, sector,
-        arg_min(rule, rule_id) AS rule,
-        arg_min(actual_kind, rule_id) AS actual_kind,
-        arg_min(coarse, rule_id) AS coarse,
-        arg_min(CASE WHEN level = 'organisation' AND NOT coarse THEN org END, rule_id) AS what
-    FROM m GROUP BY cofog_code, level, org, sector
+est AS (
+    SELECT l.line_id, a.cofog_code, lv.level, l.org,
+        coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
+                 CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
+                      WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END) AS sector
+    FROM lines l JOIN allocations a USING (line_id) JOIN lv USING (source_id)
+    WHERE l.included AND l.kind = 'pesa'
 )
 SELECT DISTINCT e.line_id, e.cofog_code, p.rule, p.actual_kind, p.coarse, p.what
-FROM est e JOIN picked p ON p.cofog_code = e.cofog_code AND p.level = e.level
+FROM est e JOIN replaced_rules p ON p.cofog_code = e.cofog_code AND p.level = e.level
     AND p.org IS NOT DISTINCT FROM e.org AND p.sector IS NOT DISTINCT FROM e.sector
 """
 
@@ -1145,15 +1163,21 @@ class CountQueries:
         has_pesa = (not view_kinds or "pesa" in view_kinds) and bool(
             con.execute("SELECT count(*) FROM sources WHERE kind = 'pesa'").fetchone()[0]
         )
+        replaces = False
+        if rules and has_pesa:
+            # which rules take which estimates, by code, level, body and sector; then,
+            # only if any does, the lines they take
+            con.execute(_REPLACED_RULES)
+            replaces = bool(con.execute("SELECT count(*) FROM replaced_rules").fetchone()[0])
+            if replaces:
+                con.execute(_REPLACED)
         self.parts = {
             **(_DRIVEN_PARTS if drivers and has_pesa else _NO_DRIVEN_PARTS),
-            **(_REPLACED_PARTS if rules and has_pesa else _NO_REPLACED_PARTS),
+            **(_REPLACED_PARTS if replaces else _NO_REPLACED_PARTS),
         }
         if drivers and has_pesa:
             con.execute(_DRIVEN)
         con.execute(_SOURCE_NATURE)
-        if rules and has_pesa:
-            con.execute(_REPLACED)
 
     def ndpb_bodies(self) -> list[dict[str, Any]]:
         """Each NDPB in the store: its name, sponsor, and whether an estimate names it.
