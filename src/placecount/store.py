@@ -903,15 +903,16 @@ names AS (  -- each organisation's name parts, worked once, not once a line
     FROM (SELECT DISTINCT org FROM lines WHERE kind = 'pesa' AND included)
 ),
 combos AS (  -- the rules are matched once per code, level, body and sector, not per line
-    SELECT DISTINCT a.cofog_code, lv.level, l.org,
-        coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
-                 CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
-                      WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END)
-          AS sector,
-        n.dept, n.orgn
-    FROM lines l JOIN allocations a USING (line_id) JOIN lv USING (source_id)
-    JOIN names n ON n.org IS NOT DISTINCT FROM l.org
-    WHERE l.included AND l.kind = 'pesa'
+    SELECT DISTINCT c.cofog_code, lv.level, c.org, c.sector, n.dept, n.orgn
+    FROM (
+        SELECT DISTINCT l.source_id, l.org, a.cofog_code,
+            coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
+                     CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
+                          WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END)
+              AS sector
+        FROM lines l JOIN allocations a USING (line_id)
+        WHERE l.included AND l.kind = 'pesa'
+    ) c JOIN lv USING (source_id) JOIN names n ON n.org IS NOT DISTINCT FROM c.org
 ),
 m AS (
     SELECT e.*, r.rule_id, r.rule, r.actual_kind,
