@@ -1014,3 +1014,56 @@ def test_trace_with_an_org_that_matches_nothing_is_exit_2_issue_15(
         "error: --org 'Testshire Primary Care' matches no body in the database."
     )
     assert "'Testshire PCT'" in result.stderr
+
+
+def test_sums_past_a_bigint_stay_exact_issue_16(
+    runner: CliRunner, csv_file: Callable[..., str], tmp_path: Path
+) -> None:
+    """95,000 lines of £999,999,999,999 add up to £94,999,999,999,905,000: past the range
+    of a 64-bit sum of pence (9.22 × 10^18), which wrapped round to a negative total."""
+    db = tmp_path / "big" / "placecount.duckdb"
+    db.parent.mkdir()
+    api.init(db, "Testshire", "2008-09")  # no population: no £-a-head plausibility check
+    rows = "".join(f"Education services,999999999999.00,{i}\n" for i in range(95_000))
+    src = csv_file("Service,Net expenditure (£),Ref\n" + rows, name="big.csv")
+    done = runner.invoke(
+        app, ["ingest", "council", str(src), "--org", "Testshire CC", "--db", str(db), "--quiet"]
+    )
+    assert done.exit_code == 0, done.output
+    # 95,000 × 99,999,999,999,900 pence, worked by hand
+    total = "94999999999905000.00"
+    assert 95_000 * 99_999_999_999_900 == 9_499_999_999_990_500_000 > 2**63
+    [source] = api.sources(db)
+    assert source["total_gbp"] == total
+    report = json.loads(runner.invoke(app, ["report", "--format", "json", "--db", str(db)]).stdout)
+    assert report["totals"]["total_gbp"] == total
+    pq_path = tmp_path / "big.parquet"
+    done = runner.invoke(app, ["report", "-o", str(pq_path), "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(pq_path)
+    assert sum(t.column("amount_gbp").to_pylist()) == D(total)
+    assert t.schema.field("amount_gbp").type.precision >= 19
+
+
+def test_a_schema_2_database_gets_hugeint_totals_issue_16(db: Path) -> None:
+    """A database made before sources' totals were HUGEINT is upgraded when opened."""
+    import duckdb
+
+    from placecount.store import Store
+
+    with Store.open(db):
+        pass
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE sources ALTER total_pence TYPE BIGINT")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    with Store.open(db) as store:
+        kinds = store.query(
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE table_name = 'sources' AND column_name = 'total_pence'"
+        )
+        version = store.query("SELECT value FROM meta WHERE key = 'schema_version'")
+    assert kinds == [{"data_type": "HUGEINT"}]
+    assert version == [{"value": "3"}]

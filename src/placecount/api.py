@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, Issue, shorten
-from .models import KINDS, Limits, ReadOptions, pence_to_pounds
-from .sources._cells import plain_decimal
+from .models import KINDS, Limits, ReadOptions, exact_sum, pence_to_pounds
 
 if TYPE_CHECKING:
     from .project import Project
@@ -102,6 +101,8 @@ def parse_share(
         )
     if share is not None:
         try:
+            from .sources._cells import plain_decimal  # the readers: only when a share is given
+
             value = plain_decimal(share.strip().rstrip("%"))
         except ValueError as why:
             raise InputError.one(
@@ -456,7 +457,7 @@ def _unmapped_summary(table: Any, allocations: Any) -> tuple[int, int]:
 
     unmapped = pc.and_(table.column("included"), pc.invert(table.column("mapped")))
     rows = table.filter(unmapped)
-    return rows.num_rows, int(pc.sum(rows.column("amount_pence")).as_py() or 0)
+    return rows.num_rows, exact_sum(rows.column("amount_pence"))
 
 
 def _project_file(db: Path, project_file: Path | None) -> Path:

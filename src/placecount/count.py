@@ -199,10 +199,13 @@ def count(
     filters: Filters | None = None,
     theme: str | None = None,
     queries: CountQueries | None = None,
+    lines_only: bool = False,
 ) -> dict[str, Any]:
     """The count as a dictionary: rows, totals, reconciliation, coverage and method.
 
-    Pass ``queries`` to read the lines behind the count afterwards (``queries.lines()``).
+    Pass ``queries`` to read the lines behind the count afterwards (``queries.lines()``);
+    with ``lines_only``, the lines are classified but not summed (what trace needs), and
+    only the filters are returned.
     """
     method = method or (project.method if project else Method())
     filters = filters or Filters()
@@ -251,6 +254,7 @@ def count(
         [vars(k) for k in coverage.load_kinds().values()],
         coverage.active_rules(rules, counted_bodies) if replace else [],
         drivers_for(project),
+        view_kinds=filters.kinds,
     )
     queries.classify(
         {
@@ -267,7 +271,10 @@ def count(
             "non_identifiable_per_head": method.non_identifiable == "per-head",
         },
         theme_rules(theme_def) if theme_def else None,
+        summarise=not lines_only,
     )
+    if lines_only:
+        return {"filters": filters.to_dict()}
     cells: dict[tuple[str | None, str, str], int] = {}
     for r in queries.totals():
         cells[(r["code"], r["kind"], r["treatment"])] = int(r["pence"])
@@ -746,7 +753,14 @@ def trace(
     level: Level = by or {2: "division", 4: "group"}.get(len(prefix), "class")  # type: ignore[assignment]
     queries = CountQueries(store)
     result = count(
-        store, project, by=level, method=method, filters=filters, theme=theme, queries=queries
+        store,
+        project,
+        by=level,
+        method=method,
+        filters=filters,
+        theme=theme,
+        queries=queries,
+        lines_only=True,
     )
     lines = queries.lines(prefix)
     result_by = level

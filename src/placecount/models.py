@@ -315,7 +315,7 @@ class SourceRead:
         import pyarrow.compute as pc
 
         kept = pc.filter(self.table.column("amount_pence"), self.table.column("included"))
-        return int(pc.sum(kept).as_py() or 0)
+        return exact_sum(kept)
 
     def left_out_summary(self) -> list[dict[str, Any]]:
         """The rows left out: row, label, what the amount cell said, and why."""
@@ -374,6 +374,16 @@ class SourceRead:
     @property
     def left_out(self) -> list[Line]:
         return [ln for ln in self.lines if not ln.included]
+
+
+def exact_sum(pence: Any) -> int:
+    """The sum of an Arrow column of pence, exactly: Arrow's own sum of int64 wraps past
+    its range (95,000 lines of £999,999,999,999 do), so it is summed as DECIMAL(38, 0)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = pc.sum(pc.cast(pence, pa.decimal128(38, 0))).as_py()
+    return int(total or 0)
 
 
 def pence_to_pounds(pence: int) -> Decimal:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -29,7 +28,9 @@ def money(text: str | None) -> str:
 
 def to_json(data: Any) -> str:
     """JSON with sorted keys and money as decimal strings, so reruns are byte-identical."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    from ._json import dumps  # json.dumps(indent=2, ...) byte for byte, faster
+
+    return dumps(data) + "\n"
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -392,18 +393,22 @@ def report_csv(result: dict[str, Any]) -> str:
 
 
 def report_parquet(result: dict[str, Any]) -> bytes:
-    """The tidy records as Parquet, amounts as DECIMAL(18, 2)."""
+    """The tidy records as Parquet, amounts as DECIMAL(18, 2), or wider where a figure
+    needs it (up to 38 digits: a count over £10^16)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     recs = result["records"]
+    amounts = [Decimal(r[name]) for r in recs for name in RECORD_COLUMNS[3:]]
+    digits = max((len(str(abs(a * 100).to_integral_value())) for a in amounts), default=0)
+    money = pa.decimal128(max(18, min(38, digits)), 2)
     table = pa.table(
         {
             "cofog_code": pa.array([r["cofog_code"] for r in recs], pa.string()),
             "cofog_name": pa.array([r["cofog_name"] for r in recs], pa.string()),
             "kind": pa.array([r["kind"] for r in recs], pa.string()),
             **{
-                name: pa.array([Decimal(r[name]) for r in recs], pa.decimal128(18, 2))
+                name: pa.array([Decimal(r[name]) for r in recs], money)
                 for name in RECORD_COLUMNS[3:]
             },
         }

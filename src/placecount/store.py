@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, PlacecountError
-from .models import SourceRead
+from .models import SourceRead, exact_sum
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: Line columns added in schema 2: a fixed list of names, never user text.
 _V2_LINE_COLUMNS = (
     "spend_type",
@@ -61,7 +61,8 @@ _DDL = [
         encoding VARCHAR,
         lines_kept INTEGER NOT NULL,
         lines_left_out INTEGER NOT NULL,
-        total_pence BIGINT NOT NULL
+        -- a sum of lines: 95,000 lines of £999,999,999,999 pass a BIGINT's range
+        total_pence HUGEINT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS lines (
         line_id BIGINT NOT NULL,
@@ -219,6 +220,45 @@ class Written:
     status: str  # "added", "replaced", "unchanged"
 
 
+#: The lines table's columns filled from a reader's table (column, the reader's field):
+#: a fixed list, never names from a file.
+_LINE_FIELDS = (
+    ("excel_row", "row"),
+    ("excel_column", "column"),
+    ("org", "org"),
+    ("financial_year", "year"),
+    ("native_code", "native_code"),
+    ("native_label", "native_label"),
+    ("recipient", "recipient"),
+    ("status", "status"),
+    ("sponsor", "sponsor"),
+    ("part", "part"),
+    ("amount_text", "amount_text"),
+    ("before_share_pence", "before_share_pence"),
+    ("amount_pence", "amount_pence"),
+    ("included", "included"),
+    ("reason", "reason"),
+    ("mapped", "mapped"),
+    ("transfer_to", "transfer_to"),
+    ("transfer_basis", "transfer_basis"),
+    ("spend_type", "spend_type"),
+    ("org_code", "org_code"),
+    ("org_class", "org_class"),
+    ("measure", "measure"),
+    ("sector", "sector"),
+    ("identifiable", "identifiable"),
+    ("table_name", "table_name"),
+    ("paid_on", "paid_on"),
+)
+_INSERT_LINES = """INSERT INTO lines (line_id, source_id, kind{columns})
+SELECT ? + l.i, ?, ?{fields} FROM incoming_lines l"""
+
+
+def _quote(name: str) -> str:
+    """An identifier, quoted (the names here are this module's own)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 class Store:
     """A placecount database file.
 
@@ -285,6 +325,9 @@ class Store:
             row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row and row[0] == "1":
                 self._upgrade_from_1()
+                row = ("2",)
+            if row and row[0] == "2":
+                self._upgrade_from_2()
                 return
             if row and row[0] != SCHEMA_VERSION:
                 raise InputError.one(
@@ -304,6 +347,13 @@ class Store:
         for name in _V2_LINE_COLUMNS:
             self.con.execute(f"ALTER TABLE lines ADD COLUMN IF NOT EXISTS {name} VARCHAR")
         self.con.execute(_DDL[-1])
+        self.con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        self.con.execute("COMMIT")
+
+    def _upgrade_from_2(self) -> None:
+        """Schema 2 databases hold each source's total as HUGEINT (a sum can pass BIGINT)."""
+        self.con.execute("BEGIN TRANSACTION")
+        self.con.execute("ALTER TABLE sources ALTER total_pence TYPE HUGEINT")
         self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
         self.con.execute("COMMIT")
 
@@ -426,16 +476,18 @@ class Store:
                 with _arrow_only():
                     con.register("incoming_lines", indexed)
                     con.register("incoming_allocations", p.allocations)
-                # line ids follow the rows' order in the file; nothing here depends on a clock
+                # line ids follow the rows' order in the file; nothing here depends on a clock.
+                # Columns the sheet leaves empty are left to their default (NULL), which
+                # DuckDB stores as a constant rather than row by row.
+                filled = [
+                    (column, field)
+                    for column, field in _LINE_FIELDS
+                    if read.table.column(field).null_count < read.table.num_rows
+                ]
                 con.execute(
-                    """INSERT INTO lines
-                       SELECT ? + l.i, ?, l."row", l."column", ?, l.org, l.year, l.native_code,
-                              l.native_label, l.recipient, l.status, l.sponsor, l.part,
-                              l.amount_text, l.before_share_pence, l.amount_pence, l.included,
-                              l.reason, l.mapped, l.transfer_to, l.transfer_basis,
-                              l.spend_type, l.org_code, l.org_class, l.measure, l.sector,
-                              l.identifiable, l.table_name, l.paid_on
-                       FROM incoming_lines l""",
+                    _INSERT_LINES.replace(
+                        "{columns}", "".join(", " + _quote(c) for c, _ in filled)
+                    ).replace("{fields}", "".join(", l." + _quote(f) for _, f in filled)),
                     [first_line, source_id, read.kind],
                 )
                 con.execute(
@@ -464,9 +516,7 @@ class Store:
                    JOIN lines l USING (line_id) WHERE l.source_id = ?)""",
             [source_id, source_id],
         ).fetchone()
-        import pyarrow.compute as pc
-
-        mapped_read = int(pc.sum(allocations.column("amount_pence")).as_py() or 0)
+        mapped_read = exact_sum(allocations.column("amount_pence"))
         if int(stored_lines) != read.total_pence or int(stored_alloc) != mapped_read:
             raise PlacecountError(
                 f"control total mismatch for {read.file_name}: read {read.total_pence} pence, "
@@ -627,24 +677,11 @@ class Store:
 
 
 #: Each kept line's COFOG allocations (and each unmapped line, whole), weighed by a
-#: theme and given a treatment. {weight} and {pence} are the constants below: without a
-#: theme the pence are taken as they are (decimal arithmetic on 10 million rows costs
-#: seconds).
+#: theme and given a treatment. {base} is one row per allocation (_LINE_BASE: for trace,
+#: the xlsx and the transfer check) or one row per group of allocations that the count
+#: cannot tell apart (_GROUPED_BASE: for the count's sums).
 _CLASSIFIED = """
-WITH base AS (
-    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
-           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
-           l.sector AS line_sector, l.spend_type, l.identifiable,
-           a.cofog_code, a.share AS cofog_share, a.amount_pence
-    FROM lines l JOIN allocations a USING (line_id)
-    WHERE l.included{not_driven}
-    UNION ALL
-    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
-           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
-           l.sector, l.spend_type, l.identifiable,
-           NULL, '1', l.amount_pence
-    FROM lines l WHERE l.included AND NOT l.mapped
-),
+WITH base AS ({base}),
 natured AS (
     SELECT b.*,
         coalesce(k.basis, 'actual') AS basis,
@@ -657,8 +694,7 @@ natured AS (
         CASE WHEN {driver_columns_first} IS NOT NULL THEN 'driver'
              WHEN k.basis = 'estimate' THEN coalesce(sn.grade, k.grade)
              ELSE coalesce(k.grade, 'actual') END AS grade,
-        {driver_columns},
-        {replaced_columns}
+        {driver_columns}{replaced_columns}
     FROM base b
     LEFT JOIN kind_nature k ON k.kind = b.kind
     LEFT JOIN source_nature sn ON sn.source_id = b.source_id
@@ -666,10 +702,10 @@ natured AS (
     {driven_join}
 ),
 weighted AS (
-    SELECT b.*, {weight} AS theme_share FROM natured b
+    SELECT b.* FROM natured b
 )
 SELECT w.*,
-    {pence} AS pence,
+    w.amount_pence AS pence,
     CASE
         WHEN w.kind = 'payments' AND w.part IS DISTINCT FROM 'partial, counted'
             THEN 'not-counted'
@@ -704,8 +740,128 @@ SELECT w.*,
            [w.cofog_code, substr(w.cofog_code, 1, 2), substr(w.cofog_code, 1, 4)]))
       AS in_view
 FROM weighted w
-WHERE w.theme_share IS NOT NULL
 """
+
+#: --kind is applied as the lines are read (it is applied again in ``in_view``), and
+#: trace's code as a prefix of the allocation's code (``{code_alloc}``, ``{code_unmapped}``),
+#: so that a trace reads only the lines it shows.
+_KIND_FILTER = " AND (len($f_kinds) = 0 OR list_contains($f_kinds, l.kind))"
+_CODE_ALLOC = " AND ($code IS NULL OR ($code <> '' AND starts_with(a.cofog_code, $code)))"
+_CODE_UNMAPPED = " AND ($code IS NULL OR $code = '')"
+
+#: One row per allocation, with the cell it came from. The theme's share (NULL: the
+#: theme leaves it out) comes from small tables of matches made once (see ``classify``),
+#: and the pence are weighed by it line by line, rounded once each.
+_LINE_BASE = """
+    SELECT * EXCLUDE (amount_pence), CASE WHEN theme_share = 1 THEN amount_pence
+        ELSE CAST(round(amount_pence * theme_share) AS BIGINT) END AS amount_pence
+    FROM (
+        SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+               l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+               l.sector AS line_sector, l.spend_type, l.identifiable,
+               a.cofog_code, a.share AS cofog_share, a.amount_pence,
+               {theme_share_alloc} AS theme_share
+        FROM lines l JOIN allocations a USING (line_id) {theme_joins_alloc}
+        WHERE l.included{kind_filter}{code_alloc}{not_driven}
+        UNION ALL
+        SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+               l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+               l.sector, l.spend_type, l.identifiable,
+               NULL, '1', l.amount_pence, {theme_share_line} AS theme_share
+        FROM lines l {theme_joins_line}
+        WHERE l.included AND NOT l.mapped{kind_filter}{code_unmapped}
+    ) x WHERE theme_share IS NOT NULL
+"""
+
+#: The count needs sums, not lines: allocations the classification cannot tell apart
+#: are summed as they are read, before the (costlier) classification of each row. What
+#: a row keeps is what the treatment, nature and summary look at: the line's id only for
+#: transfers and NDPBs (counted exactly), its label only for transfers and PESA lines
+#: that may be outside a place count, its body only where a treatment or --org reads it.
+_GROUPED_BASE = """
+    SELECT line_id, source_id, kind, org, part, sponsor, transfer_to, transfer_basis,
+           CAST(NULL AS VARCHAR) AS native_code, native_label,
+           CAST(NULL AS INTEGER) AS excel_row, CAST(NULL AS VARCHAR) AS excel_column,
+           line_sector, spend_type, identifiable, cofog_code,
+           CAST(NULL AS VARCHAR) AS cofog_share,
+           replaced_by, replaced_kind, replaced_coarse, replaced_what, theme_share,
+           sum(CASE WHEN theme_share = 1 THEN amount_pence
+                    ELSE CAST(round(amount_pence * theme_share) AS BIGINT) END) AS amount_pence
+    FROM (
+        SELECT {grouped_keys}, a.cofog_code, a.amount_pence, {replaced_base},
+               {theme_share_alloc} AS theme_share
+        FROM lines l JOIN allocations a USING (line_id) {theme_joins_alloc} {replaced_base_join}
+        WHERE l.included{kind_filter}
+        UNION ALL
+        SELECT {grouped_keys}, NULL, l.amount_pence,
+               NULL, NULL, NULL, NULL, {theme_share_line} AS theme_share
+        FROM lines l {theme_joins_line}
+        WHERE l.included AND NOT l.mapped{kind_filter}
+    ) x WHERE theme_share IS NOT NULL
+    GROUP BY ALL
+"""
+_GROUPED_KEYS = """CASE WHEN l.transfer_to IS NOT NULL OR l.kind = 'ndpb' THEN l.line_id END
+                   AS line_id,
+               l.source_id, l.kind,
+               CASE WHEN l.transfer_to IS NOT NULL OR l.kind = 'ndpb' OR len($f_orgs) > 0
+                    THEN l.org END AS org,
+               l.part, CASE WHEN l.kind = 'ndpb' THEN l.sponsor END AS sponsor,
+               l.transfer_to, l.transfer_basis,
+               CASE WHEN l.transfer_to IS NOT NULL
+                         OR (l.kind = 'pesa' AND (l.identifiable = 'non-identifiable'
+                             OR list_contains($outside_labels, lower(trim(l.native_label)))))
+                    THEN l.native_label END AS native_label,
+               l.sector AS line_sector, l.spend_type, l.identifiable"""
+_REPLACED_BASE = (
+    "rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, "
+    "rp.coarse AS replaced_coarse, rp.what AS replaced_what"
+)
+_REPLACED_BASE_JOIN = (
+    "LEFT JOIN replaced rp ON rp.line_id = l.line_id AND rp.cofog_code = a.cofog_code"
+)
+_NO_REPLACED_BASE = (
+    "CAST(NULL AS VARCHAR) AS replaced_by, CAST(NULL AS VARCHAR) AS replaced_kind, "
+    "CAST(NULL AS BOOLEAN) AS replaced_coarse, CAST(NULL AS VARCHAR) AS replaced_what"
+)
+
+#: A theme's share of an allocation: the largest share of the rules that take it, by
+#: its code (``theme_cofog``), its label or its native code. Each table is made once per
+#: count over the distinct codes, labels and native codes, not once per line.
+_THEME_TABLES = [
+    """CREATE OR REPLACE TEMP TABLE theme_cofog AS
+    SELECT k.kind, c.cofog_code, max(r.share) AS share
+    FROM (SELECT DISTINCT kind FROM lines) k, (SELECT DISTINCT cofog_code FROM allocations) c,
+         theme_rules r
+    WHERE r.cofog IS NOT NULL AND (r.kind IS NULL OR r.kind = k.kind)
+      AND (c.cofog_code = r.cofog OR starts_with(c.cofog_code, r.cofog || '.'))
+    GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE theme_label AS
+    SELECT k.kind, k.native_label, max(r.share) AS share
+    FROM (SELECT DISTINCT kind, native_label FROM lines
+          WHERE (SELECT count(*) FROM theme_rules WHERE label IS NOT NULL) > 0) k
+    JOIN theme_rules r ON r.label IS NOT NULL AND norm(k.native_label) = r.label
+         AND (r.kind IS NULL OR r.kind = k.kind)
+    GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE theme_code AS
+    SELECT k.kind, k.native_code, max(r.share) AS share
+    FROM (SELECT DISTINCT kind, native_code FROM lines
+          WHERE (SELECT count(*) FROM theme_rules WHERE code IS NOT NULL) > 0) k
+    JOIN theme_rules r ON r.code IS NOT NULL AND norm(k.native_code) = r.code
+         AND (r.kind IS NULL OR r.kind = k.kind)
+    GROUP BY ALL""",
+]
+_THEME_JOINS_LINE = (
+    "LEFT JOIN theme_label tl ON tl.kind = l.kind "
+    "AND tl.native_label IS NOT DISTINCT FROM l.native_label "
+    "LEFT JOIN theme_code tn ON tn.kind = l.kind "
+    "AND tn.native_code IS NOT DISTINCT FROM l.native_code"
+)
+_THEME_JOINS_ALLOC = (
+    "LEFT JOIN theme_cofog tc ON tc.kind = l.kind AND tc.cofog_code = {code} " + _THEME_JOINS_LINE
+)
+_THEME_SHARE_LINE = "greatest(tl.share, tn.share)"
+_THEME_SHARE_ALLOC = "greatest(tc.share, tl.share, tn.share)"
+_NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
 
 #: Estimates apportioned by a driver of placecount.toml instead of the share given at
 #: ingest: the region's pence (before any share) × the COFOG share × the driver's share,
@@ -747,8 +903,8 @@ FROM sources
 #: database names organisations ("Department / Organisation"), a long extract departments,
 #: a wide table only functions. A rule naming a department or an organisation the
 #: estimate does not carry matches only at its coarse COFOG code, and says so.
-_REPLACED = """
-CREATE OR REPLACE TEMP TABLE replaced AS
+_REPLACED_RULES = """
+CREATE OR REPLACE TEMP TABLE replaced_rules AS
 WITH lv AS (
     SELECT source_id,
         CASE WHEN bool_or(contains(coalesce(org, ''), ' / ')) THEN 'organisation'
@@ -765,22 +921,23 @@ names AS (  -- each organisation's name parts, worked once, not once a line
                   THEN substr(org, strpos(org, ' / ') + 3) ELSE org END) AS orgn
     FROM (SELECT DISTINCT org FROM lines WHERE kind = 'pesa' AND included)
 ),
-est AS (
-    SELECT l.line_id, a.cofog_code, lv.level, l.org,
-        coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
-                 CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
-                      WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END)
-          AS sector,
-        n.dept, n.orgn
-    FROM lines l JOIN allocations a USING (line_id) JOIN lv USING (source_id)
-    JOIN names n ON n.org IS NOT DISTINCT FROM l.org
-    WHERE l.included AND l.kind = 'pesa'
+combos AS (  -- the rules are matched once per code, level, body and sector, not per line
+    SELECT DISTINCT c.cofog_code, lv.level, c.org, c.sector, n.dept, n.orgn
+    FROM (
+        SELECT DISTINCT l.source_id, l.org, a.cofog_code,
+            coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
+                     CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
+                          WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END)
+              AS sector
+        FROM lines l JOIN allocations a USING (line_id)
+        WHERE l.included AND l.kind = 'pesa'
+    ) c JOIN lv USING (source_id) JOIN names n ON n.org IS NOT DISTINCT FROM c.org
 ),
 m AS (
     SELECT e.*, r.rule_id, r.rule, r.actual_kind,
         NOT ((r.organisation IS NULL OR e.level = 'organisation')
              AND (r.department IS NULL OR e.level <> 'function')) AS coarse
-    FROM est e JOIN coverage_rules r ON r.sector = e.sector
+    FROM combos e JOIN coverage_rules r ON r.sector = e.sector
     WHERE (r.cofog IS NULL OR starts_with(e.cofog_code, r.cofog))
       AND (r.except_cofog IS NULL OR NOT starts_with(e.cofog_code, r.except_cofog))
       AND CASE
@@ -793,24 +950,50 @@ m AS (
                   OR starts_with(e.dept, r.department))
       END
 )
-SELECT line_id, cofog_code,
+SELECT cofog_code, level, org, sector,
     arg_min(rule, rule_id) AS rule,
     arg_min(actual_kind, rule_id) AS actual_kind,
     arg_min(coarse, rule_id) AS coarse,
     arg_min(CASE WHEN level = 'organisation' AND NOT coarse THEN org END, rule_id) AS what
-FROM m GROUP BY line_id, cofog_code
+FROM m GROUP BY cofog_code, level, org, sector
+"""
+
+#: The estimates that a rule of ``replaced_rules`` takes, line by line (made only when
+#: some rule takes any).
+_REPLACED = """
+CREATE OR REPLACE TEMP TABLE replaced AS
+WITH lv AS (
+    SELECT source_id,
+        CASE WHEN bool_or(contains(coalesce(org, ''), ' / ')) THEN 'organisation'
+             WHEN bool_or(org IS NOT NULL AND norm(org) <> 'central government pesa')
+                THEN 'department'
+             ELSE 'function' END AS level
+    FROM (SELECT DISTINCT source_id, org FROM lines WHERE kind = 'pesa' AND included)
+    GROUP BY source_id
+),
+est AS (
+    SELECT l.line_id, a.cofog_code, lv.level, l.org,
+        coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
+                 CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
+                      WHEN 'public-corporation' THEN 'PC' WHEN 'total' THEN 'total' END) AS sector
+    FROM lines l JOIN allocations a USING (line_id) JOIN lv USING (source_id)
+    WHERE l.included AND l.kind = 'pesa'
+)
+SELECT DISTINCT e.line_id, e.cofog_code, p.rule, p.actual_kind, p.coarse, p.what
+FROM est e JOIN replaced_rules p ON p.cofog_code = e.cofog_code AND p.level = e.level
+    AND p.org IS NOT DISTINCT FROM e.org AND p.sector IS NOT DISTINCT FROM e.sector
 """
 
 #: The parts of the classification that only a count with drivers or replacements needs:
 #: left out otherwise, so a count of ten million lines does not pay for empty joins.
 _DRIVEN_PARTS = {
     "{not_driven}": """ AND NOT EXISTS (SELECT 1 FROM driven d WHERE d.line_id = l.line_id)
-    UNION ALL
-    SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
-           l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
-           l.sector AS line_sector, l.spend_type, l.identifiable,
-           d.cofog_code, d.cofog_share, d.pence
-    FROM lines l JOIN driven d USING (line_id)""",
+        UNION ALL
+        SELECT l.line_id, l.source_id, l.kind, l.org, l.part, l.sponsor, l.transfer_to,
+               l.transfer_basis, l.native_code, l.native_label, l.excel_row, l.excel_column,
+               l.sector AS line_sector, l.spend_type, l.identifiable,
+               d.cofog_code, d.cofog_share, d.pence, {theme_share_driven}
+        FROM lines l JOIN driven d USING (line_id) {theme_joins_driven}""",
     "{driver_columns_first}": "dv.driver",
     "{driver_columns}": "dv.driver, dv.driver_share",
     "{driven_join}": "LEFT JOIN driven dv ON dv.line_id = b.line_id "
@@ -823,28 +1006,17 @@ _NO_DRIVEN_PARTS = {
     "{driven_join}": "",
 }
 _REPLACED_PARTS = {
-    "{replaced_columns}": "rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, "
+    "{replaced_columns}": ", rp.rule AS replaced_by, rp.actual_kind AS replaced_kind, "
     "rp.coarse AS replaced_coarse, rp.what AS replaced_what",
     "{replaced_join}": "LEFT JOIN replaced rp ON rp.line_id = b.line_id "
     "AND rp.cofog_code = b.cofog_code",
 }
 _NO_REPLACED_PARTS = {
-    "{replaced_columns}": "CAST(NULL AS VARCHAR) AS replaced_by, "
+    "{replaced_columns}": ", CAST(NULL AS VARCHAR) AS replaced_by, "
     "CAST(NULL AS VARCHAR) AS replaced_kind, CAST(NULL AS BOOLEAN) AS replaced_coarse, "
     "CAST(NULL AS VARCHAR) AS replaced_what",
     "{replaced_join}": "",
 }
-
-_NO_THEME = "CAST(1 AS DECIMAL(18, 6))"
-_WHOLE_PENCE = "w.amount_pence"
-_THEME_PENCE = "CAST(round(w.amount_pence * CAST(w.theme_share AS DECIMAL(18, 6))) AS BIGINT)"
-_THEME = """(
-    SELECT max(r.share) FROM theme_rules r
-    WHERE (r.kind IS NULL OR r.kind = b.kind) AND (
-        (r.cofog IS NOT NULL AND b.cofog_code IS NOT NULL
-            AND (b.cofog_code = r.cofog OR starts_with(b.cofog_code, r.cofog || '.')))
-        OR (r.label IS NOT NULL AND norm(b.native_label) = r.label)
-        OR (r.code IS NOT NULL AND norm(b.native_code) = r.code)))"""
 
 #: The count needs sums, not lines: one pass over the allocations keeps what each
 #: query groups by. Lines that are transfers or NDPBs keep their id (there are few),
@@ -881,6 +1053,43 @@ GROUP BY ALL ORDER BY c.kind, c.org, s.file_name
 """
 
 
+def _fill(sql: str, parts: dict[str, str]) -> str:
+    """Put the parts (fixed SQL texts of this module, never user text) into a query."""
+    for key, text in parts.items():
+        sql = sql.replace(key, text)
+    return sql.replace("{kind_filter}", _KIND_FILTER)
+
+
+#: Small tables the count is given (kinds' natures, coverage rules, drivers, a theme):
+#: made from lists passed as parameters, one per column, without a dataframe library.
+_KIND_NATURE_TABLE = """CREATE OR REPLACE TEMP TABLE kind_nature AS
+SELECT unnest($kind::VARCHAR[]) AS kind, unnest($basis::VARCHAR[]) AS basis,
+       unnest($sector::VARCHAR[]) AS sector, unnest($economic::VARCHAR[]) AS economic,
+       unnest($grade::VARCHAR[]) AS grade"""
+_COVERAGE_RULES_TABLE = """CREATE OR REPLACE TEMP TABLE coverage_rules AS
+SELECT unnest($rule_id::INTEGER[]) AS rule_id, unnest($rule::VARCHAR[]) AS rule,
+       unnest($actual_kind::VARCHAR[]) AS actual_kind, unnest($sector::VARCHAR[]) AS sector,
+       unnest($department::VARCHAR[]) AS department,
+       unnest($organisation::VARCHAR[]) AS organisation, unnest($cofog::VARCHAR[]) AS cofog,
+       unnest($except_cofog::VARCHAR[]) AS except_cofog,
+       unnest($coarse_cofog::VARCHAR[]) AS coarse_cofog"""
+_DRIVERS_TABLE = """CREATE OR REPLACE TEMP TABLE drivers AS
+SELECT unnest($driver_id::INTEGER[]) AS driver_id, unnest($cofog::VARCHAR[]) AS cofog,
+       unnest($department::VARCHAR[]) AS department, unnest($share::VARCHAR[]) AS share,
+       unnest($basis::VARCHAR[]) AS basis"""
+_THEME_RULES_TABLE = """CREATE OR REPLACE TEMP TABLE theme_rules AS
+SELECT unnest($kind::VARCHAR[]) AS kind, unnest($cofog::VARCHAR[]) AS cofog,
+       unnest($label::VARCHAR[]) AS label, unnest($code::VARCHAR[]) AS code,
+       CAST(unnest($share::VARCHAR[]) AS DECIMAL(18, 6)) AS share"""
+
+
+def _temp_table(con: Any, sql: str, rows: list[dict[str, Any]]) -> None:
+    """Make a temporary table by ``sql`` from ``rows``: each of its parameters is a column
+    (no rows: an empty table, its columns typed)."""
+    names = re.findall(r"\$(\w+)::", sql)
+    con.execute(sql, {n: [r.get(n) for r in rows] for n in names})
+
+
 class CountQueries:
     """The count's queries, over a temporary table of classified allocations.
 
@@ -904,22 +1113,26 @@ class CountQueries:
         orgs = [
             r["o"]
             for r in q(
-                "SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind <> 'ndpb' "
+                "SELECT DISTINCT norm(org) AS o FROM (SELECT DISTINCT org FROM lines "
+                "WHERE included AND kind <> 'ndpb' "
                 # a payment list kept out of the count does not put its payer in it
-                "AND NOT (kind = 'payments' AND part IS DISTINCT FROM 'partial, counted')"
+                "AND NOT (kind = 'payments' AND part IS DISTINCT FROM 'partial, counted'))"
             )
         ]
         ndpb_orgs = [
             r["o"]
-            for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'ndpb'")
+            for r in q(
+                "SELECT DISTINCT norm(org) AS o FROM "
+                "(SELECT DISTINCT org FROM lines WHERE included AND kind = 'ndpb')"
+            )
         ]
         kinds = [r["kind"] for r in q("SELECT DISTINCT kind FROM sources ORDER BY kind")]
         # the bodies of each kind with lines in the count: what the coverage rule needs
         bodies: dict[str, list[str]] = {}
         for r in q(
             """SELECT l.kind, coalesce(l.org, s.org, s.file_name) AS body
-               FROM lines l JOIN sources s USING (source_id)
-               WHERE l.included AND l.kind <> 'pesa'
+               FROM (SELECT DISTINCT source_id, kind, org FROM lines
+                     WHERE included AND kind <> 'pesa') l JOIN sources s USING (source_id)
                GROUP BY ALL ORDER BY l.kind, body"""
         ):
             bodies.setdefault(r["kind"], []).append(r["body"])
@@ -929,7 +1142,10 @@ class CountQueries:
         )
         pesa_orgs = [
             r["o"]
-            for r in q("SELECT DISTINCT norm(org) AS o FROM lines WHERE included AND kind = 'pesa'")
+            for r in q(
+                "SELECT DISTINCT norm(org) AS o FROM "
+                "(SELECT DISTINCT org FROM lines WHERE included AND kind = 'pesa')"
+            )
         ]
         sponsors = [
             r["sp"]
@@ -953,72 +1169,35 @@ class CountQueries:
         kinds: list[dict[str, Any]],
         rules: list[dict[str, Any]],
         drivers: list[dict[str, Any]] | None = None,
+        view_kinds: Sequence[str] = (),
     ) -> None:
         """The kinds' default natures and the active coverage rules, as temporary tables;
         then which estimates the counted actuals replace (``replaced``)."""
-        import pyarrow as pa
-
         con = self.store.con
-        text = pa.string()
-        kind_table = pa.table(
-            {
-                name: pa.array([k[name] for k in kinds], text)
-                for name in ("kind", "basis", "sector", "economic", "grade")
-            }
-        )
-        rule_table = pa.table(
-            {
-                "rule_id": pa.array([r["rule_id"] for r in rules], pa.int32()),
-                **{
-                    name: pa.array([r[name] for r in rules], text)
-                    for name in (
-                        "rule",
-                        "actual_kind",
-                        "sector",
-                        "department",
-                        "organisation",
-                        "cofog",
-                        "except_cofog",
-                        "coarse_cofog",
-                    )
-                },
-            }
-        )
-        with _arrow_only():
-            con.register("kind_nature_arrow", kind_table)
-            con.register("coverage_rules_arrow", rule_table)
-        con.execute("CREATE OR REPLACE TEMP TABLE kind_nature AS SELECT * FROM kind_nature_arrow")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE coverage_rules AS SELECT * FROM coverage_rules_arrow"
-        )
-        con.unregister("kind_nature_arrow")
-        con.unregister("coverage_rules_arrow")
-        drivers = drivers or []
-        driver_table = pa.table(
-            {
-                "driver_id": pa.array(list(range(1, len(drivers) + 1)), pa.int32()),
-                **{
-                    name: pa.array([d[name] for d in drivers], text)
-                    for name in ("cofog", "department", "share", "basis")
-                },
-            }
-        )
-        with _arrow_only():
-            con.register("drivers_arrow", driver_table)
-        con.execute("CREATE OR REPLACE TEMP TABLE drivers AS SELECT * FROM drivers_arrow")
-        con.unregister("drivers_arrow")
-        has_pesa = bool(
+        _temp_table(con, _KIND_NATURE_TABLE, kinds)
+        _temp_table(con, _COVERAGE_RULES_TABLE, rules)
+        drivers = [{**d, "driver_id": i} for i, d in enumerate(drivers or [], start=1)]
+        _temp_table(con, _DRIVERS_TABLE, drivers)
+        # drivers and replacements concern PESA estimates only: a view without them
+        # (--kind nhs) has none to apportion or replace
+        has_pesa = (not view_kinds or "pesa" in view_kinds) and bool(
             con.execute("SELECT count(*) FROM sources WHERE kind = 'pesa'").fetchone()[0]
         )
+        replaces = False
+        if rules and has_pesa:
+            # which rules take which estimates, by code, level, body and sector; then,
+            # only if any does, the lines they take
+            con.execute(_REPLACED_RULES)
+            replaces = bool(con.execute("SELECT count(*) FROM replaced_rules").fetchone()[0])
+            if replaces:
+                con.execute(_REPLACED)
         self.parts = {
             **(_DRIVEN_PARTS if drivers and has_pesa else _NO_DRIVEN_PARTS),
-            **(_REPLACED_PARTS if rules and has_pesa else _NO_REPLACED_PARTS),
+            **(_REPLACED_PARTS if replaces else _NO_REPLACED_PARTS),
         }
         if drivers and has_pesa:
             con.execute(_DRIVEN)
         con.execute(_SOURCE_NATURE)
-        if rules and has_pesa:
-            con.execute(_REPLACED)
 
     def ndpb_bodies(self) -> list[dict[str, Any]]:
         """Each NDPB in the store: its name, sponsor, and whether an estimate names it.
@@ -1050,35 +1229,60 @@ class CountQueries:
                GROUP BY ALL ORDER BY department"""
         )
 
-    def classify(self, params: dict[str, Any], theme_rules: list[dict[str, Any]] | None) -> None:
+    def classify(
+        self,
+        params: dict[str, Any],
+        theme_rules: list[dict[str, Any]] | None,
+        summarise: bool = True,
+    ) -> None:
+        """Classify the allocations; with ``summarise``, sum them into ``classified_summary``
+        (what the count's queries read). Without, only ``lines()`` is ready (for trace)."""
         con = self.store.con
+        parts = self.parts or {**_NO_DRIVEN_PARTS, **_NO_REPLACED_PARTS}
         if theme_rules is not None:
-            import pyarrow as pa
-
-            table = pa.table(
-                {
-                    "kind": pa.array([r.get("kind") for r in theme_rules], pa.string()),
-                    "cofog": pa.array([r.get("cofog") for r in theme_rules], pa.string()),
-                    "label": pa.array([r.get("label") for r in theme_rules], pa.string()),
-                    "code": pa.array([r.get("code") for r in theme_rules], pa.string()),
-                    "share": pa.array([str(r["share"]) for r in theme_rules], pa.string()),
-                }
-            )
-            with _arrow_only():
-                con.register("theme_rules_arrow", table)
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE theme_rules AS SELECT kind, cofog, label, code, "
-                "CAST(share AS DECIMAL(18, 6)) AS share FROM theme_rules_arrow"
-            )
-            con.unregister("theme_rules_arrow")
+            rules = [{**r, "share": str(r["share"])} for r in theme_rules]
+            _temp_table(con, _THEME_RULES_TABLE, rules)
+            for sql in _THEME_TABLES:
+                con.execute(sql)
+            theme = {
+                "{theme_joins_alloc}": _THEME_JOINS_ALLOC.replace("{code}", "a.cofog_code"),
+                "{theme_joins_driven}": _THEME_JOINS_ALLOC.replace("{code}", "d.cofog_code"),
+                "{theme_joins_line}": _THEME_JOINS_LINE,
+                "{theme_share_alloc}": _THEME_SHARE_ALLOC,
+                "{theme_share_driven}": _THEME_SHARE_ALLOC,
+                "{theme_share_line}": _THEME_SHARE_LINE,
+            }
+        else:
+            theme = {
+                "{theme_joins_alloc}": "",
+                "{theme_joins_driven}": "",
+                "{theme_joins_line}": "",
+                "{theme_share_alloc}": _NO_THEME,
+                "{theme_share_driven}": _NO_THEME,
+                "{theme_share_line}": _NO_THEME,
+            }
         self.params = params
-        select = _CLASSIFIED.replace(
-            "{weight}", _THEME if theme_rules is not None else _NO_THEME
-        ).replace("{pence}", _THEME_PENCE if theme_rules is not None else _WHOLE_PENCE)
-        for key, text in (self.parts or {**_NO_DRIVEN_PARTS, **_NO_REPLACED_PARTS}).items():
-            select = select.replace(key, text)
-        self.select = select
-        con.execute(_SUMMARY.replace("{select}", self.select), params)
+        self.select = _fill(_CLASSIFIED.replace("{base}", _LINE_BASE), {**parts, **theme})
+        if not summarise:
+            return
+        if parts["{not_driven}"]:
+            # drivers re-apportion single allocations: sum them line by line
+            grouped = self.select.replace("{code_alloc}", "").replace("{code_unmapped}", "")
+        else:
+            replaced = parts["{replaced_join}"] != ""
+            grouped = _fill(
+                _CLASSIFIED.replace("{base}", _GROUPED_BASE),
+                {
+                    **parts,
+                    **theme,
+                    "{replaced_columns}": "",
+                    "{replaced_join}": "",
+                    "{grouped_keys}": _GROUPED_KEYS,
+                    "{replaced_base}": _REPLACED_BASE if replaced else _NO_REPLACED_BASE,
+                    "{replaced_base_join}": _REPLACED_BASE_JOIN if replaced else "",
+                },
+            )
+        con.execute(_SUMMARY.replace("{select}", grouped), params)
 
     def totals(self) -> list[dict[str, Any]]:
         """Pence by (code at the level, kind, treatment), for the lines in view."""
@@ -1113,8 +1317,8 @@ class CountQueries:
         The recipients' side of the transfer check: one more pass over the classified
         lines, run only when some transfer is eliminated.
         """
-        sql = _BY_ORG.replace("{select}", self.select)
-        return self.store.query(sql, self.params)
+        select = self.select.replace("{code_alloc}", "").replace("{code_unmapped}", "")
+        return self.store.query(_BY_ORG.replace("{select}", select), self.params)
 
     def kept_transfers(self) -> list[dict[str, Any]]:
         """Lines marked as transfers whose recipient is not in the count: kept, listed."""
@@ -1200,7 +1404,10 @@ class CountQueries:
                WHERE c.in_view AND ($code IS NULL
                      OR ($code = '' AND c.cofog_code IS NULL) OR c.level_code = $code)
                ORDER BY c.kind, s.file_name, s.sheet, c.excel_row, c.cofog_code""".replace(
-                "{select}", self.select
+                "{select}",
+                self.select.replace("{code_alloc}", _CODE_ALLOC).replace(
+                    "{code_unmapped}", _CODE_UNMAPPED
+                ),
             ),
             {**self.params, "code": code},
         )

@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import InputError, Issue, column_letter, shorten
-from ..models import KindSchema, ReadOptions, pence_to_pounds
+from ..models import KindSchema, ReadOptions, exact_sum, pence_to_pounds
 from ._cells import (
     UNIT_FACTOR,
     cell_text,
@@ -959,7 +959,7 @@ def _read_with_proved_units(
     as_written = dataclasses.replace(options, units="pounds", share=None)
     table, _, _ = read_long_table(grid, header, schema, as_written, [])
     kept = pc.filter(table.column("before_share_pence"), table.column("included"))
-    total = Decimal(int(pc.sum(kept).as_py() or 0)) / 100
+    total = Decimal(exact_sum(kept)) / 100
     units, why = prove_units(
         schema.kind,
         total,
