@@ -497,14 +497,14 @@ def test_current_capital_and_grades_issue_12(runner: CliRunner, place: Path) -> 
     hl = data["headline"]
     # the unsplit PESA £700,000 is counted whole, so the headline says so in its basis
     assert (hl["basis"], hl["amount_gbp"], hl["capital_left_out_gbp"]) == (
-        "current (and unsplit sources whole)",
+        "current and not-split",
         "3000000.00",
         "0.00",
     )
     assert hl["current_only"] == ["council", "nhs", "police"]
     table = runner.invoke(app, ["report", "--db", str(place)]).stdout
     assert "Current £" in table and "Capital £" in table and "Not split £" in table
-    assert "Headline, current (and unsplit sources whole) spending" in table
+    assert "Headline, current and not-split spending" in table
     assert "By confidence grade: actual £2,300,000.00 (76.7%) · assumption £700,000.00" in table
     md = runner.invoke(app, ["report", "--format", "md", "--db", str(place)]).stdout
     assert "| Current £ | Capital £ | Not split £ | Total £ |" in md

@@ -603,7 +603,7 @@ def headline(
     return {
         # a source that does not split the two is counted whole: then the headline is
         # current spending plus that source's capital, and it says so
-        "basis": "current" if not unsplit else "current (and unsplit sources whole)",
+        "basis": "current" if not unsplit else "current and not-split",
         "amount_gbp": money(amount),
         "per_head_gbp": per_head(amount, population),
         "current_only": current_only,
