@@ -1067,3 +1067,41 @@ def test_a_schema_2_database_gets_hugeint_totals_issue_16(db: Path) -> None:
         version = store.query("SELECT value FROM meta WHERE key = 'schema_version'")
     assert kinds == [{"data_type": "HUGEINT"}]
     assert version == [{"value": "3"}]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_full_disk_is_exit_2_and_changes_nothing(
+    runner: CliRunner,
+    place: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    as_json: bool,
+) -> None:
+    """DuckDB says a full disk in its message: it is the user's to mend, not a bug."""
+    import duckdb
+
+    from placecount import api
+    from placecount.store import Store
+
+    before = api.sources(place)
+    extra = tmp_path / "extra.csv"
+    extra.write_text("Service,Net expenditure £\nParks,1000\n", encoding="utf-8")
+
+    def full(self: Any, *args: Any) -> None:  # inside the write's transaction
+        raise duckdb.IOException(
+            'IO Error: Could not write file "placecount.duckdb.wal": No space left on device'
+        )
+
+    monkeypatch.setattr(Store, "_check_control_totals", full)
+    args = ["ingest", "council", str(extra), "--org", "Extra", "--db", str(place)]
+    result = runner.invoke(app, [*args, "--json"] if as_json else args)
+    assert result.exit_code == 2
+    assert "bug" not in result.output
+    if as_json:
+        [issue] = json.loads(result.stdout)["issues"]
+        assert issue["code"] == "disk-full"
+    else:
+        assert "error: the disk is full: the command stopped" in result.stderr
+        assert "--db, -o, --out" in result.stderr
+    monkeypatch.undo()
+    assert api.sources(place) == before

@@ -65,7 +65,7 @@ def _out_console() -> Any:
 
 def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
     """Call the library; turn its errors into a message and an exit code."""
-    from .errors import Issue, PlacecountError
+    from .errors import PlacecountError
     from .escape import visible
 
     try:
@@ -73,25 +73,7 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
     except PlacecountError as exc:
         if _STATE["debug"]:
             raise
-        if as_json:
-            from .render import to_json
-
-            sys.stdout.write(
-                to_json(
-                    {
-                        "ok": False,
-                        "issues": [i.model_dump(exclude_none=True) for i in exc.issues]
-                        or [Issue(code="error", message=str(exc)).model_dump(exclude_none=True)],
-                    }
-                )
-            )
-        else:
-            from .render import print_issues
-
-            if exc.issues:
-                print_issues(_err_console(), exc.issues)
-            else:
-                _err_console().print(f"error: {visible(str(exc))}", style="bold red")
+        _say_error(exc, as_json)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         # true of every command: the store writes in one transaction, rolled back when
@@ -103,6 +85,10 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
     except Exception as exc:  # a fault of ours: say so plainly, traceback only with --debug
         if _STATE["debug"]:
             raise
+        full = _disk_full(exc)
+        if full is not None:
+            _say_error(full, as_json)
+            raise typer.Exit(full.exit_code) from None
         _err_console().print(
             f"error: placecount hit an internal problem ({type(exc).__name__}: "
             f"{visible(str(exc))}). "
@@ -111,6 +97,54 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
             markup=False,
         )
         raise typer.Exit(1) from None
+
+
+def _say_error(exc: Any, as_json: bool) -> None:
+    """A library error as JSON on stdout, or as its issues on stderr."""
+    from .errors import Issue
+    from .escape import visible
+
+    if as_json:
+        from .render import to_json
+
+        sys.stdout.write(
+            to_json(
+                {
+                    "ok": False,
+                    "issues": [i.model_dump(exclude_none=True) for i in exc.issues]
+                    or [Issue(code="error", message=str(exc)).model_dump(exclude_none=True)],
+                }
+            )
+        )
+    elif exc.issues:
+        from .render import print_issues
+
+        print_issues(_err_console(), exc.issues)
+    else:
+        _err_console().print(f"error: {visible(str(exc))}", style="bold red")
+
+
+def _disk_full(exc: BaseException) -> Any:
+    """A full disk (or quota) met while writing the database or an output, as an error of
+    its own (exit 2), or None for any other fault. DuckDB says it in its message."""
+    import errno
+
+    from .errors import InputError
+
+    no_space = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    if not (
+        (isinstance(exc, OSError) and exc.errno in no_space)
+        or "No space left on device" in str(exc)
+        or "Disk quota exceeded" in str(exc)
+    ):
+        return None
+    return InputError.one(
+        "disk-full",
+        "the disk is full: the command stopped, and the database and every output are "
+        "as they were (a write is made whole or not at all).",
+        note="Free some space, or put the database or the outputs on another disk "
+        "(--db, -o, --out).",
+    )
 
 
 def _emit_rows(rows: Any, as_json: bool, title: str, columns: list[tuple[str, str]]) -> None:

@@ -19,6 +19,7 @@ Severity = Literal["error", "warning", "info"]
 CODES: dict[str, str] = {
     "file-not-found": "The file does not exist or cannot be opened.",
     "unsupported-format": "The file is not .xlsx, .xlsm, .xls, .ods, .csv or .parquet.",
+    "disk-full": "The disk (or the user's quota) filled up while writing the database or an output: the write was not made, and nothing was changed.",
     "not-a-file": "A file to read (an input, a mapping, the project file, a manifest's input) is a folder, a named pipe, a device or a socket, not a regular file: it is refused before anything is read.",
     "bad-encoding": "A CSV file's bytes are not the text they seem: NUL bytes (UTF-16 without a byte-order mark, or damage), or a UTF-16/UTF-32 mark the rest does not follow.",
     "corrupt-workbook": "The workbook cannot be opened: it is damaged or not a spreadsheet.",
