@@ -974,7 +974,8 @@ def run(
 ) -> None:
     """Build the whole count from its project file, write every output and manifest.json.
 
-    Each source's ingest summary and warnings are printed as `ingest` prints them.
+    Each source's ingest summary and warnings are printed as `ingest` prints them
+    (with --quiet, only errors and how many warnings there were).
 
     Example: placecount run examples/exampleshire/placecount.toml --out build/exampleshire
     """
@@ -1019,6 +1020,13 @@ def run(
                 "manifest.json written.",
                 markup=False,
             )
+    elif warnings:  # --quiet: how many, so a script's log still shows there were some
+        n = len(warnings)
+        err.print(
+            f"{n} warning{'s' if n != 1 else ''} (run without --quiet to see them, or with "
+            "--strict to stop on them).",
+            markup=False,
+        )
 
 
 def _money(text: str) -> str:
