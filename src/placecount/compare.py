@@ -1102,7 +1102,8 @@ def to_xlsx(result: dict[str, Any]) -> bytes:
                     wbm.put(r_i, c, v)
     wn = book.sheet("Notes")
     wn.width(0, 0, 120)
-    for i, line in enumerate(notes_lines(result)):
+    wn.header(0, ["Notes"])
+    for i, line in enumerate(notes_lines(result), start=1):
         wn.put(i, 0, line)
     return book.close()
 

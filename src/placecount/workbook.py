@@ -41,7 +41,6 @@ _ROW_PT = 15.0
 _DEFAULT_WIDTH = 8.43
 
 _WORDS = {
-    "gbp": "(£)",
     "hand_overs": "Hand-overs",
     "measured_at": "Measured at",
     "administration_share_of_delivered": "Administration / delivered",
@@ -200,7 +199,8 @@ class Book:
         n_sheets = max(1, math.ceil(count / per_sheet))
         names = [name if i == 0 else f"{name} {i + 1}" for i in range(n_sheets)]
         it = iter(rows)
-        with progress(f"Writing the {name} sheet", count if count >= PROGRESS_FROM else 0) as tick:
+        label = f"Writing {count:,} {what} to the {name} sheet"
+        with progress(label, count if count >= PROGRESS_FROM else 0) as tick:
             for i, sheet_name in enumerate(names):
                 s = self.sheet(sheet_name)
                 for c, (_, _, w) in enumerate(columns):
@@ -500,6 +500,15 @@ def _method_items(result: dict[str, Any]) -> list[tuple[str, Any]]:
         )
     for b in result["coverage"]["no_data"]:
         items.append((f"No data: {b['name']}", b.get("note") or ""))
+    if any(r.get("level") and r["level"] != result["by"] for r in result["rows"]):
+        items.append(
+            (
+                "Rows not split further",
+                f"A row named '… — not split further' holds only the lines mapped no finer "
+                f"than its code, not the total of the codes under it (the rows are by "
+                f"{result['by']}).",
+            )
+        )
     items.append(
         (
             "Amounts",
