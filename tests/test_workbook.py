@@ -523,3 +523,19 @@ def test_every_format_shows_the_same_figures_and_every_table_adds_up(
         if r[t_c] == "counted"
     ]
     assert sum(counted) == total
+
+
+def test_a_long_write_shows_progress_on_stderr_only(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from placecount import workbook
+
+    monkeypatch.setattr(workbook, "PROGRESS_FROM", 1)  # as if the count were large
+    book = tmp_path / "count.xlsx"
+    done = CliRunner().invoke(
+        app, ["report", "--db", str(demo), "-o", str(book)], env={"FORCE_COLOR": "1"}
+    )
+    assert done.exit_code == 0, done.output
+    assert "Writing" in done.stderr and "lines to the Lines sheet" in done.stderr
+    assert "Writing" not in done.stdout and "━" not in done.stdout
+    assert load_workbook(book)["Lines"].max_row > 40

@@ -53,16 +53,16 @@ def human(title: str) -> str:
     as 'delivered_gbp' → 'Delivered (£)'."""
     if title in _WORDS:
         return _WORDS[title]
-    if "_" in title or title.islower():
+    if title == "£":
+        return "Amount (£)"
+    if title == "£ per head":
+        return "Per head (£)"
+    if " " not in title and title.islower():  # a field name
         words = title.split("_")
         unit = " (£)" if words[-1] == "gbp" else ""
         words = words[:-1] if unit else words
         text = " ".join(words)
         return (text[:1].upper() + text[1:] + unit) if text else "Amount (£)"
-    if title == "£":
-        return "Amount (£)"
-    if title == "£ per head":
-        return "Per head (£)"
     if title.endswith(" £ per head"):
         return title[: -len(" £ per head")] + " per head (£)"
     if title.endswith(" £"):
@@ -209,16 +209,27 @@ class Book:
                 s.ws.freeze_panes(1, 0)
                 take = min(per_sheet, count - i * per_sheet)
                 r = 0
+                # the hot loop of a large count: xlsxwriter's own writers, called directly
+                write_number, write_string = s.ws.write_number, s.ws.write_string
+                cols = [(c, key, key.endswith("_gbp")) for c, (key, _, _) in enumerate(columns)]
+                gbp = self.gbp
                 for r, row in enumerate(_take(it, take), start=1):
-                    for c, (key, _, _) in enumerate(columns):
+                    for c, key, money in cols:
                         value = row.get(key)
-                        if key.endswith("_gbp") and value is not None:
-                            s.put(r, c, float(Decimal(value)), self.gbp)
+                        if value is None:
+                            continue
+                        if money:
+                            write_number(r, c, float(value), gbp)
+                        elif isinstance(value, str):
+                            write_string(r, c, value)
+                        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                            write_number(r, c, value)
                         else:
                             s.put(r, c, value)
                     if r % 5000 == 0:
                         tick(5000)
                 tick(r % 5000)
+                s.last_row = max(s.last_row, r)
                 if r:
                     s.ws.autofilter(0, 0, r, len(columns) - 1)
         return names
@@ -250,17 +261,15 @@ def progress(label: str, total: int) -> Iterator[Any]:
         yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
     console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
+    columns = (
+        (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        if total > 1
+        else (SpinnerColumn(), TextColumn("{task.description}"))
     )
+    bar = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
     with bar:
         task = bar.add_task(label, total=total if total > 1 else None)
         yield lambda n: bar.advance(task, n)
