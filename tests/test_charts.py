@@ -190,3 +190,92 @@ def test_other_suffixes_are_a_bad_option(tmp_path: Path, name: str) -> None:
     assert caught.value.issues[0].code == "bad-option"
     assert ".html, .svg or .png" in str(caught.value)
     assert not list(tmp_path.iterdir())
+
+
+# --- labels as plain text, colour-blind-safe colours (issue 15) -----------------------------
+
+ODD_NAMES = [
+    Link("The $5m and $10m Fund", "Council of $\\ell$ and \\mathbb", 30 * M),
+    Link("Council of $\\ell$ and \\mathbb", "Services $\\notacommand$", 24 * M),
+]
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png"])
+def test_names_with_dollars_and_backslashes_draw_verbatim_issue_15(
+    tmp_path: Path, suffix: str
+) -> None:
+    # "$…$" was mathtext: italics, and "\mathbb" outside a known command stopped the drawing
+    pytest.importorskip("matplotlib")
+    path = tmp_path / f"odd{suffix}"
+    sankey(ODD_NAMES, "Costs of $5m and $10m", path)
+    assert path.stat().st_size > 0
+    if suffix == ".svg":
+        root = ET.parse(path).getroot()
+        texts = {"".join(el.itertext()).strip() for el in root.iter() if el.tag.endswith("text")}
+        for name in (
+            "The $5m and $10m Fund",
+            "Council of $\\ell$ and \\mathbb",
+            "Services $\\notacommand$",
+        ):
+            assert name in texts
+        assert "Costs of $5m and $10m" in texts
+
+
+def test_every_colour_drawn_is_from_the_colour_blind_safe_palette_issue_15(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
+    from placecount.charts import OKABE_ITO
+
+    path = tmp_path / "wall.svg"
+    sankey(LEICESTER, "Leicester", path)
+    fills = {c.lower() for c in re.findall(r"fill:\s*(#[0-9a-fA-F]{6})", path.read_text())}
+    allowed = {c.lower() for c in OKABE_ITO.values()} | {"#ffffff"}
+    assert fills and fills <= allowed
+    assert len(fills - {"#ffffff", "#000000"}) >= 4  # bodies are told apart, not all one colour
+
+
+def test_labels_of_a_20_edge_chain_do_not_overlap_issue_15() -> None:
+    pytest.importorskip("matplotlib")
+    from placecount.charts import label_boxes
+
+    # 21 bodies in a row, each passing on £1m less than it got and losing £1m (est.)
+    chain = [Link(f"Body {i}", f"Body {i + 1}", (100 - i) * M) for i in range(20)]
+    chain += [
+        Link(f"Body {i}", f"Administration (Body {i})", M, "admin", estimated=True)
+        for i in range(1, 20)
+    ]
+    boxes = label_boxes(chain, "Twenty hand-overs")
+    texts = [t for t, _ in boxes]
+    for i in range(20):  # every band's amount is labelled
+        assert pounds_m((100 - i) * M) in texts
+    assert any("£1.0m est." in t for t in texts)
+    for k, (a, (ax0, ay0, ax1, ay1)) in enumerate(boxes):
+        assert ax1 > ax0 and ay1 > ay0
+        for b, (bx0, by0, bx1, by1) in boxes[k + 1 :]:
+            assert not (ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1), (a, b)
+
+
+def test_the_html_chart_marks_estimates_and_shows_names_as_given_issue_15(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("plotly")
+    import json
+
+    links = [
+        Link("Health & Care <North>", "Trust", 30 * M),
+        Link("Trust", "Administration (Trust)", 6 * M, "admin", estimated=True),
+    ]
+    path = tmp_path / "wall.html"
+    sankey(links, "Booked and estimated", path)
+    text = path.read_text(encoding="utf-8")
+    start = text.index('"placecount-sankey",')
+    data, end = json.JSONDecoder().raw_decode(text[text.index("[", start) :])
+    layout, _ = json.JSONDecoder().raw_decode(text[text.index("[", start) + end :].lstrip(", \n"))
+    sankey_trace = data[0]
+    # plotly reads tags and entities in labels: the name is escaped to show as written
+    assert sankey_trace["node"]["label"][0] == "Health &amp; Care &lt;North&gt;<br>£30.0m"
+    assert sankey_trace["link"]["label"] == ["£30.0m", "£6.0m est."]
+    assert "Administration (Trust)<br>£6.0m est." in sankey_trace["node"]["label"]
+    key = layout["annotations"][0]["text"]
+    assert key.startswith('Amounts without "est." are as booked or measured;')

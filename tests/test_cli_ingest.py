@@ -282,3 +282,47 @@ def test_internal_fault_is_exit_1_without_traceback(
     assert result.exit_code == 1
     assert "This is a bug in placecount" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ingest_says_what_it_is_doing_for_each_file_issue_15(db: Path, tmp_path: Path) -> None:
+    # one large file showed a spinner stuck at "0/1 files": the steps are now named
+    one = tmp_path / "one.csv"
+    one.write_text("Service,Net expenditure £\nParks,1000\nLibraries,2000\n", encoding="utf-8")
+    two = tmp_path / "two.csv"
+    two.write_text("Service,Net expenditure £\nRoads,500\n", encoding="utf-8")
+    steps: list[str] = []
+    api.ingest("council", [one, two], db, org="Testshire DC", progress=steps.append)
+    assert steps == [
+        "reading one.csv",
+        "mapping one.csv (2 lines)",
+        "reading two.csv",
+        "mapping two.csv (1 line)",
+        "writing 3 lines to the database",
+    ]
+
+
+def test_the_progress_line_counts_a_file_when_the_next_step_begins_issue_15() -> None:
+    from placecount.cli import _ingest_progress
+
+    class Bar:
+        def __init__(self) -> None:
+            self.done, self.shown = 0, ""
+
+        def advance(self, task: object) -> None:
+            self.done += 1
+
+        def update(self, task: object, description: str) -> None:
+            self.shown = description
+
+    bar = Bar()
+    step = _ingest_progress(bar, "task")
+    seen = []
+    for text in ["reading a.csv", "mapping a.csv (9 lines)", "reading b.csv", "writing 9 lines"]:
+        step(text)
+        seen.append((bar.done, bar.shown))
+    assert seen == [
+        (0, "reading a.csv"),
+        (0, "mapping a.csv (9 lines)"),
+        (1, "reading b.csv"),
+        (2, "writing 9 lines"),
+    ]

@@ -26,8 +26,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -869,3 +871,146 @@ def test_transfers_that_the_recipient_can_hold_are_not_flagged_issue_12(
     rec = api.report(db)["reconciliation"]
     assert rec["count_gbp"] == "300.00"
     assert rec["transfer_checks"] == []
+
+
+# --- filters that match nothing, outputs that cannot be written, Ctrl-C (issue 15) ----------
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "nearest"),
+    [
+        (
+            ["--org", "Testshire CC"],
+            "error: --org 'Testshire CC' matches no body in the database.",
+            "'Testshire County Council'",
+        ),
+        (
+            ["--kind", "payments"],
+            "error: --kind 'payments': no payments source is in the database.",
+            "Kinds in the database: council, ndpb, nhs, pesa, police.",
+        ),
+        (
+            ["--kind", "police", "--org", "Testshire PCT"],
+            "error: --kind police and --org Testshire PCT match no line together.",
+            "Bodies of police: 'Testshire Police Authority'.",
+        ),
+        (
+            ["--cofog", "02"],
+            "error: --cofog 02: no line in the database is mapped to it.",
+            # 08: the Arts Council (an NDPB, shown beside the count) is mapped to culture
+            "COFOG divisions in the database: 03, 04, 07, 08, 09.",
+        ),
+    ],
+)
+def test_a_filter_that_matches_nothing_is_exit_2_with_the_names_there_are_issue_15(
+    runner: CliRunner, place: Path, args: list[str], message: str, nearest: str
+) -> None:
+    # it was a £0.00 count with exit 0
+    result = runner.invoke(app, ["report", "--db", str(place), *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(message)
+    assert nearest in result.stderr
+    as_json = runner.invoke(app, ["report", "--db", str(place), "--format", "json", *args])
+    assert as_json.exit_code == 2
+    assert json.loads(as_json.stdout)["issues"][0]["code"] == "filter-matches-nothing"
+
+
+def test_an_output_in_a_missing_folder_is_exit_2_not_a_bug_issue_15(
+    runner: CliRunner, place: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "nodir" / "count.xlsx"
+    result = runner.invoke(app, ["report", "--db", str(place), "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: -o {target}: the folder {target.parent} does not exist. "
+        "Create the folder first, or give a file in a folder that exists.\n"
+    )
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_an_unwritable_output_is_exit_2_not_a_bug_issue_15(
+    runner: CliRunner, place: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from placecount import render
+
+    def refuse(path: Any, data: Any) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(render, "write_output", refuse)
+    target = tmp_path / "count.csv"
+    result = runner.invoke(app, ["report", "--db", str(place), "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: cannot write {target}: permission denied.")
+    assert "bug" not in result.stderr
+
+
+def test_a_windows_code_page_degrades_the_output_instead_of_failing_issue_15(
+    place: Path, tmp_path: Path
+) -> None:
+    # `placecount report > count.txt` under cp1252 raised UnicodeEncodeError on "→"
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252", "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "placecount", "report", "--db", str(place)],
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode("cp1252", "replace")
+    text = done.stdout.decode("cp1252")  # every byte is cp1252
+    assert "Traceback" not in done.stderr.decode("cp1252", "replace")
+    assert "→" not in text
+    # the transfer line's arrow, as ASCII
+    assert "Testshire County Council -> Testshire PCT" in text
+    assert "3,000,000.00" in text  # the count itself is whole
+
+
+def test_ctrl_c_says_nothing_was_changed_and_exits_130_issue_15(
+    runner: CliRunner, place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from placecount import api
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "report", interrupted)
+    result = runner.invoke(app, ["report", "--db", str(place)])
+    assert result.exit_code == 130
+    assert result.stderr == "Interrupted; nothing was changed.\n"
+
+
+def test_ctrl_c_during_an_ingest_leaves_the_database_as_it_was_issue_15(
+    runner: CliRunner, place: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from placecount import api
+    from placecount.store import Store
+
+    before = api.sources(place)
+    extra = tmp_path / "extra.csv"
+    extra.write_text("Service,Net expenditure £\nParks,1000\n", encoding="utf-8")
+
+    def interrupted(self: Any, *args: Any) -> None:  # inside the write's transaction
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Store, "_check_control_totals", interrupted)
+    result = runner.invoke(
+        app, ["ingest", "council", str(extra), "--org", "Extra", "--db", str(place)]
+    )
+    assert result.exit_code == 130
+    assert result.stderr.endswith("Interrupted; nothing was changed.\n")
+    monkeypatch.undo()
+    assert api.sources(place) == before
+
+
+def test_trace_with_an_org_that_matches_nothing_is_exit_2_issue_15(
+    runner: CliRunner, place: Path
+) -> None:
+    result = runner.invoke(
+        app, ["trace", "07", "--org", "Testshire Primary Care", "--db", str(place)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: --org 'Testshire Primary Care' matches no body in the database."
+    )
+    assert "'Testshire PCT'" in result.stderr

@@ -67,7 +67,19 @@ def test_two_places_compare_with_the_figures_worked_by_hand(built: dict[str, Pat
     assert Decimal(rv["amount_gbp"]) == RIVERTON_HEALTH
     # £ per head: each count's own population
     assert Decimal(rv["per_head_gbp"]) == (RIVERTON_HEALTH / 98_400).quantize(Decimal("0.01"))
-    assert Decimal(ex["per_head_gbp"]) == Decimal("1150.30")  # 589,296,250 / 512,300
+    # 589,296,250 / 512,300 = 1,150.2952…, yet the column is shared out to add up to the
+    # total per head (3,232,194,211.55 / 512,300 = 6,309.18), as the report's own is: the
+    # £0.0048 below exact is where the column's last penny went
+    assert Decimal(ex["per_head_gbp"]) == Decimal("1150.29")
+    column = [Decimal(r["counts"][0]["per_head_gbp"]) for r in result["rows"]]
+    assert (
+        sum(column) == Decimal("6309.18") == Decimal(result["totals"]["counts"][0]["per_head_gbp"])
+    )
+    for r in result["rows"]:  # each within a penny of its exact value
+        exact = Decimal(r["counts"][0]["amount_gbp"]) / 512_300
+        assert abs(Decimal(r["counts"][0]["per_head_gbp"]) - exact) < Decimal("0.01")
+    # the share: 589,296,250.00 / 3,232,194,211.55 = 18.232…%, kept to 0.1% as every format
+    assert ex["share"] == "0.182"
     [change] = health["changes"]
     assert Decimal(change["amount_gbp"]) == RIVERTON_HEALTH - EXAMPLESHIRE_HEALTH
     assert change["amount_gbp"] == "-434501868.18"
@@ -94,6 +106,20 @@ def test_the_change_columns_and_every_count_add_up(built: dict[str, Path]) -> No
     # each count's total is its report's count, unchanged in nominal prices
     report = json.loads(built["exampleshire_json"].read_text())
     assert result["totals"]["counts"][0]["amount_gbp"] == report["reconciliation"]["count_gbp"]
+
+
+def test_a_count_compares_with_the_figures_its_report_prints(built: dict[str, Path]) -> None:
+    """compare rounds by the same rules as report: the same count shows the same £ per head
+    and the same shares in both, so a reader never sees 547.52 in one and 547.53 in the other."""
+    result = cmp.compare([built["exampleshire"], built["riverton"]])
+    report = json.loads(built["exampleshire_json"].read_text())
+    by_code = {r["cofog_code"]: r for r in report["rows"]}
+    assert {r["cofog_code"] for r in result["rows"]} == set(by_code)
+    for r in result["rows"]:
+        mine, theirs = r["counts"][0], by_code[r["cofog_code"]]
+        assert mine["amount_gbp"] == theirs["total_gbp"], r["cofog_code"]
+        assert mine["per_head_gbp"] == theirs["per_head_gbp"], r["cofog_code"]
+        assert mine["share"] == theirs["share_of_total"], r["cofog_code"]
     # each change is the later figure less the earlier, row by row
     for r in result["rows"]:
         a, b = (pence(c["amount_gbp"]) for c in r["counts"])
@@ -211,6 +237,11 @@ def test_real_terms_need_a_table_and_its_years(built: dict[str, Path], tmp_path:
         cmp.compare(files, prices="real", base_year="2008-09", deflators=bad)
     issue = err.value.issues[0]
     assert (issue.code, issue.file, issue.row, issue.column) == ("bad-deflators", "bad.csv", 2, "B")
+    # an exponent is refused as text, before an exact fraction with a billion digits is made
+    bad.write_text("financial_year,deflator\n2008-09,1e999999999\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        cmp.compare(files, prices="real", base_year="2008-09", deflators=bad)
+    assert "exponent" in err.value.issues[0].message
 
 
 def test_counts_made_differently_are_refused_with_the_evidence(
@@ -258,7 +289,8 @@ def test_benchmarks_from_the_example_table_beside_the_place(built: dict[str, Pat
     health = [r for r in ex["rows"] if r["cofog_code"] == "07"][0]
     # the region's health, £6,921.7m, over its 4,400,000 people
     assert health["region_per_head_gbp"] == "1573.11"
-    assert health["place_per_head_gbp"] == "1150.30"
+    # the place's own, as its report prints it (the column shared out to add up)
+    assert health["place_per_head_gbp"] == "1150.29"
     # the table is central government spending: said, since the place counts every body
     assert any("not the same coverage" in n for n in ex["notes"])
 
@@ -393,15 +425,58 @@ def test_a_real_count_beside_the_north_west_and_england_from_the_cra(tmp_path: P
     assert bench["region"] == "North West" and bench["financial_year"] == "2017-18"
     got = {r["cofog_code"]: r for r in bench["rows"]}
     assert set(got) == set(eng)
+    # each column is rounded once and shared out: every figure within a penny of the
+    # exact £ per head worked from the file, and the column adds up to its total
     for code in eng:
-        worked_nw = (nw.get(code, Decimal(0)) / NORTH_WEST).quantize(Decimal("0.01"))
-        worked_eng = (eng[code] / ENGLAND).quantize(Decimal("0.01"))
-        assert Decimal(got[code]["region_per_head_gbp"]) == worked_nw, code
-        assert Decimal(got[code]["england_per_head_gbp"]) == worked_eng, code
+        exact_nw = nw.get(code, Decimal(0)) / NORTH_WEST
+        exact_eng = eng[code] / ENGLAND
+        assert abs(Decimal(got[code]["region_per_head_gbp"]) - exact_nw) < Decimal("0.01"), code
+        assert abs(Decimal(got[code]["england_per_head_gbp"]) - exact_eng) < Decimal("0.01"), code
         # the place is the region's share: its own per head is the region's, to a penny
-        assert abs(Decimal(got[code]["place_per_head_gbp"]) - worked_nw) <= Decimal("0.01")
-    total = (sum(eng.values()) / ENGLAND).quantize(Decimal("0.01"))
-    assert Decimal(bench["totals"]["england_per_head_gbp"]) == total
+        assert abs(Decimal(got[code]["place_per_head_gbp"]) - exact_nw) <= Decimal("0.02")
+    for column, whole, people in (
+        ("england_per_head_gbp", sum(eng.values()), ENGLAND),
+        ("region_per_head_gbp", sum(nw.values()), NORTH_WEST),
+    ):
+        total = (whole / people).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        assert Decimal(bench["totals"][column]) == total
+        assert sum(Decimal(r[column]) for r in bench["rows"]) == total, column
     assert any("identifiable" in n for n in bench["notes"])
     text = cmp.to_text(result)
     assert "North West £ per head" in text and "England £ per head" in text
+
+
+def test_the_html_comparison_in_a_browser(built: dict[str, Path], tmp_path: Path) -> None:
+    """The page renders in a real browser with no request made, and shows every figure of
+    the comparison's JSON: each count's £, £ per head and share, the changes, and the
+    benchmarks; its chart has a bar per count and row."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_report_html import open_in_browser, text_and_links
+
+    result = cmp.compare([built["exampleshire"], built["riverton"]], benchmarks=True)
+    page = tmp_path / "compare.html"
+    page.write_text(cmp.to_html(result), encoding="utf-8")
+    dom, requests, errors = open_in_browser(page)
+    assert requests == [] and errors == []
+    text, links = text_and_links(dom)
+    assert [x for x in links if not x.startswith(("#", "data:"))] == []
+
+    def shown(amount: str | None) -> str:
+        return f"{Decimal(amount or 0):,.2f}"
+
+    wanted = []
+    for r in [*result["rows"], result["totals"]]:
+        for c in r["counts"]:
+            wanted += [shown(c["amount_gbp"]), shown(c["per_head_gbp"])]
+            wanted.append(f"{Decimal(c['share']) * 100:.1f}%")
+        for ch in r["changes"]:
+            wanted += [shown(ch["amount_gbp"]), f"{Decimal(ch['percent']):+.1f}%"]
+    for b in result["benchmarks"]:
+        for r in [*b["rows"], b["totals"]]:
+            wanted += [shown(r["place_per_head_gbp"]), shown(r["region_per_head_gbp"])]
+    missing = sorted({w for w in wanted if w not in text})
+    assert missing == [], missing
+    # 9 divisions × 2 counts, and a key square per count
+    assert dom.count("<rect") == len(result["rows"]) * 2 + 2

@@ -285,3 +285,57 @@ def test_chart_files(tmp_path: Path) -> None:
         assert out.stat().st_size > 1000
         assert result["chart"] == out.name
     assert "£230.0m delivered, £180.2m administration" in (tmp_path / "wall.svg").read_text()
+
+
+def _svg_texts(path: Path) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    return ["".join(el.itertext()).strip() for el in root.iter() if el.tag.endswith("text")]
+
+
+def test_a_graph_chart_shows_the_booked_payments_issue_15(tmp_path: Path) -> None:
+    # the books: the county pays the district £8.5m, the district passes £6m to a trust.
+    # The chart showed £10.6m leaving the county (8.5 / 0.8, grossed up without saying so).
+    graph = tmp_path / "graph.csv"
+    graph.write_text(
+        "from,to,amount_gbp\nCounty,District,8500000\nDistrict,Trust,6000000\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "wall.svg"
+    api.flows(graph, chart=out)
+    texts = _svg_texts(out)
+    assert "£8.5m" in texts and "£6.0m" in texts  # the two payments, as booked, no "est."
+    assert "£10.6m" not in " ".join(texts) and "£10.6m est." not in texts
+    # the district kept £2.5m by its books; the trust's administration is the rule's:
+    # 20% of the £6.0m it received = £1.2m, an estimate
+    assert "Kept (District)" in texts and "£2.5m" in texts
+    assert "Administration (Trust)" in texts and "£1.2m est." in texts
+    assert any(t.startswith('Amounts without "est." are as booked or measured;') for t in texts)
+
+
+def test_a_chains_chart_marks_the_rules_amounts_as_estimates_issue_15(tmp_path: Path) -> None:
+    # £100m delivered through A > B > C at 20%: C received £100m (measured); B passed on
+    # £100m of the £125m it got (est.); A paid £156.25m (est.) — 100 / 0.8 / 0.8.
+    chains = tmp_path / "chains.csv"
+    chains.write_text(
+        "stream,path,amount_gbp,measured_at\ns,A > B > C,100000000,delivered\n", encoding="utf-8"
+    )
+    out = tmp_path / "wall.svg"
+    api.flows(chains, chart=out)
+    texts = _svg_texts(out)
+    assert "£125.0m est." in texts  # A → B, the rule's
+    assert "£100.0m" in texts  # B → C, what was measured delivered
+    assert "£156.3m est." in texts  # what A paid in, the rule's
+    assert "£31.3m est." in texts and "£25.0m est." in texts  # administration at A and B
+
+
+def test_a_chart_in_a_missing_folder_is_exit_2_before_any_work_issue_15(tmp_path: Path) -> None:
+    chains = ROOT / "examples" / "leicester" / "european_funding.csv"
+    target = tmp_path / "nodir" / "wall.svg"
+    result = CliRunner().invoke(app, ["flows", str(chains), "--chart", str(target)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"error: --chart {target}: the folder {target.parent} does not exist."
+    )

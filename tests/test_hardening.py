@@ -79,12 +79,20 @@ def test_limits_are_stated_and_enforced(
     runner: CliRunner, db: Path, xlsx: Callable[..., Path]
 ) -> None:
     help_text = runner.invoke(app, ["ingest", "--help"]).stdout
-    for option in ("--max-file-mb", "--max-rows", "--max-columns", "--max-unzipped-mb"):
+    options = ("--max-file-mb", "--max-rows", "--max-columns", "--max-unzipped-mb", "--max-cells")
+    for option in (*options, "--max-cell-chars"):
         assert option in help_text
     path = xlsx([["Service", "Net expenditure (£)"], *[["Education services", 1]] * 5])
     rows = runner.invoke(app, ["ingest", "council", str(path), "--max-rows", "3", "--db", str(db)])
     assert rows.exit_code == 2
-    assert "the sheet has 6 rows, over the limit of 3. Raise it with --max-rows" in rows.stderr
+    # refused from the sheet's XML, before the sheet is loaded
+    assert "the sheet's cells reach B6: 6 rows × 2 columns (12 cells" in rows.stderr
+    assert "over the limit of 3 rows" in rows.stderr
+    assert rows.stderr.endswith("Raise it with --max-rows if the file is genuine.\n")
+    cells = runner.invoke(
+        app, ["ingest", "council", str(path), "--max-cells", "11", "--db", str(db)]
+    )
+    assert cells.exit_code == 2 and "over the limit of 11 cells" in cells.stderr
     cols = runner.invoke(
         app, ["ingest", "council", str(path), "--max-columns", "1", "--db", str(db)]
     )
@@ -205,8 +213,10 @@ def test_two_processes_on_one_database(db: Path, tmp_path: Path) -> None:
     """)
     script = tmp_path / "hold.py"
     script.write_text(holder)
-    for attempt in range(20):
-        hold = subprocess.Popen([PYTHON, str(script), "1.0"], stdout=subprocess.PIPE, text=True)
+    # the holder keeps the database 3 s: long enough for the other command to start and
+    # find it held even on a busy machine, short enough to wait out
+    for attempt in range(6):
+        hold = subprocess.Popen([PYTHON, str(script), "3.0"], stdout=subprocess.PIPE, text=True)
         assert hold.stdout is not None and hold.stdout.readline().strip() == "holding"
         wait = "0.2" if attempt % 2 == 0 else "10"
         other = subprocess.run(

@@ -197,3 +197,105 @@ def test_examples_makefile_is_incremental(tmp_path: Path) -> None:
         ["make", "-C", str(examples), "verify", f"PLACECOUNT={cmd}"], capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# --- run never hides the ingest's warnings (issue 15) --------------------------------------
+
+UNMAPPED_ROW = "'Contribution to pooled budget with NHS Exampleshire' has no COFOG mapping"
+
+
+def test_run_prints_each_sources_warnings_and_summary_issue_15(
+    place: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    # the county's row 20 has no mapping: £8.5m kept as unmapped; `run` used to say only
+    # "The count: £…; manifest.json written."
+    result = runner.invoke(app, ["run", str(place), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "warning: county_council_outturn_2008-09.xlsx › 'RO Summary' row 20: " + UNMAPPED_ROW
+    ) in result.stderr
+    assert "1 unmapped (kept, not classified): £8,500,000.00" in result.stderr
+    assert "Added riverton_district_outturn_2008-09.csv" in result.stderr
+    assert result.stderr.rstrip().endswith("; 1 warning above; manifest.json written.")
+
+
+def test_run_quiet_prints_only_errors_issue_15(
+    place: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    result = runner.invoke(app, ["run", str(place), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_run_strict_stops_on_an_unmapped_line_issue_15(
+    place: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    # --strict is ingest's --strict for every source: an unmapped line is an error
+    result = runner.invoke(app, ["run", str(place), "--out", str(tmp_path / "out"), "--strict"])
+    assert result.exit_code == 2
+    assert "error: county_council_outturn_2008-09.xlsx › 'RO Summary' row 20: " in result.stderr
+    assert UNMAPPED_ROW in result.stderr
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_run_strict_stops_on_a_control_total_and_keeps_the_last_output_issue_15(
+    place: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["run", str(place), "--out", str(out)]).exit_code == 0
+    before = hashes(out)
+    # map the county's unmapped row, and print a wrong total under the district's lines
+    (place.parent / "pooled.csv").write_text(
+        "native_label,cofog_code\nContribution to pooled budget with NHS Exampleshire,07.3\n",
+        encoding="utf-8",
+    )
+    csv = place.parent / "riverton_district_outturn_2008-09.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"12,757,139", b"12,857,139"))
+    text = place.read_text(encoding="utf-8").replace(
+        'file = "county_council_outturn_2008-09.xlsx"',
+        'file = "county_council_outturn_2008-09.xlsx"\nmapping = "pooled.csv"',
+    )
+    place.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["run", str(place), "--out", str(out), "--strict"])
+    assert result.exit_code == 2
+    assert (
+        "error: riverton_district_outturn_2008-09.csv › row 15: the sheet's own total, "
+        "£12,857,139.00, differs"
+    ) in result.stderr
+    assert hashes(out) == before  # the last complete output, as it was
+
+
+def test_run_strict_stops_on_a_warning_ingest_strict_lets_through_issue_15(
+    place: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a warning ingest --strict does not make an error (here one added to the district's
+    # result) still stops run --strict, before anything is written
+    from placecount import api
+    from placecount.errors import Issue
+
+    real = api.ingest
+
+    def ingest(kind: str, files: list[Path], *args: object, **kw: object) -> object:
+        kw["strict"] = False  # let the county's unmapped line through, as a warning
+        result = real(kind, files, *args, **kw)  # type: ignore[arg-type]
+        if files[0].name.startswith("riverton"):
+            result.issues.append(Issue(code="unit-proved", severity="warning", message="W"))
+        return result
+
+    monkeypatch.setattr(api, "ingest", ingest)
+    seen: list[str] = []
+    with pytest.raises(InputError) as caught:
+        runmod.run(place, tmp_path / "out", strict=True, ingested=lambda f, r: seen.append(f))
+    codes = [i.code for i in caught.value.issues]
+    assert codes == ["unmapped-line", "unit-proved", "strict-warnings"]
+    assert caught.value.issues[-1].message.startswith("--strict: 2 warnings above stop the run")
+    assert seen == [
+        "county_council_outturn_2008-09.xlsx",
+        "riverton_district_outturn_2008-09.csv",
+        "nhs_exampleshire_2008-09.xlsx",
+        "police_authority_poa_2008-09.xlsx",
+        "pesa_cra_regional_2008-09.xlsx",
+        "ndpb_spending_2008-09.xlsx",
+    ]
+    assert not (tmp_path / "out").exists()

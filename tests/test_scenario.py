@@ -867,3 +867,65 @@ def test_scenario_output_by_format_for_placecount_run(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         scenario_output(result, "parquet")
     assert caught.value.issues[0].code == "bad-option"
+
+
+def _plotly_figure(html_text: str, div_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The data and layout plotly.newPlot is given in a written HTML chart."""
+    start = html_text.index(f'Plotly.newPlot(                        "{div_id}",')
+    decoder = json.JSONDecoder()
+    rest = html_text[html_text.index("[", start) :]
+    data, end = decoder.raw_decode(rest)
+    rest = rest[end:].lstrip(", \n")
+    layout, _ = decoder.raw_decode(rest)
+    return data, layout
+
+
+def test_the_html_chart_has_one_category_per_financial_year_issue_15(tmp_path: Path) -> None:
+    # plotly read "2010-11" as November 2010: a date axis with two of five years drawn
+    model = load_scenario(EXAMPLE)
+    result = price(model)
+    years = result["scenario"]["year_labels"]
+    assert len(years) >= 3 and all(re.fullmatch(r"\d{4}-\d{2}", y) for y in years)
+    out = tmp_path / "y.html"
+    from placecount.scenario_render import scenario_chart
+
+    scenario_chart(result, out)
+    data, layout = _plotly_figure(out.read_text(encoding="utf-8"), "placecount-scenario")
+    assert layout["xaxis"]["type"] == "category"
+    assert layout["xaxis"]["categoryarray"] == years
+    for trace in data:
+        assert trace["x"] == years  # every series has a point (or bar) in every year
+
+
+def test_the_static_chart_labels_each_financial_year_issue_15(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from placecount.scenario_render import scenario_chart
+
+    result = price(load_scenario(EXAMPLE))
+    out = tmp_path / "y.svg"
+    scenario_chart(result, out)
+    root = ET.parse(out).getroot()
+    texts = ["".join(el.itertext()).strip() for el in root.iter() if el.tag.endswith("text")]
+    ticks = [t for t in texts if re.fullmatch(r"\d{4}-\d{2}", t)]
+    assert ticks == result["scenario"]["year_labels"]  # one tick per year, as written
+
+
+@pytest.mark.parametrize("suffix", ["svg", "png"])
+def test_a_scenario_named_with_dollars_draws_its_name_verbatim_issue_15(
+    tmp_path: Path, suffix: str
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    from placecount.scenario_render import scenario_chart
+
+    result = price(load_scenario(EXAMPLE))
+    name = "Care at $5m and $10m, and $\\notacommand$"
+    result["scenario"]["name"] = name
+    out = tmp_path / f"y.{suffix}"
+    scenario_chart(result, out)  # mathtext stopped here: "\notacommand" is no TeX command
+    assert out.stat().st_size > 0
+    if suffix == "svg":
+        root = ET.parse(out).getroot()
+        texts = ["".join(el.itertext()) for el in root.iter() if el.tag.endswith("text")]
+        assert name in texts

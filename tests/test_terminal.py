@@ -113,3 +113,37 @@ def test_an_unknown_unit_is_a_usage_error(demo_db: Path) -> None:
     done = CliRunner().invoke(app, ["report", "--unit", "£bn", "--db", str(demo_db)])
     assert done.exit_code == 2
     assert "use £, £000 or £m" in done.stderr
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_flows_tables_never_cut_a_figure_issue_15(width: int) -> None:
+    from rich.console import Console
+
+    from placecount.render import money, percent
+    from placecount.terminal import flows_tables
+
+    chains = EXAMPLES.parent / "leicester" / "european_funding.csv"
+    result = api.flows(chains, sensitivity="0.1,0.3")
+    console = Console(width=width, record=True, highlight=False)
+    parts, notes = flows_tables(result, width)
+    for part in parts:
+        console.print(part)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= width
+    cells = set(re.findall(r"[\d,]+\.\d\d%?", text))
+    t = result["totals"]
+    # every money figure of the paths, the streams, the totals and the what-ifs, whole
+    wanted = [t["in_gbp"], t["delivered_gbp"], t["administration_gbp"]]
+    for row in result["paths"] + result["streams"] + result["sensitivity"]:
+        wanted += [row["in_gbp"], row["delivered_gbp"], row["administration_gbp"]]
+    for figure in wanted:
+        assert money(figure) in cells, figure
+    assert "…" not in text
+    # what is left out is named, and it is never a money column
+    for note in notes:
+        left_out = note.removeprefix("Not shown at this width: ").split(" (a wider")[0]
+        assert "£" not in left_out, note
+    if width == 120:
+        assert percent(t["administration_share_of_delivered"]) in text
+    else:
+        assert any("Admin / delivered" in n for n in notes)

@@ -160,6 +160,51 @@ def quickstart() -> str:
     return f"```sh\n{commands}\n```\n\nprints:\n\n```\n{table}\n```\n"
 
 
+#: The comparison README shows: the two example places built by one project file, then
+#: compared beside their region (the commands run from the build folder's parent).
+COMPARE_RUN = ["run", "examples/places/placecount.toml", "--out", "build/places"]
+COMPARE = [
+    "compare",
+    "build/places/exampleshire-2008-09/manifest.json",
+    "build/places/riverton-2008-09/manifest.json",
+    "--benchmarks",
+    "--format",
+    "md",
+]
+
+
+def compare_example() -> str:
+    """README's comparison: the commands, and the Markdown `compare` writes (its headings
+    put two levels down, under README's own)."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copytree(root / "examples", Path(folder) / "examples")
+        env = {**os.environ, "COLUMNS": "200"}
+        outputs = []
+        for args in (COMPARE_RUN, COMPARE):
+            done = subprocess.run(
+                [sys.executable, "-m", "placecount.cli", *args],
+                cwd=folder,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"failed ({done.returncode}): {shell_line(args)}\n{done.stderr}")
+            outputs.append(done.stdout)
+    body = "\n".join(
+        "##" + line if line.startswith("#") else line for line in outputs[-1].strip().splitlines()
+    )
+    commands = "\n".join(shell_line(a) for a in (COMPARE_RUN, COMPARE))
+    return f"```sh\n{commands}\n```\n\nwrites:\n\n{body}\n"
+
+
 if __name__ == "__main__":
     import sys
 

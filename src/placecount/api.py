@@ -59,9 +59,13 @@ def init(
 
     >>> init(Path("/tmp/x/placecount.duckdb"), "Exampleshire", "2008-09")  # doctest: +SKIP
     """
-    from .project import Place, Project, check_year, project_path_for, write_project
+    from .project import Place, Project, check_name, check_year, project_path_for, write_project
     from .store import Store
 
+    check_name(place, "--place")
+    check_name(area_code, "--area-code")
+    check_name(financial_year, "--year")
+    check_name(db.name, "--db")
     path = project_path_for(db)
     if path.exists() and not force:
         raise InputError.one(
@@ -229,6 +233,10 @@ def ingest(
     Nothing is written when any file fails, when ``dry_run`` is set, or when
     ``strict`` is set and a line has no mapping. Payment lists are partial: they are
     kept out of the count unless ``count`` puts them in.
+
+    ``progress`` is told what is happening, as a line a person reads: "reading FILE" as
+    each file starts, "mapping FILE › 'Sheet' (N lines)" for each table read, and
+    "writing N lines to the database".
     """
     from .cofog import load_mapping, map_lines, read_mapping
     from .models import load_kind_schema
@@ -300,10 +308,14 @@ def ingest(
     prepared: list[Prepared] = []
     for path in files:
         if progress:
-            progress(path.name)
+            progress(f"reading {path.name}")
         reads, issues = read_sources(kind, Path(path), options)
         result.issues.extend(issues)
         for read in reads:
+            if progress:
+                where = read.file_name + (f" › {read.sheet!r}" if read.sheet else "")
+                n = read.table.num_rows
+                progress(f"mapping {where} ({n:,} line{'s' if n != 1 else ''})")
             check_per_head(
                 read.total_pence,
                 options.population,
@@ -340,6 +352,9 @@ def ingest(
         result.issues.extend(_unused_mapping_rows(active))
     statuses: list[str] = ["dry run"] * len(prepared)
     if not dry_run:
+        if progress:
+            lines = sum(p.read.table.num_rows for p in prepared)
+            progress(f"writing {lines:,} line{'s' if lines != 1 else ''} to the database")
         with Store.open(db) as store:
             written = store.write(prepared, replace=replace)
         statuses = [w.status for w in written]
@@ -369,6 +384,8 @@ def ingest(
                 "financial_year": read.year,
                 "units": read.units,
                 "units_from": read.units_from,
+                # how a CSV's bytes were decoded (utf-8, utf-16-le, cp1252, …); None for workbooks
+                "encoding": read.encoding,
                 "columns": [
                     {"role": role, "column": letter, "header": read.headers.get(role)}
                     for role, letter in sorted(read.columns.items(), key=lambda kv: _col_key(kv[1]))
@@ -449,10 +466,95 @@ def _project_file(db: Path, project_file: Path | None) -> Path:
     return project_file if project_file is not None else project_path_for(db)
 
 
+def _nearest(wanted: str, names: list[str], limit: int = 5) -> str:
+    """The names most like ``wanted``, for a message: 'Exampleshire County Council, …'."""
+    import difflib
+
+    from .count import simple_norm
+
+    by_key = {simple_norm(n): n for n in names}
+    close = difflib.get_close_matches(simple_norm(wanted), list(by_key), n=limit, cutoff=0.4)
+    picked = [by_key[k] for k in close] or sorted(names)[:limit]
+    more = len(names) - len(picked)
+    return ", ".join(repr(n) for n in picked) + (
+        f" (and {more} more)" if more > 0 and not close else ""
+    )
+
+
+def _check_filters(store: Any, filters: Any) -> None:
+    """A --org, --kind or --cofog that matches no stored line is a mistake to say, not a
+    count of £0.00: name what was asked and the nearest names the database holds."""
+    from .count import simple_norm
+
+    if not (filters.orgs or filters.kinds or filters.cofog):
+        return
+    pairs = [
+        (r["kind"], r["org"])
+        for r in store.query("SELECT DISTINCT kind, org FROM lines WHERE included")
+    ]
+    orgs = sorted({o for _, o in pairs if o})
+    kinds = sorted({k for k, _ in pairs})
+    known = {simple_norm(o) for o in orgs}
+    for org in filters.orgs:
+        if simple_norm(org) not in known:
+            raise InputError.one(
+                "filter-matches-nothing",
+                f"--org {org!r} matches no body in the database.",
+                note=f"Bodies with that kind of name: {_nearest(org, orgs)}."
+                if orgs
+                else "The database holds no lines yet.",
+            )
+    for kind in filters.kinds:
+        if kind not in kinds:
+            raise InputError.one(
+                "filter-matches-nothing",
+                f"--kind {kind!r}: no {kind} source is in the database.",
+                note="Kinds in the database: " + (", ".join(kinds) or "none") + ".",
+            )
+    wanted_orgs = {simple_norm(o) for o in filters.orgs}
+    both = [
+        (k, o)
+        for k, o in pairs
+        if (not filters.kinds or k in filters.kinds)
+        and (not wanted_orgs or simple_norm(o) in wanted_orgs)
+    ]
+    if not both:
+        raise InputError.one(
+            "filter-matches-nothing",
+            "--kind "
+            + ", ".join(filters.kinds)
+            + " and --org "
+            + ", ".join(filters.orgs)
+            + " match no line together.",
+            note="Bodies of "
+            + ", ".join(filters.kinds)
+            + ": "
+            + (
+                ", ".join(repr(o) for o in sorted({o for k, o in pairs if k in filters.kinds}))
+                or "none"
+            )
+            + ".",
+        )
+    if filters.cofog:
+        codes = [
+            r["cofog_code"] for r in store.query("SELECT DISTINCT cofog_code FROM allocations")
+        ]
+        for code in filters.cofog:
+            if not any(c and (c == code or c.startswith(code + ".")) for c in codes):
+                divisions = sorted({c[:2] for c in codes if c})
+                raise InputError.one(
+                    "filter-matches-nothing",
+                    f"--cofog {code}: no line in the database is mapped to it.",
+                    note="COFOG divisions in the database: "
+                    + (", ".join(divisions) or "none")
+                    + ".",
+                )
+
+
 def _with_store(db: Path, fn: Callable[[Any], Any]) -> Any:
     from .store import Store
 
-    with Store.open(db, create=False) as store:
+    with Store.open(db, create=False, read_only=True) as store:
         return fn(store)
 
 
@@ -626,6 +728,7 @@ def report(
     def run(store: Any) -> dict[str, Any]:
         from .store import CountQueries
 
+        _check_filters(store, filters)
         queries = CountQueries(store)
         result = count(
             store,
@@ -698,8 +801,12 @@ def trace(
     theme: str | None = None,
     by: str | None = None,
     project_file: Path | None = None,
+    check_filters: bool = False,
 ) -> dict[str, Any]:
-    """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``."""
+    """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``.
+
+    ``check_filters`` refuses a kind or body that no stored line has, naming the nearest
+    (the command does; a scenario asking for a share of nothing is told so, not stopped)."""
     from .count import Filters
     from .count import trace as do_trace
     from .project import load_project
@@ -708,10 +815,13 @@ def trace(
         raise InputError.one("bad-option", f"--by {by!r}: use division, group or class.")
     project = load_project(_project_file(db, project_file))
     filters = Filters(list(kinds), list(orgs), [])
-    return _with_store(  # type: ignore[no-any-return]
-        db,
-        lambda s: do_trace(s, project, code, by=by, filters=filters, theme=theme),  # type: ignore[arg-type]
-    )
+
+    def run(store: Any) -> dict[str, Any]:
+        if check_filters:
+            _check_filters(store, filters)
+        return do_trace(store, project, code, by=by, filters=filters, theme=theme)  # type: ignore[arg-type]
+
+    return _with_store(db, run)  # type: ignore[no-any-return]
 
 
 def _source_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -791,7 +901,9 @@ def flows(
         from .charts import sankey
 
         try:
-            sankey(fl.chart_links(chains, r), result["title"], Path(chart))
+            # a flow graph's and the store's amounts are booked: the chart shows them as booked
+            booked = edges if source["form"] in ("graph", "store") else None
+            sankey(fl.chart_links(chains, r, booked), result["title"], Path(chart))
         except ValueError as exc:  # e.g. two chains handing money in opposite directions
             raise InputError.one(
                 "bad-flow", f"the flow map cannot be drawn: {exc}", file=Path(chart).name

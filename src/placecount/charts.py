@@ -31,27 +31,40 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 KINDS = ("flow", "admin")
 
-#: Colours of bodies, in order of first appearance; red and grey are kept for losses.
-PALETTE = (
-    "#1f77b4",  # blue
-    "#ff7f0e",  # orange
-    "#2ca02c",  # green
-    "#9467bd",  # purple
-    "#17becf",  # cyan
-    "#8c564b",  # brown
-    "#bcbd22",  # olive
-    "#e377c2",  # pink
-    "#393b79",  # indigo
-    "#637939",  # moss
-    "#6baed6",  # light blue
-    "#fdae6b",  # light orange
-    "#74c476",  # light green
-    "#9e9ac8",  # lavender
-    "#7b4173",  # plum
-    "#e7ba52",  # mustard
+#: Okabe and Ito's palette ("Color Universal Design"), told apart by readers with the common
+#: forms of colour blindness. Every chart of placecount takes its colours from here.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "bluish_green": "#009E73",
+    "reddish_purple": "#CC79A7",
+    "sky_blue": "#56B4E9",
+    "vermillion": "#D55E00",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+#: Colours of bodies and sources, in order of first appearance. Vermillion is left out:
+#: it is kept for losses. Yellow comes last: on white it is the hardest to see.
+PALETTE = tuple(
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue", "black", "yellow")
 )
-#: Administration lost at a hand-over: a brick red that reads as "gone", not as a body.
-LOSS_COLOUR = "#b0413e"
+#: Administration lost at a hand-over: vermillion, which reads as "gone", not as a body.
+LOSS_COLOUR = OKABE_ITO["vermillion"]
+#: Scenario charts: savings, costs and the net Y.
+SAVING_COLOUR = OKABE_ITO["bluish_green"]
+COST_COLOUR = OKABE_ITO["vermillion"]
+NET_COLOUR = OKABE_ITO["blue"]
+#: matplotlib settings every static chart is drawn under. Labels are body and service
+#: names, printed as given: mathtext off, so "$5m and $10m" is not set as italic maths
+#: and a backslash word is not a TeX command that stops the drawing (matplotlib >= 3.5,
+#: and we need 3.8). Fixed salt and no font embedding: the same chart gives the same bytes.
+MPL_STYLE: dict[Any, Any] = {
+    "svg.hashsalt": "placecount",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "text.parse_math": False,
+}
 BAND_ALPHA = 0.35
 LOSS_BAND_ALPHA = 0.30
 
@@ -69,6 +82,8 @@ class Link:
     target: str  # body name, or a loss node name (e.g. "Administration (EMDA)")
     amount_pence: int  # >= 0
     kind: str = "flow"  # "flow" for money passing, "admin" for administration lost
+    #: True where the amount is the hand-over rule's estimate, not what the books say
+    estimated: bool = False
 
     def __post_init__(self) -> None:
         """Refuse links no chart can draw, at the point where they are made."""
@@ -82,12 +97,42 @@ class Link:
             raise ValueError(f"a link cannot go from {self.source!r} to itself")
 
 
+def plotly_text(text: str) -> str:
+    """A name as plotly text: plotly reads a few HTML tags and entities in labels, so a body
+    called "Health & Care <North>" is escaped to show as given. ``<br>`` is added after."""
+    import html
+
+    return html.escape(text, quote=False)
+
+
 def pounds_m(pence: int) -> str:
     """Pence as the £m a chart shows: 12_345_678_900 → '£123.5m' (half-up, like a printed table)."""
     millions = (Decimal(pence) / Decimal(100_000_000)).quantize(
         Decimal("0.1"), rounding=ROUND_HALF_UP
     )
     return f"£{millions:,}m"
+
+
+def amount_label(pence: int, estimated: bool = False) -> str:
+    """An amount as a chart prints it: booked '£8.5m', or estimated '£1.7m est.'."""
+    return f"{pounds_m(pence)} est." if estimated else pounds_m(pence)
+
+
+def note(links: list[Link]) -> str:
+    """The chart's key to its amounts: which are booked and which are estimates."""
+    estimates = any(link.estimated and link.amount_pence for link in links)
+    kept = any(link.kind == "admin" and link.target.startswith("Kept (") for link in links)
+    if estimates:
+        text = (
+            'Amounts without "est." are as booked or measured; "est." marks an amount '
+            "estimated by the rule of a share of the money lost to administration at each "
+            "hand-over."
+        )
+    else:
+        text = "Every amount is as booked or measured."
+    if kept:
+        text += " Kept: what a body's books say it received and did not pass on."
+    return text
 
 
 def _names(links: list[Link]) -> list[str]:
@@ -181,8 +226,11 @@ class _Layout:
     nodes: dict[str, _Item]
     losses: set[str]
     links: list[Link]  # the links drawn (amount > 0), in the caller's order
+    note: str  # the key: which amounts are booked, which estimated
     # band index → [(column, top, bottom)] at each item it meets, left to right
     hops: dict[int, list[tuple[int, float, float]]] = field(default_factory=dict)
+    #: nodes whose amount (their throughput) rests on an estimate
+    estimated: set[str] = field(default_factory=set)
 
 
 def _layout(links: list[Link]) -> _Layout:
@@ -258,7 +306,8 @@ def _layout(links: list[Link]) -> _Layout:
     for col in items[1:]:
         reorder(col, left)
 
-    layout = _Layout(n_columns, column, throughput, items, nodes, losses, drawn)
+    layout = _Layout(n_columns, column, throughput, items, nodes, losses, drawn, note(links))
+    layout.estimated = _estimated_nodes(drawn, throughput)
     # Slots: at each item, the bands leaving it are stacked in the order of where they go,
     # and the bands arriving in the order of where they come from, so they do not cross.
     out_slots: dict[int, list[int]] = defaultdict(list)
@@ -281,6 +330,23 @@ def _layout(links: list[Link]) -> _Layout:
         hops.append((column[drawn[i].target], starts[(i, "in")]))
         layout.hops[i] = [(c, top, top + width) for c, top in hops]
     return layout
+
+
+def _estimated_nodes(drawn: list[Link], throughput: dict[str, int]) -> set[str]:
+    """Bodies whose shown amount is an estimate: every side (money in, money out) that
+    adds up to the amount shown has an estimated band in it."""
+    sides: dict[tuple[str, str], tuple[int, bool]] = {}
+    for link in drawn:
+        for key in ((link.source, "out"), (link.target, "in")):
+            total, est = sides.get(key, (0, False))
+            sides[key] = (total + link.amount_pence, est or link.estimated)
+    out = set()
+    for name, amount in throughput.items():
+        full = [sides[k] for k in ((name, "in"), (name, "out")) if k in sides]
+        full = [side for side in full if side[0] == amount]
+        if amount and full and all(est for _, est in full):
+            out.add(name)
+    return out
 
 
 def _scale(items: list[list[_Item]]) -> tuple[float, float]:
@@ -334,7 +400,7 @@ def sankey(links: list[Link], title: str, path: Path) -> None:
             _write_static(layout, title, tmp, suffix[1:])
 
 
-def _rgba(colour: str, alpha: float) -> str:
+def rgba(colour: str, alpha: float) -> str:
     """'#1f77b4', 0.35 → 'rgba(31,119,180,0.35)', the form plotly takes for see-through bands."""
     r, g, b = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
@@ -358,7 +424,10 @@ def _write_html(layout: _Layout, title: str, tmp: Path) -> None:
         return min(max(v, 0.001), 0.999)
 
     node = {
-        "label": [f"{n}<br>{pounds_m(layout.throughput[n])}" for n in names],
+        "label": [
+            f"{plotly_text(n)}<br>{amount_label(layout.throughput[n], n in layout.estimated)}"
+            for n in names
+        ],
         "color": [colours[n] for n in names],
         "x": [inside(layout.column[n] / max(layout.n_columns - 1, 1)) for n in names],
         "y": [inside(layout.nodes[n].centre) for n in names],
@@ -371,11 +440,11 @@ def _write_html(layout: _Layout, title: str, tmp: Path) -> None:
         "source": [index[x.source] for x in layout.links],
         "target": [index[x.target] for x in layout.links],
         "value": [x.amount_pence / 100_000_000 for x in layout.links],
-        "label": [pounds_m(x.amount_pence) for x in layout.links],
+        "label": [amount_label(x.amount_pence, x.estimated) for x in layout.links],
         "color": [
-            _rgba(LOSS_COLOUR, LOSS_BAND_ALPHA)
+            rgba(LOSS_COLOUR, LOSS_BAND_ALPHA)
             if x.kind == "admin"
-            else _rgba(colours[x.source], BAND_ALPHA)
+            else rgba(colours[x.source], BAND_ALPHA)
             for x in layout.links
         ],
         "hovertemplate": "%{source.label} → %{target.label}: %{label}<extra></extra>",
@@ -384,10 +453,22 @@ def _write_html(layout: _Layout, title: str, tmp: Path) -> None:
         go.Sankey(arrangement="snap", node=node, link=link, valueformat=",.1f", valuesuffix="m")
     )
     fig.update_layout(
-        title={"text": title, "x": 0.5, "xanchor": "center"},
+        title={"text": plotly_text(title), "x": 0.5, "xanchor": "center"},
         font={"size": 12},
         height=800,
-        margin={"l": 30, "r": 30, "t": 70, "b": 30},
+        margin={"l": 30, "r": 30, "t": 70, "b": 60},
+        annotations=[
+            {
+                "text": plotly_text(layout.note),
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": -0.05,
+                "xanchor": "left",
+                "font": {"size": 11},
+            }
+        ],
     )
     fig.write_html(
         tmp,
@@ -406,20 +487,9 @@ def _write_static(layout: _Layout, title: str, tmp: Path, fmt: str) -> None:
     links give byte-identical files.
     """
     import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(
-        {"svg.hashsalt": "placecount", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
-    ):
-        fig = Figure(figsize=(14, 8))
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.08, 0.02, 0.84, 0.88))
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.axis("off")
-        _draw(ax, layout)
-        fig.suptitle(title, fontsize=14, fontweight="bold", y=0.97)
+    with matplotlib.rc_context(MPL_STYLE):
+        fig, _ = _figure(layout, title)
         if fmt == "svg":
             fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None})
         else:
@@ -428,40 +498,127 @@ def _write_static(layout: _Layout, title: str, tmp: Path, fmt: str) -> None:
             )
 
 
-def _draw(ax: Axes, layout: _Layout) -> None:
-    """Bands first (behind), then node bars, then labels on top."""
+def label_boxes(
+    links: list[Link], title: str
+) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Each label of the static chart with its box (x0, y0, x1, y1, in pixels) as drawn:
+    for checking that no two labels overlap."""
+    import matplotlib
+
+    with matplotlib.rc_context(MPL_STYLE):
+        fig, texts = _figure(_layout(list(links)), title)
+        renderer = fig.canvas.get_renderer()
+        boxes = []
+        for t in texts:
+            x0, y0, x1, y1 = (float(v) for v in t.get_window_extent(renderer).extents)
+            boxes.append((str(t.get_text()), (x0, y0, x1, y1)))
+        return boxes
+
+
+def _figure(layout: _Layout, title: str) -> tuple[Any, list[Any]]:
+    """The static chart as a matplotlib Figure, and its labels (title, note, nodes, bands).
+
+    Wide enough for its columns; labels are moved up or down, off each other, once their
+    drawn sizes are known."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(14.0, 1.5 * layout.n_columns), 8))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.08, 0.06, 0.84, 0.84))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    nodes, bands = _draw(ax, layout)
+    head = fig.suptitle(title, fontsize=14, fontweight="bold", y=0.97)
+    key = fig.text(0.08, 0.015, layout.note, fontsize=9, color="black", va="bottom")
+    _spread([head, key], nodes + bands, fig)
+    return fig, [head, key, *nodes, *bands]
+
+
+def _overlaps(a: Any, b: Any) -> bool:
+    return bool(a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1)
+
+
+def _spread(fixed: list[Any], movable: list[Any], fig: Any) -> None:
+    """Move each label in turn (nodes first, then bands) up or down by steps of its own
+    height until it is clear of every label already placed."""
+    renderer = fig.canvas.get_renderer()
+    pad = 3.0  # pixels round each label, for its white box and some air
+
+    def box(text: Any) -> Any:
+        return text.get_window_extent(renderer).expanded(1, 1).padded(pad)
+
+    placed = [box(t) for t in fixed]
+    for text in movable:
+        x, y = text.get_position()
+        here = box(text)
+        step = here.height / fig.bbox.height / 0.84  # the label's height, in axes units
+        for k in range(200):
+            dy = (k + 1) // 2 * step * (1 if k % 2 else -1)
+            text.set_position((x, y + dy))
+            here = box(text)
+            if not any(_overlaps(here, other) for other in placed):
+                break
+        placed.append(here)
+
+
+def _draw(ax: Axes, layout: _Layout) -> tuple[list[Any], list[Any]]:
+    """Bands first (behind), then node bars, then labels on top: the node labels and the
+    band labels, returned for spreading."""
     from matplotlib.patches import PathPatch, Rectangle
 
     colours = _colours(layout)
     last = layout.n_columns - 1
+    white = {"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5}
+    band_labels: list[Any] = []
     for i, link in enumerate(layout.links):
         if link.kind == "admin":
             colour, alpha = LOSS_COLOUR, LOSS_BAND_ALPHA
         else:
             colour, alpha = colours[link.source], BAND_ALPHA
-        ax.add_patch(PathPatch(_band(layout, layout.hops[i]), facecolor=colour, alpha=alpha, lw=0))
+        hops = layout.hops[i]
+        ax.add_patch(PathPatch(_band(layout, hops), facecolor=colour, alpha=alpha, lw=0))
+        if link.kind == "flow":  # a loss's amount is on its own node
+            (c0, t0, b0), (c1, t1, b1) = hops[0], hops[1]
+            x = (_x(layout, c0) + _BAR_WIDTH + _x(layout, c1)) / 2
+            y = 1 - (t0 + b0 + t1 + b1) / 4
+            band_labels.append(
+                ax.text(
+                    x,
+                    y,
+                    amount_label(link.amount_pence, link.estimated),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black",
+                    bbox=white,
+                )
+            )
+    node_labels: list[Any] = []
     for name, node in layout.nodes.items():
         x = _x(layout, layout.column[name])
         y = 1 - node.top - node.height  # drawn with y growing upwards
         ax.add_patch(Rectangle((x, y), _BAR_WIDTH, node.height, facecolor=colours[name], lw=0))
-        text = f"{name}\n{pounds_m(layout.throughput[name])}"
+        text = f"{name}\n{amount_label(layout.throughput[name], name in layout.estimated)}"
         style: dict[str, Any] = {"va": "center", "fontsize": 10, "linespacing": 1.15}
         if layout.column[name] == 0 and last > 0:
-            ax.text(x - 0.006, 1 - node.centre, text, ha="right", **style)
+            node_labels.append(ax.text(x - 0.006, 1 - node.centre, text, ha="right", **style))
         else:
-            box = None
-            if layout.column[name] != last:  # over the bands leaving it: keep it readable
-                box = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.5}
+            box = white if layout.column[name] != last else None  # over the bands leaving it
             colour = LOSS_COLOUR if name in layout.losses else "black"
-            ax.text(
-                x + _BAR_WIDTH + 0.006,
-                1 - node.centre,
-                text,
-                ha="left",
-                color=colour,
-                bbox=box,
-                **style,
+            node_labels.append(
+                ax.text(
+                    x + _BAR_WIDTH + 0.006,
+                    1 - node.centre,
+                    text,
+                    ha="left",
+                    color=colour,
+                    bbox=box,
+                    **style,
+                )
             )
+    return node_labels, band_labels
 
 
 def _band(layout: _Layout, hops: list[tuple[int, float, float]]) -> Any:

@@ -47,13 +47,13 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on
 
 
 def _err_console() -> Any:
-    from rich.console import Console
+    from .escape import SafeConsole as Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _out_console() -> Any:
-    from rich.console import Console
+    from .escape import SafeConsole as Console
 
     # Piped or redirected output is not cut to 80 columns: a count's table is wide. COLUMNS,
     # when set, is the width either way (a script can ask for the table an 80-column
@@ -66,6 +66,7 @@ def _out_console() -> Any:
 def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
     """Call the library; turn its errors into a message and an exit code."""
     from .errors import Issue, PlacecountError
+    from .escape import visible
 
     try:
         return fn()
@@ -90,15 +91,21 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
             if exc.issues:
                 print_issues(_err_console(), exc.issues)
             else:
-                _err_console().print(f"error: {exc}", style="bold red", markup=False)
+                _err_console().print(f"error: {visible(str(exc))}", style="bold red")
         raise typer.Exit(exc.exit_code) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        # true of every command: the store writes in one transaction, rolled back when
+        # interrupted, and files are written beside their place and renamed in at the end
+        _err_console().print("Interrupted; nothing was changed.", markup=False)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:  # a fault of ours: say so plainly, traceback only with --debug
         if _STATE["debug"]:
             raise
         _err_console().print(
-            f"error: placecount hit an internal problem ({type(exc).__name__}: {exc}). "
+            f"error: placecount hit an internal problem ({type(exc).__name__}: "
+            f"{visible(str(exc))}). "
             "This is a bug in placecount: run again with --debug and report the traceback.",
             style="bold red",
             markup=False,
@@ -126,8 +133,48 @@ def _emit(data: str | bytes, output: Path | None) -> None:
         return
     from .render import write_output
 
-    _run(lambda: write_output(output, data))
+    def write() -> None:
+        _check_output(output)
+        try:
+            write_output(output, data)
+        except OSError as exc:
+            raise _cannot_write(output, exc) from None
+
+    _run(write)
     _err_console().print(f"Wrote {output}", markup=False)
+
+
+def _cannot_write(path: Path, exc: OSError) -> Exception:
+    from .errors import InputError
+
+    reason = exc.strerror or type(exc).__name__
+    return InputError.one(
+        "cannot-write",
+        f"cannot write {path}: {reason[0].lower() + reason[1:]}.",
+        note="Write it to a folder you can write to, or close the file if another program "
+        "has it open.",
+    )
+
+
+def _check_output(path: Path | None, option: str = "-o") -> None:
+    """A file to write: its folder must exist (we do not guess at making one) and it must
+    not be a folder itself. Checked before the work, so a long count is not lost."""
+    from .errors import InputError
+
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError.one(
+            "cannot-write",
+            f"{option} {path}: the folder {folder} does not exist.",
+            note="Create the folder first, or give a file in a folder that exists.",
+        )
+    if path.is_dir():
+        raise InputError.one(
+            "cannot-write",
+            f"{option} {path}: that is a folder; give a file name in it.",
+        )
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -328,7 +375,26 @@ def ingest(
             help="Refuse a workbook that would inflate past this when unzipped "
             "(a guard against 'zip bombs').",
         ),
-    ] = 4096,
+    ] = 1024,
+    max_cells: Annotated[
+        int,
+        typer.Option(
+            "--max-cells",
+            metavar="N",
+            min=1,
+            help="Refuse a workbook sheet whose grid (rows × columns, from A1 to its last "
+            "cell with a value) is larger than this.",
+        ),
+    ] = 20_000_000,
+    max_cell_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-cell-chars",
+            metavar="N",
+            min=1,
+            help="Refuse a file with a cell longer than this many characters.",
+        ),
+    ] = 131_072,
     db: DbOption = Path("placecount.duckdb"),
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -349,25 +415,26 @@ def ingest(
     progress_ctx: Any = None
     if not quiet and not as_json and sys.stderr.isatty():
         # on a terminal: a spinner and a bar over the files, gone when the ingest is done
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         progress_ctx = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} files"),
+            TimeElapsedColumn(),
             console=_err_console(),
             transient=True,
         )
-        task = progress_ctx.add_task("Reading", total=len(files))
+        task = progress_ctx.add_task("reading", total=len(files))
         progress_ctx.start()
-        seen: list[str] = []
-
-        def progress_cb(name: str) -> None:
-            if seen:
-                progress_ctx.advance(task)
-            seen.append(name)
-            progress_ctx.update(task, description=f"Reading {name}")
+        progress_cb = _ingest_progress(progress_ctx, task)
 
     try:
         result = _run(
@@ -395,7 +462,14 @@ def ingest(
                 strict=strict,
                 count=count,
                 progress=progress_cb,
-                limits=Limits(max_file_mb, max_rows, max_columns, max_unzipped_mb),
+                limits=Limits(
+                    max_file_mb=max_file_mb,
+                    max_rows=max_rows,
+                    max_columns=max_columns,
+                    max_unzipped_mb=max_unzipped_mb,
+                    max_cells=max_cells,
+                    max_cell_chars=max_cell_chars,
+                ),
             ),
             as_json=as_json,
         )
@@ -415,6 +489,24 @@ def ingest(
     if not quiet:
         for text in ingest_lines(data):
             err.print(text, markup=False)
+
+
+def _ingest_progress(bar: Any, task: Any) -> Callable[[str], None]:
+    """The ingest's steps on the progress line: what is being read, mapped or written
+    (one large file is not a bar stuck at 0/1), and a file counted when the next starts
+    or the writing begins. File names are shown as text, control characters escaped."""
+    from .escape import visible
+
+    started = [0]
+
+    def step(text: str) -> None:
+        if text.startswith(("reading ", "writing ")):
+            if started[0]:
+                bar.advance(task)
+            started[0] += text.startswith("reading ")
+        bar.update(task, description=visible(text))
+
+    return step
 
 
 class ReportFormat(StrEnum):
@@ -552,6 +644,7 @@ def report(
         _fail("--unit is for the terminal table: the file formats keep exact pence.")
     if chosen in ("xlsx", "parquet", "html") and output is None:
         _fail(f"{chosen} is a file format: give -o FILE.{chosen}.")
+    _run(lambda: _check_output(output), as_json=chosen == "json")
     result = _run(
         lambda: do_report(
             db,
@@ -631,7 +724,9 @@ def trace(
     from .api import trace as do_trace
 
     result = _run(
-        lambda: do_trace(db, code, kinds=kind or [], orgs=org or [], theme=theme, by=by),
+        lambda: do_trace(
+            db, code, kinds=kind or [], orgs=org or [], theme=theme, by=by, check_filters=True
+        ),
         as_json=as_json,
     )
     if as_json:
@@ -772,6 +867,12 @@ def flows(
     )
     if chosen == "xlsx" and output is None:
         _fail("xlsx is a file format: give -o FILE.xlsx.")
+
+    def check() -> None:
+        _check_output(output)
+        _check_output(chart, "--chart")
+
+    _run(check, as_json=chosen == "json")
     result = _run(
         lambda: do_flows(
             None if from_store else file,
@@ -790,9 +891,14 @@ def flows(
     from . import render
 
     if chosen == "table" and output is None:
+        from .terminal import flows_tables
+
         console = _out_console()
-        for part in render.flows_tables(result):
+        parts, notes = flows_tables(result, console.width)
+        for part in parts:
             console.print(part)
+        for line in notes:
+            console.print(line, markup=False)
         data: str | bytes = ""
     else:
         data = render.flows_output(result, chosen)
@@ -821,31 +927,62 @@ def run(
         ),
     ] = None,
     quiet: QuietOption = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="ingest's --strict for every source (a line with no COFOG mapping, or an "
+            "amount cell that is not a number, is an error), and any other warning of a "
+            "source (a control total not matched, an implausible total) stops the run too: "
+            "exit 2, the last complete output kept.",
+        ),
+    ] = False,
 ) -> None:
     """Build the whole count from its project file, write every output and manifest.json.
 
+    Each source's ingest summary and warnings are printed as `ingest` prints them.
+
     Example: placecount run examples/exampleshire/placecount.toml --out build/exampleshire
     """
+    from .render import ingest_lines, print_issues
     from .run import run as do_run
 
     err = _err_console()
     show = not quiet
+    warnings: list[Any] = []
 
     def progress(step: str) -> None:
         if show:
             err.print(f"  {step}", markup=False)
 
-    manifest = _run(lambda: do_run(project, out, progress))
+    def ingested(_file: str, result: Any) -> None:
+        found = [i for i in result.issues if i.severity == "warning"]
+        warnings.extend(found)
+        if strict:  # stopped with every warning listed once, at the end
+            return
+        print_issues(err, result.issues, quiet=quiet)
+        if show:
+            for text in ingest_lines(result.to_dict()):
+                err.print(f"  {text}", markup=False)
+
+    manifest = _run(lambda: do_run(project, out, progress, strict=strict, ingested=ingested))
     if show:
         for o in manifest["outputs"]:
             err.print(f"Wrote {o['path']}  sha256 {o['sha256'][:12]}…", markup=False)
+        said = ""
+        if warnings:
+            n = len(warnings)
+            said = f"; {n} warning{'s' if n != 1 else ''} above"
         if "places" in manifest:
             for key, totals in manifest["totals"]["places"].items():
                 err.print(f"{key}: the count £{_money(totals['count_gbp'])}", markup=False)
-            err.print(f"{len(manifest['places'])} places; manifest.json written.", markup=False)
+            err.print(
+                f"{len(manifest['places'])} places{said}; manifest.json written.", markup=False
+            )
         else:
             err.print(
-                f"The count: £{_money(manifest['totals']['count_gbp'])}; manifest.json written.",
+                f"The count: £{_money(manifest['totals']['count_gbp'])}{said}; "
+                "manifest.json written.",
                 markup=False,
             )
 
@@ -1134,9 +1271,53 @@ class _NoPandasForArrow:
         return None
 
 
+#: What a character no code page shows becomes, when output goes to a terminal or file
+#: whose encoding (a Windows code page, ASCII) has no place for it.
+_PLAIN = {
+    "→": "->",
+    "←": "<-",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "›": ">",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "·": ".",
+    "×": "x",
+    "≠": "!=",
+    "£": "GBP ",
+    "€": "EUR ",
+}
+
+
+def _plain(exc: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: the ASCII look-alike of each character the encoding lacks."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start : exc.end]
+    return "".join(_PLAIN.get(ch, "?") for ch in text), exc.end
+
+
+def _safe_streams() -> None:
+    """stdout and stderr that never fail on a character: `placecount report > count.txt`
+    under a Windows code page (cp1252 has no "→") writes "->" instead of raising."""
+    import codecs
+
+    codecs.register_error("placecount-plain", _plain)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and not encoding.startswith("utf"):
+            reconfigure(errors="placecount-plain")
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    _safe_streams()
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _NoPandasForArrow())
     app()

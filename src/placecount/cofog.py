@@ -271,9 +271,9 @@ def read_mapping(path: Path, name: str | None = None) -> Mapping:
             + ") and shares that add up to 1.",
         )
 
-    if not path.exists():
-        raise InputError.one("file-not-found", "the mapping file does not exist.", file=path.name)
-    raw = path.read_bytes()
+    from .paths import read_regular
+
+    raw = read_regular(path, "mapping file")  # a pipe or /dev/zero is refused, not read
     from .sources._grid import decode_text
 
     text, _ = decode_text(raw)

@@ -17,13 +17,23 @@ import json
 import re
 import tempfile
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Issue
-from .sources._cells import financial_year
+from .rounding import (
+    SHARE_PLACES,
+    fraction_text,
+    largest_remainder,
+    pence_per_head,
+    per_heads,
+    pounds,
+    round_half_up,
+    shares,
+)
+from .sources._cells import financial_year, plain_decimal
 
 LEVELS = ("division", "group", "class")
 PRICES = ("nominal", "real")
@@ -387,11 +397,11 @@ def read_deflators(path: Path) -> Deflators:
         if year is None:
             continue
         try:
-            number = Decimal(value)
-        except ArithmeticError:
+            number = plain_decimal(value)
+        except ValueError as exc:
             raise InputError.one(
                 "bad-deflators",
-                f"{value!r} is not an index number.",
+                f"{value!r} {exc}: not an index number.",
                 file=path.name,
                 row=n,
                 column="B",
@@ -431,35 +441,12 @@ def read_deflators(path: Path) -> Deflators:
     )
 
 
-# -- exact arithmetic, rounded once ----------------------------------------------------------------
+# -- exact arithmetic, rounded once (by rounding.py, as every report is) -----------------------
 
 
-def _round(value: Fraction) -> int:
-    """An exact amount of pence rounded half to even, once."""
-    return round(value)
-
-
-def _decimal(value: Fraction, places: str) -> str:
-    with localcontext() as ctx:
-        ctx.prec = 60
-        d = Decimal(value.numerator) / Decimal(value.denominator)
-        return str(d.quantize(Decimal(places), rounding=ROUND_HALF_EVEN))
-
-
-def _money(pence: int) -> str:
-    return str((Decimal(pence) / 100).quantize(Decimal("0.01")))
-
-
-def shared_out(exact: dict[Any, Fraction]) -> tuple[dict[Any, int], int]:
-    """Round the total once, and share its pence out over the parts (largest remainder,
-    ties in order), so that every part is within a penny of exact and they add up."""
-    total = _round(sum(exact.values(), Fraction(0)))
-    floors = {k: v.numerator // v.denominator for k, v in exact.items()}
-    extra = total - sum(floors.values())
-    order = sorted(exact, key=lambda k: -(exact[k] - floors[k]))
-    for k in order[:extra]:
-        floors[k] += 1
-    return floors, total
+def _factor_text(value: Fraction) -> str:
+    """A factor or a deflator shown to six decimals, half-up."""
+    return fraction_text(value, 6)
 
 
 # -- the comparison --------------------------------------------------------------------------------
@@ -547,7 +534,7 @@ def compare(
                 "index": {c.year: str(table.index[c.year]) for c in counts if c.year}
                 | {base: str(table.index[base])},
             },
-            "factors": {c.label: _decimal(factors[i], "0.000001") for i, c in enumerate(counts)},
+            "factors": {c.label: _factor_text(factors[i]) for i, c in enumerate(counts)},
         }
     cats = classification()
     codes = sorted({k for c in counts for k in c.pence if k is not None})
@@ -561,34 +548,38 @@ def compare(
     for known in codes:
         if known in cats:
             names[known] = cats[known].name
+    # every figure is rounded once from its exact value, by the rules every report uses
+    # (rounding.py): pence, per head and shares shared out so that each column adds up
     amounts: list[dict[str | None, int]] = []
-    totals: list[int] = []
+    per_head: list[dict[str | None, int | None]] = []
+    share_of: list[dict[str | None, str | None]] = []
     exacts: list[dict[str | None, Fraction]] = []
+    totals: list[int] = []
     for i, c in enumerate(counts):
         exact = {code: c.pence.get(code, 0) * factors[i] for code in codes_all}
-        rounded, total = shared_out(exact)
+        values = list(exact.values())
         exacts.append(exact)
-        amounts.append(rounded)
-        totals.append(total)
+        amounts.append(dict(zip(codes_all, largest_remainder(values), strict=True)))
+        per_head.append(dict(zip(codes_all, per_heads(values, c.population), strict=True)))
+        share_of.append(dict(zip(codes_all, shares(values), strict=True)))
+        totals.append(round_half_up(sum(values, Fraction(0))))
 
     def cell(i: int, code: str | None) -> dict[str, Any]:
-        c = counts[i]
-        exact = exacts[i][code]
-        total_exact = sum(exacts[i].values(), Fraction(0))
         return {
-            "amount_gbp": _money(amounts[i][code]),
-            "per_head_gbp": _decimal(exact / 100 / c.population, "0.01") if c.population else None,
-            "share": _decimal(exact / total_exact, "0.0001") if total_exact else None,
+            "amount_gbp": pounds(amounts[i][code]),
+            "per_head_gbp": pounds(per_head[i][code]),
+            "share": share_of[i][code],
         }
 
+    def percent(a: Fraction, b: Fraction) -> str | None:
+        return fraction_text((b - a) * 100 / abs(a), 1) if a else None
+
     def change(i: int, code: str | None) -> dict[str, Any]:
-        a, b = amounts[i - 1][code], amounts[i][code]
-        ea, eb = exacts[i - 1][code], exacts[i][code]
         return {
             "from": counts[i - 1].label,
             "to": counts[i].label,
-            "amount_gbp": _money(b - a),
-            "percent": _decimal((eb - ea) * 100 / abs(ea), "0.1") if ea else None,
+            "amount_gbp": pounds(amounts[i][code] - amounts[i - 1][code]),
+            "percent": percent(exacts[i - 1][code], exacts[i][code]),
         }
 
     rows = []
@@ -606,23 +597,21 @@ def compare(
         total_exact = sum(exacts[i].values(), Fraction(0))
         total_cells.append(
             {
-                "amount_gbp": _money(totals[i]),
-                "per_head_gbp": _decimal(total_exact / 100 / c.population, "0.01")
-                if c.population
-                else None,
-                "share": "1.0000" if total_exact else None,
+                "amount_gbp": pounds(totals[i]),
+                "per_head_gbp": pounds(pence_per_head(total_exact, c.population)),
+                "share": fraction_text(Fraction(1), SHARE_PLACES) if total_exact else None,
             }
         )
     total_changes = []
     for i in range(1, len(counts)):
-        ea = sum(exacts[i - 1].values(), Fraction(0))
-        eb = sum(exacts[i].values(), Fraction(0))
         total_changes.append(
             {
                 "from": counts[i - 1].label,
                 "to": counts[i].label,
-                "amount_gbp": _money(totals[i] - totals[i - 1]),
-                "percent": _decimal((eb - ea) * 100 / abs(ea), "0.1") if ea else None,
+                "amount_gbp": pounds(totals[i] - totals[i - 1]),
+                "percent": percent(
+                    sum(exacts[i - 1].values(), Fraction(0)), sum(exacts[i].values(), Fraction(0))
+                ),
             }
         )
     notes = []
@@ -696,20 +685,20 @@ def benchmark_rows(
                 place_pence[code[:2]] = place_pence.get(code[:2], 0) + p
         rpop = spec.get("region_population")
         f = factors[i]
-        rows = []
-        for code in sorted(set(place_pence) | set(region_pence) | set(england_pence)):
-            rows.append(
-                {
-                    "cofog_code": code,
-                    "place_per_head_gbp": _per_head(place_pence.get(code, 0) * f, c.population),
-                    "region_per_head_gbp": _per_head(region_pence.get(code, 0) * f, rpop),
-                    "england_per_head_gbp": _per_head(
-                        england_pence.get(code, 0) * f, england_population
-                    )
-                    if england_pence
-                    else None,
-                }
-            )
+        codes = sorted(set(place_pence) | set(region_pence) | set(england_pence))
+
+        place_col = _per_head_column(place_pence, codes, f, c.population)
+        region_col = _per_head_column(region_pence, codes, f, rpop)
+        england_col = _per_head_column(england_pence, codes, f, england_population)
+        rows = [
+            {
+                "cofog_code": code,
+                "place_per_head_gbp": pounds(place_col[k]),
+                "region_per_head_gbp": pounds(region_col[k]),
+                "england_per_head_gbp": pounds(england_col[k]) if england_pence else None,
+            }
+            for k, code in enumerate(codes)
+        ]
         notes = [
             f"{region} and England from {path.name} ({spec['year']}): identifiable "
             f"spending, {_part_text(part)}, by the same COFOG mapping as the count"
@@ -762,6 +751,14 @@ def benchmark_rows(
     return out
 
 
+def _per_head_column(
+    pence: dict[str, int], codes: list[str], factor: Fraction, population: int | None
+) -> list[int | None]:
+    """Each code's pence per head, rounded once and shared out so the column adds up to its
+    total per head."""
+    return per_heads([pence.get(code, 0) * factor for code in codes], population)
+
+
 def _part_text(part: str | None) -> str:
     return {
         "central": "central government",
@@ -774,9 +771,7 @@ def _part_text(part: str | None) -> str:
 
 
 def _per_head(pence: Fraction | int, population: int | None) -> str | None:
-    if not population:
-        return None
-    return _decimal(Fraction(pence) / 100 / population, "0.01")
+    return pounds(pence_per_head(pence, population))
 
 
 _READ_CACHE: dict[tuple[Any, ...], tuple[dict[str, int], str | None]] = {}
@@ -1007,19 +1002,25 @@ def to_csv(result: dict[str, Any]) -> str:
 
 
 def to_markdown(result: dict[str, Any]) -> str:
+    from .escape import md_cell, md_fence
+
+    def row(cells: list[str]) -> str:
+        return "| " + " | ".join(md_cell(c) for c in cells) + " |"
+
     heads = headings(result)
-    lines = [f"## {title(result)}", "", "| " + " | ".join(heads) + " |"]
+    lines = [f"## {md_cell(title(result))}", "", row(heads)]
     lines.append("|" + "|".join(["---", "---"] + ["---:"] * (len(heads) - 2)) + "|")
     for cells in table_rows(result):
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(row(cells))
     for b in result.get("benchmarks", []):
         if b["available"]:
             bh = benchmark_headings(b)
-            lines += ["", f"### {b['count']} beside {b['region']} and England", ""]
-            lines.append("| " + " | ".join(bh) + " |")
+            heading = md_cell(f"{b['count']} beside {b['region']} and England")
+            lines += ["", f"### {heading}", ""]
+            lines.append(row(bh))
             lines.append("|---|---|---:|---:|---:|")
-            lines += ["| " + " | ".join(r) + " |" for r in benchmark_table_rows(b)]
-    lines += ["", "```", *notes_lines(result), "```"]
+            lines += [row(r) for r in benchmark_table_rows(b)]
+    lines += ["", md_fence(notes_lines(result))]
     return "\n".join(lines) + "\n"
 
 
@@ -1232,4 +1233,4 @@ def output(result: dict[str, Any], fmt: str) -> str | bytes:
     return to_text(result)
 
 
-__all__ = ["Count", "compare", "load_count", "output", "read_deflators", "shared_out"]
+__all__ = ["Count", "compare", "load_count", "output", "read_deflators"]

@@ -19,6 +19,8 @@ Severity = Literal["error", "warning", "info"]
 CODES: dict[str, str] = {
     "file-not-found": "The file does not exist or cannot be opened.",
     "unsupported-format": "The file is not .xlsx, .xlsm, .xls, .ods, .csv or .parquet.",
+    "not-a-file": "A file to read (an input, a mapping, the project file, a manifest's input) is a folder, a named pipe, a device or a socket, not a regular file: it is refused before anything is read.",
+    "bad-encoding": "A CSV file's bytes are not the text they seem: NUL bytes (UTF-16 without a byte-order mark, or damage), or a UTF-16/UTF-32 mark the rest does not follow.",
     "corrupt-workbook": "The workbook cannot be opened: it is damaged or not a spreadsheet.",
     "password-protected": "The workbook is encrypted with a password; save an unprotected copy.",
     "sheet-not-found": "The sheet asked for with --sheet is not in the workbook.",
@@ -71,6 +73,7 @@ CODES: dict[str, str] = {
     "bad-manifest": "A manifest or report JSON file cannot be read.",
     "output-not-ours": "`run`'s output folder holds files placecount did not write there (the project's database, an input, anything else): `run` replaces the folder whole, so it refuses.",
     "output-outside": "An output path in a project file or manifest is absolute, climbs out with '..' or leads out by a symlink: outputs are written only inside their folder.",
+    "input-outside": "A manifest lists an input that is neither inside its project's folder nor named by its project file (or bundled data that climbs out with '..'): `verify` refuses to read it.",
     "unknown-theme": "The theme asked for is not declared in placecount.toml.",
     "no-lines": "The sheet has a header but no lines with amounts.",
     "subtotal-mismatch": "A PESA function's printed total differs from the sum of its sub-functions.",
@@ -97,6 +100,9 @@ CODES: dict[str, str] = {
     "measure-chosen": "Which of a line's measures (net, gross, income) is counted, when it is not the default.",
     "planned-spending": "The figures are allocations (planned spending), not outturn.",
     "counts-differ": "Counts to compare were made differently (method, COFOG mapping version, a filtered report or another row level): refused with the differences, unless --mixed.",
+    "filter-matches-nothing": "A report's --org, --kind or --cofog matches no line in the database: refused, with the nearest names the database holds.",
+    "strict-warnings": "`run --strict`: the sources' ingest gave warnings, listed above it; the run stops (exit 2) and the last complete output is kept.",
+    "cannot-write": "An output file cannot be written: its folder does not exist, or the file or folder is not writable.",
     "bad-deflators": "A deflator table cannot be read, lacks a year asked for, or none was given for --prices real.",
 }
 

@@ -579,12 +579,44 @@ def _collapse(
     }
 
 
-def chart_links(chains: list[Chain], rate: Fraction) -> list[Any]:
-    """The Sankey's bands: money passing each hand-over, and administration lost at it."""
+def chart_links(chains: list[Chain], rate: Fraction, booked: list[Edge] | None = None) -> list[Any]:
+    """The Sankey's bands: what passes each hand-over, and what is lost or kept at it.
+
+    With ``booked`` (a flow graph, or the transfers in the store) the bands between bodies
+    are the payments the books record, as booked: no band shows more leaving a body than
+    its books say it paid. A body that passes money on keeps what its books say it kept
+    (in − out); at a body that passes nothing on, the 20% rule's administration on what
+    it received is drawn and marked as an estimate.
+
+    From a chains file only one amount of each path is measured (where it entered, or
+    what was delivered); the amounts between are the rule's, and marked as estimates.
+    """
     from .charts import Link
 
+    if booked:
+        flow_b: dict[tuple[str, str], int] = defaultdict(int)
+        inflow: dict[str, int] = defaultdict(int)
+        outflow: dict[str, int] = defaultdict(int)
+        for e in booked:
+            flow_b[(e.source, e.target)] += e.amount_pence
+            inflow[e.target] += e.amount_pence
+            outflow[e.source] += e.amount_pence
+        links = [Link(s, t, v) for (s, t), v in sorted(flow_b.items())]
+        for body in sorted(inflow):
+            if body in outflow:
+                kept = inflow[body] - outflow[body]
+                if kept > 0:
+                    links.append(Link(body, f"Kept ({body})", kept, "admin"))
+            else:
+                estimate = round(Fraction(inflow[body]) * rate)
+                if estimate:
+                    links.append(
+                        Link(body, f"Administration ({body})", estimate, "admin", estimated=True)
+                    )
+        return links
     flow: dict[tuple[str, str], int] = defaultdict(int)
     admin: dict[str, int] = defaultdict(int)
+    estimated: set[tuple[str, str]] = set()
     for chain in chains:
         r = apply_rule(chain, rate)
         amounts = r.steps(rate)
@@ -592,8 +624,16 @@ def chart_links(chains: list[Chain], rate: Fraction) -> list[Any]:
             giver, receiver = r.bodies[k], r.bodies[k + 1]
             flow[(giver, receiver)] += amounts[k + 1]
             admin[giver] += amounts[k] - amounts[k + 1]
-    links = [Link(s, t, v) for (s, t), v in sorted(flow.items())]
-    links += [Link(b, f"Administration ({b})", v, "admin") for b, v in sorted(admin.items()) if v]
+            # what reaches the end was measured when the chain was measured "delivered";
+            # every other amount between bodies is the rule's
+            if not (chain.measured == "delivered" and k == r.hand_overs - 1):
+                estimated.add((giver, receiver))
+    links = [Link(s, t, v, estimated=(s, t) in estimated) for (s, t), v in sorted(flow.items())]
+    links += [
+        Link(b, f"Administration ({b})", v, "admin", estimated=True)
+        for b, v in sorted(admin.items())
+        if v
+    ]
     return links
 
 

@@ -171,8 +171,15 @@ class Limits:
     max_file_mb: int = 1024
     max_rows: int = 20_000_000
     max_columns: int = 1_000
-    #: how far a workbook may inflate when unzipped, in MB
-    max_unzipped_mb: int = 4096
+    #: how far a workbook may inflate when unzipped, in MB: the largest real workbooks
+    #: inflate to tens of MB, and 1 GB of XML is as much as a 4 GB laptop can parse
+    max_unzipped_mb: int = 1024
+    #: a workbook sheet's grid (rows × columns from A1 to its last cell with a value): the
+    #: workbook reader lays every cell of it out in memory, some 32 bytes each, so 20 M
+    #: cells take some 640 MB before a value is read
+    max_cells: int = 20_000_000
+    #: the longest cell, in characters (Excel holds at most 32,767 in a cell)
+    max_cell_chars: int = 131_072
 
 
 @dataclass
@@ -265,8 +272,6 @@ class SourceRead:
 
     kind: str
     file_name: str
-    file_sha256: str
-    file_size: int
     sheet: str | None
     header_row: int
     units: str
@@ -279,6 +284,9 @@ class SourceRead:
     share: str | None = None
     share_basis: str | None = None
     encoding: str | None = None
+    #: the file's SHA-256 and size, filled in by the ingest (a reader sees only the grid)
+    file_sha256: str = ""
+    file_size: int = 0
     #: the column letter of each role found in the header, e.g. {"amount": "C"}
     columns: dict[str, str] = field(default_factory=dict)
     #: where the file states its financial year (a reader that finds it says where)

@@ -34,6 +34,34 @@ def check_year(value: str) -> str:
     return fy
 
 
+def control_characters(text: str) -> list[str]:
+    r"""The control characters (C0, DEL, C1) and bidi controls in ``text``, as escapes.
+
+    >>> control_characters("Ex\x7fshire\n")
+    ['\\x7f', '\\x0a']
+    """
+    from .escape import visible
+
+    return [visible(ch) for ch in dict.fromkeys(text) if visible(ch) != ch]
+
+
+def check_name(value: str | None, option: str) -> str | None:
+    """A name given on the command line (``--place``), refused if it holds a control
+    character: a name is printed in every report and on the terminal, where a DEL, an
+    escape or a newline would be obeyed or would break the project file."""
+    found = control_characters(value or "")
+    if found:
+        from .escape import visible
+
+        raise InputError.one(
+            "bad-option",
+            f"{option} '{visible(value or '')}' holds a control character "
+            f"({', '.join(found)}): names are printed in reports and on the terminal.",
+            note="Type the name again without it.",
+        )
+    return value
+
+
 class Place(BaseModel):
     """The place being counted."""
 
@@ -45,6 +73,14 @@ class Place(BaseModel):
     population: int | None = Field(
         default=None, gt=0, description="Residents, for £ per head (mid-year estimate)."
     )
+
+    @field_validator("name", "area_code")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        found = control_characters(value or "")
+        if found:
+            raise ValueError(f"a name cannot hold a control character ({', '.join(found)})")
+        return value
 
     @field_validator("financial_year")
     @classmethod
@@ -475,13 +511,24 @@ def project_path_for(db: Path) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
+    from .paths import open_regular
+
     if not path.exists():
         return None
     try:
-        with path.open("rb") as fh:
+        with open_regular(path, "project file") as fh:  # a pipe or a device is refused
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise InputError.one("bad-project", f"not valid TOML: {exc}.", file=path.name) from exc
+    except RecursionError:
+        # tomllib reads nested arrays and tables by recursion: "a = [[[[…" of some thousand
+        # brackets exhausts Python's stack (issue #14)
+        raise InputError.one(
+            "bad-project",
+            "not valid TOML: its arrays or tables are nested too deeply to read.",
+            file=path.name,
+            note="A project file nests a few levels at most; this one is damaged or hostile.",
+        ) from None
 
 
 def load_project(path: Path) -> Project | None:

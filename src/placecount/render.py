@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import Issue
+from .escape import md_cell, md_fence, visible
 
 
 def money(text: str | None) -> str:
@@ -63,8 +64,12 @@ def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def issue_line(issue: Issue) -> str:
-    """An issue as one line for the terminal: 'error: file › 'Sheet'!D14 (Header): message'."""
-    return f"{issue.severity}: {issue}"
+    """An issue as one line for the terminal: 'error: file › 'Sheet'!D14 (Header): message'.
+
+    Messages quote cells: their control characters and newlines are shown as escapes, so a
+    cell cannot clear the screen or start a line of its own.
+    """
+    return visible(f"{issue.severity}: {issue}")
 
 
 def print_issues(console: Console, issues: list[Issue], quiet: bool = False) -> None:
@@ -96,6 +101,7 @@ def ingest_lines(result: dict[str, Any]) -> list[str]:
         units_from = s["units_from"] or ""
         evidence = units_from if units_from.startswith("proved") else f"from {units_from}"
         out.append(f"  header row {s['header_row']}; units {UNIT_NAMES[s['units']]} ({evidence})")
+        out.extend([f"  text encoding {s['encoding']}"] if s.get("encoding") else [])
         if s.get("columns"):
             out.append(
                 "  columns: "
@@ -324,11 +330,11 @@ def report_markdown(result: dict[str, Any]) -> str:
     if memo:
         heads.append(result["memo_title"] + " £")
     lines = [
-        "| " + " | ".join(heads) + " |",
+        "| " + " | ".join(md_cell(h) for h in heads) + " |",
         "|" + "|".join(["---", "---"] + ["---:"] * (len(heads) - 2)) + "|",
     ]
     for r in result["rows"]:
-        cells = [r["cofog_code"] or "—", r["cofog_name"]]
+        cells = [md_cell(r["cofog_code"] or "—"), md_cell(r["cofog_name"])]
         cells += [money(r["by_kind_gbp"][k]) for k in result["kinds"]]
         cells += [money(r[key]) for key, _ in econ]
         cells.append(money(r["total_gbp"]))
@@ -349,9 +355,10 @@ def report_markdown(result: dict[str, Any]) -> str:
         cells.append(money(t["ndpb_memo_gbp"]))
     lines.append("| " + " | ".join(cells) + " |")
     place = result.get("place") or {}
-    title = f"## {place['name']} {place['financial_year']}\n\n" if place else ""
-    notes = "\n".join(line for line in report_notes(result) if line)
-    return title + "\n".join(lines) + "\n\n```\n" + notes + "\n```\n"
+    title = f"## {md_cell(place['name'])} {md_cell(place['financial_year'])}\n\n" if place else ""
+    # labels from the inputs are in the notes: the fence is longer than any of their backticks
+    notes = md_fence([line for line in report_notes(result) if line])
+    return title + "\n".join(lines) + "\n\n" + notes + "\n"
 
 
 RECORD_COLUMNS = [
@@ -617,10 +624,10 @@ def flows_xlsx(result: dict[str, Any]) -> bytes:
 
 def text_of(parts: list[Any]) -> str:
     """Rich renderables and lines as plain text 200 columns wide (for files)."""
-    from rich.console import Console
+    from .escape import SafeConsole
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=200, highlight=False, color_system=None)
+    console = SafeConsole(file=buffer, width=200, highlight=False, color_system=None)
     for part in parts:
         console.print(part, markup=False) if isinstance(part, str) else console.print(part)
     return buffer.getvalue()

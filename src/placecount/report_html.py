@@ -20,19 +20,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .charts import PALETTE as CHART_PALETTE
 from .render import coverage_lines, economic_columns, money, percent
 
-#: Okabe and Ito's palette, safe for the common forms of colour blindness; one per source kind.
-PALETTE = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#D55E00",  # vermillion
-    "#F0E442",  # yellow
-    "#000000",  # black
-)
+#: Colours per source kind: the one colour-blind-safe palette every chart uses.
+PALETTE = CHART_PALETTE
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#1b1b1b;

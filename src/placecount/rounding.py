@@ -55,6 +55,12 @@ def _decimal(units: int, places: int) -> str:
     return str(Decimal(units).scaleb(-places).quantize(Decimal(1).scaleb(-places)))
 
 
+def fraction_text(value: Fraction, places: int) -> str:
+    """An exact value as a decimal string to ``places`` decimals, half-up:
+    fraction_text(Fraction(-2, 3), 1) == '-0.7'."""
+    return _decimal(round_half_up(value * 10**places), places)
+
+
 def share(part: int, whole: int) -> str | None:
     """One share of a whole, to 0.1%, e.g. share(1, 8) == '0.125'; None when the whole is 0."""
     if whole == 0:
@@ -62,7 +68,9 @@ def share(part: int, whole: int) -> str | None:
     return _decimal(round_half_up(Fraction(part, whole) * 10**SHARE_PLACES), SHARE_PLACES)
 
 
-def shares(parts: Sequence[int], whole: int | None = None) -> list[str | None]:
+def shares(
+    parts: Sequence[int | Fraction], whole: int | Fraction | None = None
+) -> list[str | None]:
     """The parts' shares of their whole (by default their sum) to 0.1%, adding up to 100.0%
     when the parts make up the whole."""
     whole = sum(parts) if whole is None else whole
@@ -74,14 +82,14 @@ def shares(parts: Sequence[int], whole: int | None = None) -> list[str | None]:
     return [_decimal(u, SHARE_PLACES) for u in largest_remainder(exact, total)]
 
 
-def pence_per_head(pence: int, population: int | None) -> int | None:
+def pence_per_head(pence: int | Fraction, population: int | None) -> int | None:
     """A figure per resident, in whole pence, half-up."""
     if not population:
         return None
     return round_half_up(Fraction(pence, population))
 
 
-def per_heads(parts: Sequence[int], population: int | None) -> list[int | None]:
+def per_heads(parts: Sequence[int | Fraction], population: int | None) -> list[int | None]:
     """Each part per resident in whole pence, adding up to the whole per resident."""
     if not population:
         return [None] * len(parts)

@@ -22,7 +22,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, Issue
+from .paths import open_regular, regular_file
 from .project import (
     FlowsOutput,
     Project,
@@ -175,12 +176,56 @@ def _target(out: Path, name: str) -> Path:
     return target
 
 
+def _aside_prefix(out: Path) -> str:
+    """The start of the name of a folder built (or moved aside) beside ``out``: it names
+    the process, so a later run can tell a killed run's folder from a running one's."""
+    return f".{out.name}-{os.getpid()}-"
+
+
+def _running(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # no safe way to ask here: the folder is left, and ignored
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
+
+
+def _left_by_killed_run(folder: Path, out: Path) -> bool:
+    """Whether ``folder`` beside ``out`` is a ``.new`` or ``.old`` folder of a run whose
+    process is gone: named as ``_aside_prefix`` and ``tempfile`` name them, nothing else."""
+    import re
+
+    m = re.fullmatch(rf"\.{re.escape(out.name)}-(\d+)-[a-z0-9_]{{8}}\.(?:new|old)", folder.name)
+    if m is None or folder.is_symlink() or not folder.is_dir():
+        return False
+    pid = int(m.group(1))
+    return pid != os.getpid() and not _running(pid)
+
+
+def _clear_stale(out: Path) -> None:
+    """What a killed run left beside ``out``: its half-built ``.new`` folder is removed;
+    an ``.old`` folder (the last complete output, moved aside for the swap) is put back
+    when the kill came before the new output took its place, and removed otherwise."""
+    left = [p for p in out.parent.iterdir() if _left_by_killed_run(p, out)]
+    olds = [p for p in left if p.suffix == ".old" and _owned(p) is not None]
+    if olds and not out.exists():
+        os.replace(max(olds, key=lambda p: p.stat().st_mtime), out)
+    for p in left:
+        if p.exists():
+            shutil.rmtree(p, ignore_errors=True)
+
+
 @contextmanager
 def _building(out: Path) -> Iterator[Path]:
     """A new empty folder beside ``out`` to build in; swapped in for ``out`` only when
     the block finishes, with a marker naming the files placecount wrote there."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    new = Path(tempfile.mkdtemp(prefix=f".{out.name}-", suffix=".new", dir=out.parent))
+    _clear_stale(out)
+    new = Path(tempfile.mkdtemp(prefix=_aside_prefix(out), suffix=".new", dir=out.parent))
     try:
         yield new
         files = sorted(
@@ -208,7 +253,7 @@ def _swap(new: Path, out: Path) -> None:
     except OSError:
         if not out.is_dir():
             raise
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}-", suffix=".old", dir=out.parent))
+    old = Path(tempfile.mkdtemp(prefix=_aside_prefix(out), suffix=".old", dir=out.parent))
     os.replace(out, old)
     try:
         os.replace(new, out)
@@ -222,6 +267,9 @@ def run(
     project_file: Path,
     out: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    strict: bool = False,
+    ingested: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Build the count described by ``project_file`` from scratch and write its outputs.
 
@@ -234,7 +282,7 @@ def run(
     if key is None:
         pset = load_project_set(real)
         if pset is not None:
-            return run_set(real, pset, out, progress)
+            return run_set(real, pset, out, progress, strict=strict, ingested=ingested)
     project = load_project(project_file)
     if project is None:
         raise InputError.one(
@@ -254,7 +302,9 @@ def run(
     _confine(real, _output_entries(("outputs",), project.outputs))
     _check_out(final, real, _project_inputs(project, base, real))
     with _building(final) as out:
-        manifest = _run_into(project, project_file, real, key, base, out, progress)
+        manifest = _run_into(
+            project, project_file, real, key, base, out, progress, strict, ingested
+        )
     return manifest
 
 
@@ -266,19 +316,26 @@ def _run_into(
     base: Path,
     out: Path,
     progress: Callable[[str], None] | None,
+    strict: bool = False,
+    ingested: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
-    """Build the count in ``out``, a new empty folder, and write its manifest there."""
+    """Build the count in ``out``, a new empty folder, and write its manifest there.
+
+    ``ingested`` is told each source's ingest result (for its summary and warnings).
+    ``strict`` is ingest's --strict for every source, and any warning left then stops
+    the run before its outputs replace the last complete ones."""
     from . import api
 
     db = out / DB_NAME
     inputs: dict[str, Path] = {_rel(real, base): real}
     used_kinds: list[str] = []
+    warned: list[Issue] = []
     for i, src in enumerate(project.sources, start=1):
         path = base / src.file
         if progress:
             progress(f"ingest {src.kind} {src.file} ({i}/{len(project.sources)})")
         mapping = base / src.mapping if src.mapping else None
-        api.ingest(
+        result = api.ingest(
             src.kind,
             [path],
             db,
@@ -297,15 +354,29 @@ def _run_into(
             region_population=src.region_population,
             part=src.part,
             table=src.table,
-            strict=src.strict,
+            strict=src.strict or strict,
             count=src.count,
             project_file=project_file,
         )
+        if ingested is not None:
+            ingested(src.file, result)
+        warned += [i for i in result.issues if i.severity == "warning"]
         inputs[_rel(path, base)] = path
         if mapping is not None:
             inputs[_rel(mapping, base)] = mapping
         if src.kind not in used_kinds:
             used_kinds.append(src.kind)
+    if strict and warned:
+        raise InputError(
+            issues=[
+                *warned,
+                Issue(
+                    code="strict-warnings",
+                    message=f"--strict: {len(warned)} warning{'s' if len(warned) != 1 else ''} "
+                    "above stop the run; the last complete output is kept as it was.",
+                ),
+            ]
+        )
     for kind, mapping_file in sorted(project.mappings.items()):
         if kind in used_kinds:
             inputs[_rel(base / mapping_file, base)] = base / mapping_file
@@ -336,6 +407,9 @@ def run_set(
     pset: ProjectSet,
     out: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    strict: bool = False,
+    ingested: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Build each place of a project of several in its own folder under ``out``, then the
     comparisons; ``out/manifest.json`` lists every input, output and total of the set."""
@@ -352,7 +426,7 @@ def run_set(
     _confine(project_file, entries)
     _check_out(final, project_file, named)
     with _building(final) as out:
-        return _run_set_into(project_file, pset, base, out, progress)
+        return _run_set_into(project_file, pset, base, out, progress, strict, ingested)
 
 
 def _run_set_into(
@@ -361,6 +435,8 @@ def _run_set_into(
     base: Path,
     out: Path,
     progress: Callable[[str], None] | None,
+    strict: bool = False,
+    ingested: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     from . import api, compare
     from .render import to_json, write_output
@@ -377,7 +453,7 @@ def _run_set_into(
             progress(f"place {key}")
         folder = out / key
         selected = project_file.with_name(f"{project_file.name}#{key}")
-        manifest = run(selected, folder, progress)
+        manifest = run(selected, folder, progress, strict=strict, ingested=ingested)
         runs.append((key, folder, selected))
         for item in manifest["inputs"]:
             inputs.setdefault(item["path"], item)
@@ -556,6 +632,72 @@ def _totals(db: Path, project_file: Path) -> dict[str, Any]:
 # -- verify -------------------------------------------------------------------------------
 
 
+def _named_inputs(project_file: Path) -> set[Path]:
+    """The files a project file names as inputs, resolved; only the project file itself
+    when it cannot be read (the run that follows says why)."""
+    real, key = split_selector(project_file)
+    named = [real]
+    try:
+        pset = load_project_set(real) if key is None else None
+        if pset is not None:
+            named += [real.parent / c.deflators for c in pset.compare if c.deflators]
+            for entry in pset.places:
+                named += _project_inputs(pset.project_for(entry.slug()), real.parent, real)
+        else:
+            project = load_project(project_file)
+            if project is not None:
+                named += _project_inputs(project, real.parent, real)
+    except InputError:
+        pass
+    return {p.resolve() for p in named}
+
+
+def _manifest_input(name: str, base: Path, named: set[Path], manifest_file: Path) -> Path:
+    """Where a manifest's input entry is, if ``verify`` may read it: inside the project's
+    folder, or named by the project file itself (``../shared/outturn.xlsx``), or bundled
+    reference data. A manifest someone sends cannot make verify read ``/etc/passwd``."""
+
+    def refuse(why: str) -> InputError:
+        return InputError.one(
+            "input-outside",
+            f"the manifest's input {name!r} {why}: `verify` reads only the inputs its "
+            "project file names, inside the project's folder.",
+            file=manifest_file.name,
+            value=name,
+            note="This manifest was not written by `placecount run` for this project; "
+            "do not trust it.",
+        )
+
+    if name.startswith("placecount:"):
+        rest = name.split(":", 1)[1]
+        if _outside(rest) is not None:
+            raise refuse(f"{_outside(rest)}")
+        return resource_path(*rest.split("/"))
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).anchor:
+        raise refuse("is an absolute path")
+    path = base / name
+    resolved = path.resolve()
+    if not _inside(resolved, base.resolve()) and resolved not in named:
+        raise refuse("is outside the project's folder")
+    return path
+
+
+def _digest_regular(path: Path, name: str, manifest_file: Path) -> str:
+    """The SHA-256 of a manifest's input, read only if it is a regular file."""
+    import hashlib
+
+    try:
+        fh = open_regular(path, "manifest's input")
+    except InputError as exc:
+        where = {"file": manifest_file.name, "value": name}
+        raise InputError(issues=[exc.issues[0].model_copy(update=where)]) from None
+    h = hashlib.sha256()
+    with fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def verify(manifest_file: Path) -> dict[str, Any]:
     """Re-run a manifest's count in a temporary folder and compare, file by file."""
     manifest_file = Path(manifest_file)
@@ -578,19 +720,30 @@ def verify(manifest_file: Path) -> dict[str, Any]:
                 file=manifest_file.name,
                 note="This manifest was not written by `placecount run`; do not trust it.",
             )
+    if (
+        PurePosixPath(manifest["project_file"]).is_absolute()
+        or PureWindowsPath(manifest["project_file"]).anchor
+    ):
+        raise InputError.one(
+            "input-outside",
+            f"the manifest's project file {manifest['project_file']!r} is an absolute path: "
+            "`run` writes it relative to the manifest.",
+            file=manifest_file.name,
+            note="This manifest was not written by `placecount run`; do not trust it.",
+        )
     base = project_file.parent
+    real_project, _ = split_selector(project_file)
+    if real_project.exists():
+        regular_file(real_project, "project file")
+    named = _named_inputs(project_file)
     checks: list[dict[str, Any]] = []
     for item in expected_inputs:
-        name = item["path"]
-        path = (
-            resource_path(*name.split(":", 1)[1].split("/"))
-            if name.startswith("placecount:")
-            else base / name
-        )
+        name = str(item["path"])
+        path = _manifest_input(name, base, named, manifest_file)
         if not path.exists():
             checks.append({"what": "input", "path": name, "status": "missing"})
             continue
-        digest, size = file_digest(path)
+        digest = _digest_regular(path, name, manifest_file)
         status = "same" if digest == item["sha256"] else "changed"
         checks.append(
             {

@@ -444,6 +444,8 @@ def _read_toml(text: str, name: str) -> tuple[Any, dict[Loc, int]]:
         m = re.search(r"at line (\d+)", str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise _issue(f"not valid TOML: {message}.", name, int(m.group(1)) if m else None) from None
+    except RecursionError:  # "a = [[[[…" of some thousand brackets (issue #14)
+        raise _issue("not valid TOML: its arrays or tables are nested too deeply.", name) from None
     return data, toml_lines(text)
 
 

@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .charts import COST_COLOUR, MPL_STYLE, NET_COLOUR, SAVING_COLOUR, plotly_text, rgba
+from .escape import md_cell, md_text
 from .render import atomic_path, money, percent, to_csv
 
 CASE_TITLES = {"low": "Low (prudent)", "central": "Central", "high": "High"}
@@ -203,10 +205,10 @@ def scenario_tables(result: dict[str, Any]) -> list[Any]:
 
 def tables_text(parts: list[Any], width: int | None = 200) -> str:
     """Rich tables and lines of text as plain text."""
-    from rich.console import Console
+    from .escape import SafeConsole
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, highlight=False)
+    console = SafeConsole(file=buffer, width=width, highlight=False)
     for part in parts:
         if isinstance(part, str):
             console.print(part, markup=False)
@@ -276,22 +278,19 @@ def scenario_csv(result: dict[str, Any]) -> str:
 
 
 def _md_table(heads: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    out = ["| " + " | ".join(cell(h) for h in heads) + " |"]
+    out = ["| " + " | ".join(md_cell(h) for h in heads) + " |"]
     out.append("|" + "|".join("---:" if i in right else "---" for i in range(len(heads))) + "|")
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
     return out
 
 
 def scenario_markdown(result: dict[str, Any]) -> str:
     """The scenario as Markdown for a board paper: summary, years, agencies, items, method."""
     s = result["scenario"]
-    out = [f"# {_title(result)}", ""]
+    out = [f"# {md_cell(_title(result))}", ""]
     for key, label in (("question", "Question"), ("proposition", "Proposition")):
         if s.get(key):
-            out += [f"**{label}:** {s[key]}", ""]
+            out += [f"**{label}:** {md_cell(s[key])}", ""]
     out += ["## Summary", ""]
     out += _md_table(
         ["Case", "A £", "B £", "C £", "of which bias £", "Y £", "Y discounted £", "Payback"],
@@ -383,7 +382,7 @@ def scenario_markdown(result: dict[str, Any]) -> str:
         {4, 5, 6},
     )
     out += ["", "## Method", ""]
-    out += [f"- {line.strip()}" for line in method_lines(result)]
+    out += [f"- {md_cell(line.strip())}" for line in method_lines(result)]
     return "\n".join(out) + "\n"
 
 
@@ -561,9 +560,8 @@ def scenario_xlsx(result: dict[str, Any]) -> bytes:
 # -- chart ------------------------------------------------------------------------------
 
 CHART_SUFFIXES = (".svg", ".png", ".html")
-A_COLOUR = "#2ca02c"
-COST_COLOUR = "#d62728"
-Y_COLOUR = "#1f4e79"
+A_COLOUR = SAVING_COLOUR
+Y_COLOUR = NET_COLOUR
 
 
 def _chart_series(result: dict[str, Any]) -> dict[str, list[float]]:
@@ -631,9 +629,7 @@ def _chart_static(result: dict[str, Any], tmp: Path, fmt: str) -> None:
     data = _chart_series(result)
     labels = result["scenario"]["year_labels"]
     xs = list(range(len(labels)))
-    with matplotlib.rc_context(
-        {"svg.hashsalt": "placecount", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
-    ):
+    with matplotlib.rc_context(MPL_STYLE):
         fig = Figure(figsize=(10, 6))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
@@ -689,7 +685,7 @@ def _chart_html(result: dict[str, Any], tmp: Path) -> None:
         mode="lines",
         line={"width": 0},
         fill="tonexty",
-        fillcolor="rgba(31,78,121,0.12)",
+        fillcolor=rgba(Y_COLOUR, 0.12),
     )
     fig.add_scatter(
         x=labels,
@@ -707,11 +703,14 @@ def _chart_html(result: dict[str, Any], tmp: Path) -> None:
     )
     fig.update_layout(
         title={
-            "text": _chart_title(result).replace("\n", "<br>"),
+            "text": plotly_text(_chart_title(result)).replace("\n", "<br>"),
             "x": 0.5,
             "xanchor": "center",
         },
         barmode="group",
+        # financial years are names, not dates: plotly would read "2010-11" as November 2010
+        # and draw the years on a time axis (two of five visible); one category per year
+        xaxis={"type": "category", "categoryorder": "array", "categoryarray": labels},
         yaxis={"tickprefix": "£", "separatethousands": True},
         height=600,
     )
@@ -807,9 +806,9 @@ def journey_tables(result: dict[str, Any]) -> list[Any]:
 def journey_markdown(result: dict[str, Any]) -> str:
     """The journey as Markdown: touchpoints, by agency, by contact, the saving."""
     j = result["journey"]
-    out = [f"# {j['name']}: {pounds(result['total_gbp'])}", ""]
+    out = [f"# {md_cell(j['name'])}: {pounds(result['total_gbp'])}", ""]
     if j.get("description"):
-        out += [j["description"], ""]
+        out += [md_text(j["description"]), ""]
     out += _md_table(
         ["Agency", "Service", "Contact", "How costed", "Cost £"],
         [

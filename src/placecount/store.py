@@ -119,7 +119,7 @@ _DDL = [
 LOCK_WAIT = 10.0
 
 
-def _connect(path: str) -> Any:
+def _connect(path: str, read_only: bool = False) -> Any:
     """Connect, waiting a little while another process holds the database's lock.
 
     DuckDB lets one process write a database file at a time: a second one gets a lock
@@ -135,7 +135,7 @@ def _connect(path: str) -> Any:
     deadline = time.monotonic() + wait
     while True:
         try:
-            return duckdb.connect(path)
+            return duckdb.connect(path, read_only=read_only)
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             if _is_damaged(exc):
@@ -154,6 +154,17 @@ def _connect(path: str) -> Any:
             raise InputError.one(
                 "database-error", f"cannot open the database {Path(path).name!r}: {message}"
             ) from exc
+
+
+def _current_schema(con: Any) -> bool:
+    """Whether a database holds placecount's tables at the current schema version."""
+    import duckdb
+
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.Error:
+        return False
+    return bool(row) and row[0] == SCHEMA_VERSION
 
 
 def _is_damaged(exc: BaseException) -> bool:
@@ -222,8 +233,12 @@ class Store:
 
     @classmethod
     @contextmanager
-    def open(cls, path: str | Path, create: bool = True) -> Iterator[Store]:
-        """Open (and with ``create``, make) the database at ``path``."""
+    def open(
+        cls, path: str | Path, create: bool = True, read_only: bool = False
+    ) -> Iterator[Store]:
+        """Open (and with ``create``, make) the database at ``path``; ``read_only`` for a
+        command that only reads, so a database in a read-only file or folder (an archived
+        count, a colleague's share) can still be reported from, beside other readers."""
 
         text = str(path)
         if text != ":memory:" and not create and not Path(text).exists():
@@ -232,7 +247,11 @@ class Store:
                 f"there is no database {Path(text).name!r} here.",
                 note="Run `placecount init` first, or point at it with --db PATH.",
             )
-        con = _connect(text)
+        read_only = read_only and text != ":memory:" and not create
+        con = _connect(text, read_only)
+        if read_only and not _current_schema(con):
+            con.close()  # an older schema is upgraded first: that is a write
+            con = _connect(text)
         store = cls(con, text)
         try:
             store._ensure_schema()

@@ -21,6 +21,7 @@ from typing import Any
 from rich.table import Table
 
 from .errors import InputError
+from .escape import visible
 from .render import economic_columns, money, percent
 from .rounding import scaled
 
@@ -157,7 +158,8 @@ def report_tables(result: dict[str, Any], width: int, unit: Unit) -> tuple[list[
     rows = result["rows"]
     t = result["totals"]
     u = unit.name
-    names = [r["cofog_name"] for r in rows] + ["Total"]
+    # shown as escapes by the console: measured as shown
+    names = [visible(r["cofog_name"]) for r in rows] + ["Total"]
     codes = [r["cofog_code"] or "—" for r in rows] + [""]
     cols = [
         _Column("COFOG", codes, figure=False, priority=0),
@@ -212,3 +214,102 @@ def report_tables(result: dict[str, Any], width: int, unit: Unit) -> tuple[list[
         len(rows),
     )
     return [first, second], notes + [n for n in more if n not in notes]
+
+
+def flows_tables(result: dict[str, Any], width: int) -> tuple[list[Any], list[str]]:
+    """The flows command's tables (paths, what the books say, streams, sensitivity) fitted
+    to ``width`` as the count's are: figures whole, names wrapped, columns left out by
+    priority with a note; then the collapse what-if as a line."""
+    rate = percent(result["method"]["rate"])
+    out: list[Any] = []
+    notes: list[str] = []
+
+    def add(title: str, cols: list[_Column], rows: int, footer: bool) -> None:
+        table, said = _table(title, cols, width, rows)
+        table.show_footer = footer
+        out.append(table)
+        notes.extend(n for n in said if n not in notes)
+
+    def money_col(head: str, rows: list[dict[str, Any]], key: str, total: str | None) -> _Column:
+        return _Column(head, [money(r[key]) for r in rows] + [money(total)], True, 0)
+
+    paths, t = result["paths"], result["totals"]
+    share = "administration_share_of_delivered"
+    add(
+        result["title"],
+        [
+            _Column("Stream", [p["stream"] for p in paths] + [""], False, 4),
+            _Column("Path", [p["path"] for p in paths] + ["Total"], False, 0),
+            _Column("Hand-overs", [str(p["hand_overs"]) for p in paths] + [""], True, 2),
+            _Column("Measured", [p["measured_at"] for p in paths] + [""], False, 3),
+            money_col("In £", paths, "in_gbp", t["in_gbp"]),
+            money_col("Delivered £", paths, "delivered_gbp", t["delivered_gbp"]),
+            money_col("Administration £", paths, "administration_gbp", t["administration_gbp"]),
+            _Column(
+                "Admin / delivered",
+                [percent(p[share]) for p in paths] + [percent(t[share])],
+                True,
+                1,
+            ),
+        ],
+        len(paths),
+        footer=True,
+    )
+    books = result.get("books") or []
+    if books:
+        add(
+            "What the books say each body kept, and the rule beside it",
+            [
+                _Column("Stream", [b["stream"] for b in books] + [""], False, 4),
+                _Column("Body", [b["body"] for b in books] + [""], False, 0),
+                money_col("In £", books, "in_gbp", None),
+                money_col("Out £", books, "out_gbp", None),
+                money_col("Kept (books) £", books, "kept_gbp", None),
+                _Column(f"Rule at {rate} £", [money(b["rule_gbp"]) for b in books] + [""], True, 1),
+            ],
+            len(books),
+            footer=False,
+        )
+    streams = result["streams"]
+    add(
+        f"By stream, at {rate} per hand-over",
+        [
+            _Column("Stream", [s["stream"] for s in streams] + ["Total"], False, 0),
+            _Column("Paths", [str(s["paths"]) for s in streams] + [str(t["paths"])], True, 2),
+            money_col("In £", streams, "in_gbp", t["in_gbp"]),
+            money_col("Delivered £", streams, "delivered_gbp", t["delivered_gbp"]),
+            money_col("Administration £", streams, "administration_gbp", t["administration_gbp"]),
+            _Column(
+                "Admin / delivered",
+                [percent(s[share]) for s in streams] + [percent(t[share])],
+                True,
+                1,
+            ),
+        ],
+        len(streams),
+        footer=True,
+    )
+    sens = result["sensitivity"]
+    if sens:
+        add(
+            "Sensitivity to the rate",
+            [
+                _Column("Rate", [percent(s["rate"]) for s in sens] + [""], True, 0),
+                money_col("In £", sens, "in_gbp", None),
+                money_col("Delivered £", sens, "delivered_gbp", None),
+                money_col("Administration £", sens, "administration_gbp", None),
+                _Column("Admin / delivered", [percent(s[share]) for s in sens] + [""], True, 1),
+            ],
+            len(sens),
+            footer=False,
+        )
+    c = result.get("collapse")
+    if c:
+        out.append(
+            f"Without {c['body']} ({c['paths_changed']} paths lose a hand-over): "
+            f"administration £{money(c['before']['administration_gbp'])} → "
+            f"£{money(c['after']['administration_gbp'])}, saving "
+            f"£{money(c['administration_saved_gbp'])}; "
+            f"£{money(c['more_delivered_gbp'])} more delivered."
+        )
+    return out, notes

@@ -75,6 +75,7 @@ def read_sources(
 def _read_sources(
     kind: str, path: Path, options: ReadOptions
 ) -> tuple[list[SourceRead], list[Issue]]:
+    _check_file(path)  # before any reader opens it: a named pipe would block the first
     schema = load_kind_schema(kind)
     issues: list[Issue] = []
     for reader in WORKBOOK_READERS.get(kind, []):
@@ -118,6 +119,16 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
             where = f"sheet {grid.sheet!r} " if grid.sheet else ""
             hints.extend(where + h for h in grid.hints)
             continue
+        if found.table.num_rows == 0:
+            what = "file" if grid.sheet is None else "sheet"
+            raise InputError.one(
+                "no-lines",
+                f"the {what} has a header (row {found.header_row}) but no lines below it: "
+                "there is nothing to count.",
+                file=grid.file_name,
+                sheet=grid.sheet,
+                note="Check that this is the right file, and that it was saved with its data.",
+            )
         sha, size = file_digest(path)
         found.file_sha256, found.file_size = sha, size
         found.encoding = grid.encoding

@@ -40,11 +40,15 @@ MARKER_REASONS: dict[str, str] = {
 }
 _SUBSUMED = re.compile(r"^subsumed\b", re.IGNORECASE)
 #: A comma that can only be a decimal comma: two digits after it and no other comma.
-_DECIMAL_COMMA = re.compile(r"^\d+,\d{2}$")
+#: Digits are ASCII only: Arabic-Indic or full-width digits are text (Decimal would take
+#: them, and no UK body publishes them).
+_DECIMAL_COMMA = re.compile(r"^[0-9]+,[0-9]{2}$", re.ASCII)
 _MINUS = "-−–—"
-_PLAIN = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
-_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+_PLAIN = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?$", re.ASCII)
+_GROUPED = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?$", re.ASCII)
 _SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
+#: Thousands grouped by spaces, as SI writes them: 1 234 567.
+_SPACE_GROUPED = re.compile(r"^[0-9]{1,3}(?: [0-9]{3})+(?:\.[0-9]*)?$", re.ASCII)
 
 
 #: The most digits a share or rate may be written with: more is no measurement, and an
@@ -84,6 +88,8 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
     ('not-available', None)
     >>> parse_amount("1241,32")  # two digits after the only comma: a decimal comma
     ('decimal-comma', Decimal('1241.32'))
+    >>> parse_amount("(-5)")  # two signs: not an amount, never 5
+    ('bad', None)
     """
     if value is None:
         return "blank", None
@@ -105,14 +111,22 @@ def parse_amount(value: object) -> tuple[AmountKind, Decimal | None]:
         return "nil", Decimal(0)
     if text.lower() in _NOT_AVAILABLE or text.lower() in MARKER_REASONS or _SUBSUMED.match(text):
         return "not-available", None
-    negative = False
+    negative = bracketed = False
     if text.startswith("(") and text.endswith(")"):
-        negative, text = True, text[1:-1].strip()
+        negative, bracketed, text = True, True, text[1:-1].strip()
     if text and text[0] in _MINUS:
-        negative, text = not negative, text[1:].strip()
-    text = text.replace("£", "").replace(" ", "")
-    if text and text[0] in _MINUS and not negative:
-        negative, text = True, text[1:]
+        if bracketed:  # "(-5)": two signs, and which was meant cannot be known
+            return "bad", None
+        negative, text = True, text[1:].strip()
+    text = text.replace("£", "").strip()
+    if text and text[0] in _MINUS:
+        if negative:  # "-£-5", "(£-5)"
+            return "bad", None
+        negative, text = True, text[1:].strip()
+    if " " in text:
+        if not _SPACE_GROUPED.match(text):  # "12 34": two numbers, or one misread; not 1234
+            return "bad", None
+        text = text.replace(" ", "")
     if _GROUPED.match(text):
         text = text.replace(",", "")
     elif _DECIMAL_COMMA.match(text):
@@ -149,12 +163,15 @@ def missing_reason(value: object) -> str | None:
 Units = Literal["pounds", "thousands", "millions"]
 UNIT_FACTOR: dict[str, int] = {"pounds": 1, "thousands": 1_000, "millions": 1_000_000}
 
+# "\s*(?:'\s*)?", not "\s*'?\s*": two runs of spaces side by side are tried at every split
+# of a long run of spaces (quadratic, issue #14); both say the same.
 _MILLIONS = re.compile(
-    r"£\s*'?\s*(?:m\b|mn\b|mill?\b|millions?\b|000\s*,?\s*000\b)|\bmillions?\b|\b£?m\s*\)|\(£?m\)",
+    r"£\s*(?:'\s*)?(?:m\b|mn\b|mill?\b|millions?\b|000\s*(?:,\s*)?000\b)|\bmillions?\b"
+    r"|\b£?m\s*\)|\(£?m\)",
     re.IGNORECASE,
 )
 _THOUSANDS = re.compile(
-    r"£\s*'?\s*(?:000s?\b|k\b|thousands?\b)|\bthousands?\b|'000s?\b|\(000s?\)|\b000s\b",
+    r"£\s*(?:'\s*)?(?:000s?\b|k\b|thousands?\b)|\bthousands?\b|'000s?\b|\(000s?\)|\b000s\b",
     re.IGNORECASE,
 )
 _POUNDS = re.compile(r"£|\bpounds?\b|\bgbp\b", re.IGNORECASE)
@@ -177,10 +194,23 @@ def detect_units(text: str) -> Units | None:
     return None
 
 
-_UNIT_TOKENS = re.compile(
-    r"[(\[][^)\]]*(?:£|000|thousand|million)[^)\]]*[)\]]|£\s*'?\s*\w*|'000s?",
-    re.IGNORECASE,
-)
+# A bracket and what follows it up to the next closing bracket (or the end) is taken whole
+# and kept or removed by _unit_token: a pattern that looked for the unit inside the
+# brackets backtracked cubically on "(000(000(000…" with no closing bracket (issue #14).
+_UNIT_TOKENS = re.compile(r"[(\[][^)\]]*(?:[)\]]|\Z)|£\s*'?\s*\w*|'000s?", re.IGNORECASE)
+_OTHER_UNIT_TOKENS = re.compile(r"£\s*'?\s*\w*|'000s?", re.IGNORECASE)
+_UNIT_WORD = re.compile(r"£|000|thousand|million", re.IGNORECASE)
+
+
+def _unit_token(m: re.Match[str]) -> str:
+    token = m.group(0)
+    if token[0] not in "([":
+        return " "
+    if token[-1] not in ")]":  # never closed: not a bracketed unit, but may hold '£000'
+        return token[0] + _OTHER_UNIT_TOKENS.sub(" ", token[1:])
+    return " " if _UNIT_WORD.search(token) else token
+
+
 _NON_ALNUM = re.compile(r"[^0-9a-z.]+")
 _APOSTROPHES = re.compile(r"['’‘`]")
 
@@ -201,7 +231,7 @@ def normalise(text: object) -> str:
 
 def header_key(text: object) -> str:
     """A header as matched against a schema's aliases: units removed, then normalised."""
-    return normalise(_UNIT_TOKENS.sub(" ", "" if text is None else str(text)))
+    return normalise(_UNIT_TOKENS.sub(_unit_token, "" if text is None else str(text)))
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\s*[-/–]\s*((?:19|20)?\d\d)\b")

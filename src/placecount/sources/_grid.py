@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, column_letter
 from ..models import Limits
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
@@ -126,15 +131,39 @@ def grid_from_rows(file_name: str, sheet: str | None, rows: list[list[object]], 
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
+    """Refuse, before opening it, a path that is not a regular file: a folder, a named pipe
+    or a device such as /dev/zero would block or never end when read."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
         raise InputError.one(
             "file-not-found",
             "the file does not exist.",
             file=path.name,
             note="Check the path and the spelling.",
-        )
-    if not path.is_file():
+        ) from None
+    except OSError as exc:
+        raise InputError.one(
+            "file-not-found", f"cannot be opened: {exc.strerror}.", file=path.name
+        ) from exc
+    if stat.S_ISDIR(st.st_mode):
         raise InputError.one("file-not-found", "this is a folder, not a file.", file=path.name)
+    if not stat.S_ISREG(st.st_mode):
+        what = (
+            "a named pipe (FIFO)"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a device"
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "not a regular file"
+        )
+        raise InputError.one(
+            "not-a-file",
+            f"this is {what}, not a file saved on disk, so it is not read.",
+            file=path.name,
+            note="Save the data to a file and give that file's path.",
+        )
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError.one(
@@ -219,13 +248,18 @@ def resolve_sheet(names: list[str], sheet: str | int | None, file_name: str) -> 
     )
 
 
-def read_excel_grid(path: Path, sheet: str, wb: Any = None) -> Grid:
+def read_excel_grid(path: Path, sheet: str, wb: Any = None, limits: Limits | None = None) -> Grid:
     """One worksheet as a grid of text cells, read by a Rust reader straight into Arrow.
 
-    ``wb`` is the workbook already opened by the caller, if any: it is opened once.
+    ``wb`` is the workbook already opened by the caller, if any: it is opened once. An
+    .xlsx sheet's extent is checked against ``limits`` first, from its XML: the reader
+    lays out every cell from A1 to the last one in memory, so one cell at XFD1048576
+    would ask for 17 billion.
     """
     import pyarrow as pa
 
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        check_extent(path, sheet, limits or Limits())
     wb = wb if wb is not None else _open_workbook(path)
     try:
         ws = wb.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string")
@@ -274,7 +308,7 @@ def merged_ranges(path: Path, sheet: str) -> list[tuple[tuple[int, int], tuple[i
 
 def _col_index(letters: bytes) -> int:
     n = 0
-    for ch in letters.decode():
+    for ch in letters[:8].decode():  # no sheet is 26**8 columns wide
         n = n * 26 + (ord(ch) - 64)
     return n - 1
 
@@ -306,18 +340,36 @@ def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
+#: Byte-order marks, longest first (UTF-32 LE's begins with UTF-16 LE's): Excel's
+#: "Unicode text" is UTF-16 LE with a mark, tab-delimited.
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+
+
 def decode_text(raw: bytes) -> tuple[str, str]:
-    """Decode CSV bytes as UTF-8 (with or without BOM), else Windows-1252, so '£' survives.
+    """Decode CSV bytes: UTF-16 or UTF-32 when a byte-order mark says so, else UTF-8 (with
+    or without BOM), else Windows-1252, so '£' survives.
 
     A file pasted together from two sources can mix them: then each line is decoded on
-    its own, UTF-8 where it is valid and Windows-1252 where it is not.
+    its own, UTF-8 where it is valid and Windows-1252 where it is not. Raises
+    UnicodeDecodeError when a file marked UTF-16 or UTF-32 is not.
+
+    >>> decode_text("£5".encode("utf-16"))
+    ('£5', 'utf-16-le')
     """
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(codec), codec
     if raw.startswith(b"\xef\xbb\xbf"):
-        raw, bom = raw[3:], True
+        raw, bom8 = raw[3:], True
     else:
-        bom = False
+        bom8 = False
     try:
-        return raw.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+        return raw.decode("utf-8"), "utf-8-sig" if bom8 else "utf-8"
     except UnicodeDecodeError:
         pass
     lines = raw.splitlines(keepends=True)
@@ -343,40 +395,204 @@ def _cp1252(data: bytes) -> str:
 CSV_PYTHON_LIMIT = 8 * 1024 * 1024
 
 
-def read_csv_grid(path: Path) -> Grid:
-    """A CSV file as a grid of text cells (UTF-8, UTF-8 with BOM, else Windows-1252)."""
+def _decode_csv(path: Path, raw: bytes) -> tuple[str, str]:
+    """The file's text and encoding, or a plain refusal: NUL bytes are never dropped
+    silently, since a file that has them is not the text it seems."""
+    marked = any(raw.startswith(bom) for bom, _ in _BOMS)
+    if not marked and b"\x00" in raw:
+        raise _nul_error(path, raw)
+    try:
+        text, encoding = decode_text(raw)
+    except UnicodeDecodeError as exc:
+        raise InputError.one(
+            "bad-encoding",
+            f"the file is marked as {exc.encoding.upper()} text (it begins with that "
+            f"byte-order mark), but byte {exc.start:,} is not: it is damaged.",
+            file=path.name,
+            note="Save it again as CSV UTF-8 (in Excel: File › Save As › CSV UTF-8).",
+        ) from exc
+    if "\x00" in text:
+        raise _nul_error(path, text)
+    return text, encoding
+
+
+def _nul_error(path: Path, data: bytes | str) -> InputError:
+    sample = data[:65536]
+    zero = b"\x00" if isinstance(sample, bytes) else "\x00"
+    nuls = sample.count(zero)  # type: ignore[arg-type]
+    if isinstance(sample, bytes) and nuls * 4 >= len(sample):
+        odd, even = sample[1::2].count(0), sample[0::2].count(0)
+        guess = "UTF-16 LE" if odd > even else "UTF-16 BE"
+        return InputError.one(
+            "bad-encoding",
+            f"the file looks like {guess} text without a byte-order mark ({nuls:,} of its "
+            f"first {len(sample):,} bytes are NUL), so it cannot be read as it is.",
+            file=path.name,
+            note="Save it again as CSV UTF-8 (in Excel: File › Save As › CSV UTF-8), or as "
+            "Unicode text, which has the mark.",
+        )
+    first = data.index(zero)  # type: ignore[arg-type]
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    line = data.count(newline, 0, first) + 1  # type: ignore[arg-type]
+    return InputError.one(
+        "bad-encoding",
+        f"the file holds NUL bytes (the first on line {line:,}): it is damaged, or is not "
+        "a text file, and is not read rather than read wrongly.",
+        file=path.name,
+        note="Open it in Excel and save it again as CSV UTF-8.",
+    )
+
+
+def _sniff(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_csv_grid(path: Path, limits: Limits | None = None) -> Grid:
+    """A CSV file as a grid of text cells (UTF-8, UTF-8 with BOM, UTF-16 or UTF-32 with a
+    byte-order mark, else Windows-1252).
+
+    Rows with more fields than ``limits.max_columns``, and cells longer than
+    ``limits.max_cell_chars``, are refused while the file is read, before their cells are
+    made: a 10 MB line of ``1,1,1,…`` is five million of them.
+    """
+    limits = limits or Limits()
     raw = path.read_bytes()
-    if len(raw) > CSV_PYTHON_LIMIT and b"\n\n" not in raw and b"\n\r\n" not in raw:
-        grid = _read_csv_duckdb(path, raw)
+    marked = any(raw.startswith(bom) for bom, _ in _BOMS)
+    if (
+        len(raw) > CSV_PYTHON_LIMIT
+        and not marked
+        and b"\x00" not in raw
+        and b"\n\n" not in raw
+        and b"\n\r\n" not in raw
+    ):
+        grid = _read_csv_duckdb(path, raw, limits)
         if grid is not None:
             return grid
-    text, encoding = decode_text(raw)
-    text = text.replace("\x00", "")
-    sample = text[:16384]
-    delimiter = ","
+    text, encoding = _decode_csv(path, raw)
+    del raw
+    delimiter = _sniff(text[:16384])
+    check_fields(text, delimiter, path.name, limits)
+    old = csv.field_size_limit(limits.max_cell_chars)
+    rows: list[list[str]] = []
     try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        pass
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+        for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            rows.append(r)
+    except csv.Error as exc:
+        if "field limit" not in str(exc):
+            raise InputError.one(
+                "corrupt-workbook",
+                f"row {len(rows) + 1} cannot be read as CSV: {_reason(exc)}.",
+                file=path.name,
+                row=len(rows) + 1,
+            ) from exc
+        raise _long_cell(text, delimiter, len(rows), path.name, limits) from None
+    finally:
+        csv.field_size_limit(old)
     return grid_from_rows(path.name, None, rows, encoding=encoding)  # type: ignore[arg-type]
 
 
-def _read_csv_duckdb(path: Path, raw: bytes) -> Grid | None:
+def _long_cell(text: str, delimiter: str, index: int, file_name: str, limits: Limits) -> InputError:
+    """The error for record ``index`` (0-based), which has a cell over the limit."""
+    old = csv.field_size_limit(max(len(text), limits.max_cell_chars) + 1)
+    column, length = 0, 0
+    try:
+        for i, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)):
+            if i == index:
+                for c, cell in enumerate(record):
+                    if len(cell) > limits.max_cell_chars:
+                        column, length = c, len(cell)
+                        break
+                break
+    finally:
+        csv.field_size_limit(old)
+    return _cell_chars_error(file_name, None, index, column, length, limits)
+
+
+def _cell_chars_error(
+    file_name: str, sheet: str | None, row: int, column: int, length: int, limits: Limits
+) -> InputError:
+    size = f"{length:,} characters" if length else "more characters than that"
+    return InputError.one(
+        "limit-exceeded",
+        f"the cell holds {size}, over the limit of {limits.max_cell_chars:,}: no amount "
+        "or label is that long, so the file is damaged or not the table it seems.",
+        file=file_name,
+        sheet=sheet,
+        row=row + 1,
+        column=column_letter(column),
+        note="Raise it with --max-cell-chars if the file is genuine.",
+    )
+
+
+#: Lines are looked at in pieces of about this size when counting fields.
+_FIELD_PIECE = 1 << 22
+
+
+def check_fields(data: str | bytes, delimiter: str, file_name: str, limits: Limits) -> None:
+    """Refuse a CSV record with more fields than ``--max-columns``, before it is split.
+
+    Only lines longer than the limit can have that many fields, so the search for them is
+    made where there are such lines; quoted text is then set aside, as its delimiters
+    separate nothing.
+    """
+    n = limits.max_columns
+    if isinstance(data, bytes):
+        d = re.escape(delimiter.encode())
+        quick: re.Pattern[Any] = re.compile(rb"(?m)^(?:[^" + d + rb"\n]*+" + d + rb"){%d}" % n)
+        quoted: re.Pattern[Any] = re.compile(rb'"[^"]*+"')
+        newline: Any = b"\n"
+        empty: Any = b""
+    else:
+        d2 = re.escape(delimiter)
+        quick = re.compile(rf"(?m)^(?:[^{d2}\n]*+{d2}){{{n}}}")
+        quoted = re.compile(r'"[^"]*+"')
+        newline, empty = "\n", ""
+    start, suspect = 0, False
+    while start < len(data):
+        end = data.find(newline, start + _FIELD_PIECE)
+        end = len(data) if end == -1 else end + 1
+        piece = data[start:end]
+        if max(map(len, piece.split(newline))) > n and quick.search(piece):
+            suspect = True
+            break
+        start = end
+    if not suspect:
+        return
+    plain = quoted.sub(empty, data)
+    found = quick.search(plain)
+    if found is None:
+        return
+    row = plain.count(newline, 0, found.start()) + 1
+    raise InputError.one(
+        "limit-exceeded",
+        f"row {row:,} has more than {n:,} fields, over the limit of {n:,} columns.",
+        file=file_name,
+        row=row,
+        column=column_letter(n),
+        note="Raise it with --max-columns if the file is genuine.",
+    )
+
+
+def _read_csv_duckdb(path: Path, raw: bytes, limits: Limits) -> Grid | None:
     """A large UTF-8 CSV read by DuckDB into Arrow (blank lines would shift row numbers, so
     files with them take the Python path)."""
+    import codecs
+
     import duckdb
 
+    # checked piece by piece: decoding the whole file at once would hold it twice more
+    check = codecs.getincrementaldecoder("utf-8")()
     try:
-        raw.decode("utf-8")
+        for start in range(0, len(raw), 1 << 24):
+            check.decode(raw[start : start + (1 << 24)])
+        check.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
-    sample = raw[:16384].decode("utf-8", "replace")
-    delimiter = ","
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        pass
+    delimiter = _sniff(raw[:16384].decode("utf-8", "replace"))
+    check_fields(raw, delimiter, path.name, limits)
     con = duckdb.connect()
     try:
         table = con.sql(
@@ -408,14 +624,36 @@ def read_parquet_grid(path: Path) -> Grid:
             file=path.name,
         ) from exc
     columns = []
-    for name, col in zip(table.column_names, table.columns, strict=True):
+    for c, (name, col) in enumerate(zip(table.column_names, table.columns, strict=True)):
         text = col.combine_chunks()
-        if pa.types.is_floating(text.type):
-            # the shortest decimal that round-trips, as for spreadsheet cells
-            text = pa.array([None if v is None else repr(v) for v in text.to_pylist()], pa.string())
-        elif text.type != pa.string():
-            text = text.cast(pa.string())
-        columns.append(pa.concat_arrays([pa.array([name], pa.string()), text]))
+        if pa.types.is_dictionary(text.type):
+            text = text.dictionary_decode()
+        if pa.types.is_nested(text.type):
+            # a cell of a sheet holds one value; a list or record is not a line's amount
+            raise InputError.one(
+                "unsupported-format",
+                f"column {name!r} holds {text.type} values (lists or records), not text or "
+                "numbers, so the file is not a table of lines.",
+                file=path.name,
+                column=column_letter(c),
+                note="Write the table with one value a cell (flatten the column) and try again.",
+            )
+        try:
+            if pa.types.is_floating(text.type):
+                # the shortest decimal that round-trips, as for spreadsheet cells
+                text = pa.array(
+                    [None if v is None else repr(v) for v in text.to_pylist()], pa.string()
+                )
+            elif text.type != pa.string():
+                text = text.cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InputError.one(
+                "unsupported-format",
+                f"column {name!r} ({text.type}) cannot be read as text: {_reason(exc)}.",
+                file=path.name,
+                column=column_letter(c),
+            ) from exc
+        columns.append(pa.concat_arrays([pa.array([str(name)], pa.string()), text]))
     return Grid(path.name, None, columns)
 
 
@@ -479,7 +717,7 @@ def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None
     check_size(path, limits)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        yield check_shape(_read_once(path, None, lambda: read_csv_grid(path)), limits)
+        yield check_shape(_read_once(path, None, lambda: read_csv_grid(path, limits)), limits)
         return
     if suffix == ".parquet":
         yield check_shape(read_parquet_grid(path), limits)
@@ -501,7 +739,11 @@ def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None
         names = [resolve_sheet(names, sheet, path.name)]
     for name in names:
         yield check_shape(
-            _read_once(path, name, lambda name=name: read_excel_grid(path, name, workbook())),  # type: ignore[misc]
+            _read_once(
+                path,
+                name,
+                lambda name=name: read_excel_grid(path, name, workbook(), limits),  # type: ignore[misc]
+            ),
             limits,
         )
 
@@ -542,6 +784,371 @@ def check_unzipped(path: Path, limits: Limits) -> None:
             file=path.name,
             note="If it is genuine, raise the limit with --max-unzipped-mb.",
         )
+    # the sizes above are what the zip says; the scan counts the bytes that come out
+    _scan_workbook(path, limits)
+
+
+# --- the workbook's parts as they really inflate -------------------------------------------
+
+#: Parts are inflated in pieces of at most this many bytes, however large they say they are.
+_PIECE = 4 << 20
+#: The bytes at each end of a piece in which the widest cell is looked for first.
+_SAMPLE = 64 << 10
+#: No tag in a sheet's XML is this long; one that is makes the workbook damaged or hostile.
+_MAX_TAG = 8 << 20
+
+
+@dataclass
+class _Extent:
+    """How far a sheet's cells reach, as the workbook reader will lay them out."""
+
+    rows: int = 0  # the last row, as Excel numbers it
+    columns: int = 0  # the last column, 1 for A
+    size: int = 0  # the bytes of XML the sheet inflates to
+    exact: bool = True  # False: an upper bound (style-only cells included, say)
+
+
+@dataclass
+class _Scan:
+    key: tuple[Any, ...]
+    total: int
+    extents: dict[str, _Extent]  # by zip part
+
+
+_SCANNED: dict[str, _Scan] = {}
+
+
+def _file_key(path: Path) -> tuple[Any, ...]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _inflated(fh: Any, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A part's bytes as they inflate, in pieces of at most :data:`_PIECE`.
+
+    The stored or deflated data is inflated from the file itself, not through
+    ``zipfile``, which stops at the size the zip declares: a part may declare 1,000 bytes
+    and inflate to 300 MB, and the workbook reader reads all of it.
+    """
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        with zf.open(info) as member:  # bounded by the declared size, checked already
+            while piece := member.read(_PIECE):
+                yield piece
+        return
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile("a part's local header is missing")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+    left = info.compress_size
+    if info.compress_type == zipfile.ZIP_STORED:
+        while left > 0 and (piece := fh.read(min(_PIECE, left))):
+            left -= len(piece)
+            yield piece
+        return
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    while left > 0 and not inflate.eof:
+        raw = fh.read(min(1 << 16, left))
+        if not raw:
+            break
+        left -= len(raw)
+        out = inflate.decompress(raw, _PIECE)
+        while True:
+            if out:
+                yield out
+            if not inflate.unconsumed_tail or inflate.eof:
+                break
+            out = inflate.decompress(inflate.unconsumed_tail, _PIECE)
+    if tail := inflate.flush():
+        yield tail
+
+
+def _is_sheet_part(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith(".xml") and "worksheets/" in lowered and "_rels" not in lowered
+
+
+def _scan_workbook(path: Path, limits: Limits) -> _Scan:
+    """Inflate every part of the workbook, counting the bytes that really come out, and
+    find how far each sheet's cells reach. Refuses the workbook when a part inflates past
+    the size it declares, or all of them past ``--max-unzipped-mb``."""
+    key = _file_key(path)
+    scan = _SCANNED.get("last")
+    cap = limits.max_unzipped_mb * 1024 * 1024
+    if scan is None or scan.key != key:
+        scan = _Scan(key, 0, {})
+        try:
+            with zipfile.ZipFile(path) as zf, path.open("rb") as fh:
+                for info in zf.infolist():
+                    if info.is_dir():
+                        continue
+                    sheet = _SheetScan() if _is_sheet_part(info.filename) else None
+                    got = 0
+                    for piece in _inflated(fh, zf, info):
+                        got += len(piece)
+                        scan.total += len(piece)
+                        if got > info.file_size:
+                            raise _lying_part(path, info, got)
+                        if scan.total > cap:
+                            raise _too_big(path, cap, limits)
+                        if sheet is not None:
+                            sheet.feed(piece, path, info.filename)
+                    if sheet is not None:
+                        scan.extents[info.filename] = sheet.finish(got)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise _not_a_workbook(path) from exc
+        _SCANNED["last"] = scan
+    if scan.total > cap:
+        raise _too_big(path, cap, limits)
+    return scan
+
+
+def _lying_part(path: Path, info: zipfile.ZipInfo, got: int) -> InputError:
+    return InputError.one(
+        "corrupt-workbook",
+        f"the workbook's part {info.filename!r} says it holds {info.file_size:,} bytes but "
+        f"inflates to more ({got:,} bytes read before stopping): the workbook is damaged "
+        "or hostile.",
+        file=path.name,
+        note="Open it in Excel and save it again as .xlsx.",
+    )
+
+
+def _too_big(path: Path, cap: int, limits: Limits) -> InputError:
+    return InputError.one(
+        "limit-exceeded",
+        f"the workbook inflates to more than {limits.max_unzipped_mb:,} MB "
+        f"({cap:,} bytes) when opened, over the limit: it may be damaged or hostile.",
+        file=path.name,
+        note="If it is genuine, raise the limit with --max-unzipped-mb.",
+    )
+
+
+_NAMESPACED_ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet\b")
+_TOKEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)\b([^>]*?)(/?)>")
+_REF = re.compile(rb'\br="([A-Z]*)([0-9]*)"')
+
+
+class _SheetScan:
+    """How far one sheet's cells reach, read from its XML as it inflates.
+
+    Excel writes every row and cell with its reference (``<c r="B7">``), first: that case
+    is counted with byte searches, an upper bound (cells holding only a style count too).
+    A sheet written otherwise is read tag by tag, placing cells as the reader does.
+    """
+
+    def __init__(self, mode: str = "bound") -> None:
+        self.mode = mode  # bound, refs (rows exactly) or tokens (tag by tag)
+        self.carry = b""
+        self.prefix: bytes | None = None
+        self.rows = 0
+        self.columns = 0
+        self.exact = True
+        self.tokens = mode == "tokens"  # read tag by tag from here on
+        self.widest = b""  # the widest cell's column letters so far
+        self.row = 0  # where the tag-by-tag reading is
+        self.column = 0
+        self.guards: list[re.Pattern[bytes]] = []
+
+    def feed(self, piece: bytes, path: Path, part: str) -> None:
+        buf = self.carry + piece
+        cut = buf.rfind(b"<")
+        body, self.carry = (buf, b"") if cut == -1 else (buf[:cut], buf[cut:])
+        if len(self.carry) > _MAX_TAG:
+            end = self.carry.find(b">")
+            if end == -1:
+                raise InputError.one(
+                    "corrupt-workbook",
+                    f"the workbook's part {part!r} holds a tag over {_MAX_TAG:,} bytes long: "
+                    "the workbook is damaged or hostile.",
+                    file=path.name,
+                )
+            # past its '>' there is only text, which places no cell
+            body, self.carry = body + self.carry[: end + 1], b""
+        self._scan(body)
+
+    def finish(self, size: int) -> _Extent:
+        self._scan(self.carry)
+        self.carry = b""
+        return _Extent(self.rows, self.columns, size, self.exact)
+
+    def _scan(self, body: bytes) -> None:
+        if self.prefix is None:
+            root = _NAMESPACED_ROOT.search(body)
+            if root is None and _TOKEN.search(body) is None:
+                return  # the prolog: no cells yet
+            if root is None:  # cells, but no <worksheet>: read them tag by tag
+                self.prefix, self.tokens = b"", True
+            else:
+                self.prefix = (root.group(1) + b":") if root.group(1) else b""
+            self.guards = _guards(self.prefix)
+        if not self.tokens and any(g.search(body) for g in self.guards):
+            self.tokens = True  # a row or cell not written as Excel writes them
+        if not self.tokens and not self._bound(body):
+            self.tokens = True
+        if self.tokens:
+            self._tokens(body)
+
+    def _bound(self, body: bytes) -> bool:
+        """An upper bound from the references alone (every cell and row has one, first):
+        the columns as far as any cell's, the rows to the largest number with as many
+        digits as the last row's (or, in ``refs`` mode, as far as any cell's).
+
+        The widest cell is guessed from the piece's two ends, and one search shows that no
+        cell lies past it (nor names a row with more digits): a table is as wide at its end
+        as in its middle, so the cells are rarely listed one by one. False when a cell is
+        not written as Excel writes it, so the piece must be read tag by tag.
+        """
+        p = re.escape(b"<" + (self.prefix or b""))
+        top = max(map(int, re.findall(p + rb'row r="([0-9]+)"', body)), default=0)
+        digits = len(str(top))
+        ends = body[:_SAMPLE] + b">" + body[-_SAMPLE:]
+        letters = set(re.findall(p + rb'c r="([A-Z]+)', ends))
+        widest = max(letters, key=lambda c: (len(c), c), default=b"")
+        if self.widest and (len(self.widest), self.widest) > (len(widest), widest):
+            widest = self.widest
+        # one pass over the cells: one past the widest, one naming a longer row number, or
+        # a tag beginning <c that is neither a cell written r="…" first nor another element
+        past = re.search(
+            p
+            + rb'c(?: r="(?:'
+            + _letters_after(widest)
+            + rb"|[A-Z]+[0-9]{%d})" % (digits + 1)
+            + rb'|(?! r="|ol|f[Rv]|ustom|on[td]|ell))',
+            body,
+        )
+        if past is not None and not past.group(0).startswith(b"<" + (self.prefix or b"") + b"c r"):
+            return False  # not as Excel writes it: read tag by tag
+        if self.mode == "refs" or past is not None:
+            pairs = set(re.findall(p + rb'c r="([A-Z]+)([0-9]+)"', body))
+            if not pairs:
+                return True
+            widest = max((c for c, _ in pairs), key=lambda c: (len(c), c))
+            top = max(top, max(int(r) for _, r in pairs))
+        elif not widest:
+            return True  # no cell in this piece
+        else:
+            top = 10**digits - 1
+        self.exact = False  # cells holding only a style count here, not in the reader
+        self.widest = widest
+        self.columns = max(self.columns, _col_index(widest) + 1)
+        self.rows = max(self.rows, top)
+        return True
+
+    def _tokens(self, body: bytes) -> None:
+        for name, attrs, slash in _TOKEN.findall(body):
+            ref = _REF.search(attrs)
+            if name == b"row":
+                self.row = int(ref.group(2)) if ref and ref.group(2) else self.row + 1
+                self.column = 0
+                continue
+            if ref and ref.group(1):
+                self.column = _col_index(ref.group(1)) + 1
+                if ref.group(2):
+                    self.row = int(ref.group(2))
+            else:
+                self.column += 1
+            if not slash:  # a cell with only a style, <c r="X9" s="1"/>, is not laid out
+                self.rows = max(self.rows, self.row)
+                self.columns = max(self.columns, self.column)
+
+
+def _guards(prefix: bytes) -> list[re.Pattern[bytes]]:
+    """Searches that find a row tag not written ``<row r="…``, the first thing in it, or a
+    row or cell with another namespace prefix (elements named row… are passed over)."""
+    p = re.escape(b"<" + prefix)
+    out = [re.compile(p + rb'row(?! r="|Breaks)')]  # cells: in the search for the widest
+    if prefix:  # a cell with no prefix, or another one
+        out.append(re.compile(rb"<(?:c|row)[\s>/]"))
+        out.append(re.compile(rb"(?<!" + p + rb"):(?:c|row)[\s>/]"))
+    else:
+        out.append(re.compile(rb":(?:c|row)[\s>/]"))
+    return out
+
+
+def _letters_after(letters: bytes) -> bytes:
+    """A pattern for the column letters past ``letters``: B → [C-Z]|[A-Z]{2,}."""
+    n = len(letters)
+    alternatives = [rb"[A-Z]{%d,}" % (n + 1)]
+    for i in range(n):
+        if letters[i] == ord("Z"):
+            continue
+        after = bytes([letters[i] + 1])
+        rest = n - i - 1
+        alternatives.append(
+            letters[:i] + b"[" + after + b"-Z]" + (b"[A-Z]{%d}" % rest if rest else b"")
+        )
+    return b"|".join(alternatives)
+
+
+def _sheet_extent(path: Path, part: str, mode: str) -> _Extent:
+    """A sheet's extent read on its own: a part the workbook scan did not take for a
+    sheet (``bound``), or more closely when the quick bound is over a limit: the rows of
+    every cell (``refs``), or tag by tag (``tokens``)."""
+    sheet = _SheetScan(mode)
+    got = 0
+    try:
+        with zipfile.ZipFile(path) as zf, path.open("rb") as fh:
+            for piece in _inflated(fh, zf, zf.getinfo(part)):
+                got += len(piece)
+                sheet.feed(piece, path, part)
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        raise _not_a_workbook(path) from exc
+    return sheet.finish(got)
+
+
+def check_extent(path: Path, sheet: str, limits: Limits) -> None:
+    """Refuse an .xlsx sheet whose cells reach past the limits, before it is loaded.
+
+    The extent is the grid from A1 to the last row and column holding a cell, read from
+    the sheet's XML (its ``<dimension>`` may say anything, so the cells are counted).
+    """
+    if not zipfile.is_zipfile(path):
+        return  # the workbook reader says what is wrong with it
+    scan = _scan_workbook(path, limits)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, sheet)
+    except (KeyError, OSError, zipfile.BadZipFile):
+        part = None
+    if part is not None and part not in scan.extents:  # a sheet kept outside worksheets/
+        scan.extents[part] = _sheet_extent(path, part, "bound")
+    parts = [part] if part is not None else list(scan.extents)
+    for name in parts:
+        extent = scan.extents[name]
+        for mode in ("refs", "tokens"):
+            if _over(extent, limits) and not extent.exact:
+                extent = scan.extents[name] = _sheet_extent(path, name, mode)
+        if _over(extent, limits):
+            raise _extent_error(path, sheet, extent, limits)
+
+
+def _over(extent: _Extent, limits: Limits) -> bool:
+    return (
+        extent.rows > limits.max_rows
+        or extent.columns > limits.max_columns
+        or extent.rows * extent.columns > limits.max_cells
+    )
+
+
+def _extent_error(path: Path, sheet: str, extent: _Extent, limits: Limits) -> InputError:
+    rows, cols = extent.rows, extent.columns
+    if cols > limits.max_columns:
+        over, flag = f"over the limit of {limits.max_columns:,} columns", "--max-columns"
+    elif rows > limits.max_rows:
+        over, flag = f"over the limit of {limits.max_rows:,} rows", "--max-rows"
+    else:
+        over, flag = f"over the limit of {limits.max_cells:,} cells", "--max-cells"
+    return InputError.one(
+        "limit-exceeded",
+        f"the sheet's cells reach {column_letter(cols - 1)}{rows}: {rows:,} rows × "
+        f"{cols:,} columns ({rows * cols:,} cells, from {extent.size:,} bytes of XML), "
+        f"{over}. The workbook reader would lay out every one of them in memory.",
+        file=path.name,
+        sheet=sheet,
+        note=f"Raise it with {flag} if the file is genuine.",
+    )
 
 
 def check_shape(grid: Grid, limits: Limits) -> Grid:
@@ -561,4 +1168,20 @@ def check_shape(grid: Grid, limits: Limits) -> Grid:
             sheet=grid.sheet,
             note="Raise it with --max-columns if the file is genuine.",
         )
+    _check_cell_chars(grid, limits)
     return grid
+
+
+def _check_cell_chars(grid: Grid, limits: Limits) -> None:
+    """Refuse a grid with a cell over ``--max-cell-chars`` (the CSV reader stops at one
+    while reading; the others read it whole, and it is found here)."""
+    import pyarrow.compute as pc
+
+    for c, column in enumerate(grid.columns):
+        if column.null_count == len(column):
+            continue
+        lengths = pc.utf8_length(column)
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > limits.max_cell_chars:
+            row = pc.index(lengths, longest).as_py()
+            raise _cell_chars_error(grid.file_name, grid.sheet, row, c, longest, limits)

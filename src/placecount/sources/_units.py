@@ -152,8 +152,11 @@ _UNIT_SENTENCE = re.compile(
     re.IGNORECASE,
 )
 #: An amount written in a note ("a difference of £40 million") says nothing of the unit.
+#: Spaces before it are part of it only after a '£': "£?\s*" was tried from every space of a
+#: long run (quadratic, issue #14); the match is replaced by a space either way.
 _AMOUNT_IN_TEXT = re.compile(
-    r"£?\s*(?<![\d.,])(?!0{3}s?\b)\d[\d,.]*\s*(?:bn|billion|m|mn|million|millions|k|thousand|thousands)?\b",
+    r"(?:£\s*)?(?<![\d.,])(?!0{3}s?\b)\d[\d,.]*\s*"
+    r"(?:bn|billion|m|mn|million|millions|k|thousand|thousands)?\b",
     re.IGNORECASE,
 )
 _PER_HEAD = re.compile(r"£\s*(?:/|per)\s*(?:head|capita|person)|\bper (?:head|capita)\b", re.I)
@@ -179,7 +182,7 @@ def notes_units(path: Path, limits: Limits) -> tuple[str, str] | None:
         names = [n for n in wb.sheet_names if _NOTES_SHEET.search(n)][:_NOTES_SHEETS]
         found: list[tuple[str, str]] = []
         for name in names:
-            grid = read_excel_grid(path, name, wb)
+            grid = read_excel_grid(path, name, wb, limits)
             for r, row in enumerate(grid.head(_NOTES_ROWS)):
                 for c, value in enumerate(row):
                     text = cell_text(value)

@@ -918,8 +918,6 @@ def read_stacked(
     return SourceRead(
         kind=schema.kind,
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=tables[0].header_row + 1,
         units=units[0],
@@ -1082,8 +1080,6 @@ def read_body_table(
     return SourceRead(
         kind=schema.kind,
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=header_row + 1,
         units=units[0],
@@ -1344,8 +1340,6 @@ def _read_allocation_sheet(
     return SourceRead(
         kind=schema.kind,
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=header_row + 1,
         units=units[0],

@@ -137,7 +137,7 @@ def read_directory(
         return None
     if options.sheet is not None and str(options.sheet).strip().lower() != "data":
         return None
-    grid = check_shape(read_excel_grid(path, "Data", wb), limits)
+    grid = check_shape(read_excel_grid(path, "Data", wb, limits), limits)
     header = find_header(grid, schema, options, ROLES, lambda f: "amount" in f and "label" in f)
     if header is None:
         return None

@@ -209,8 +209,6 @@ def read(
     found = SourceRead(
         kind=schema.kind,
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=header.row + 1,
         units=units,

@@ -33,7 +33,9 @@ from ._table import (
 )
 from .pesa_workbook import plain_region, set_pence
 
-_NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(.+?)\s*$")
+# "(.*\S|.)\s*$", not "(.+?)\s*$": the lazy form scans trailing spaces once a character
+# (quadratic on a long cell, issue #14); both take the label without its trailing spaces
+_NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(.*\S|.)\s*$")
 _PART_WORDS = {
     "central": ("central government", "cg"),
     "local": ("local government", "lg"),
@@ -277,8 +279,6 @@ def _read_wide(
     return SourceRead(
         kind="pesa",
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=wide.row + 1,
         units=units,
@@ -485,8 +485,6 @@ def _read_long(
     return SourceRead(
         kind="pesa",
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=header.row + 1,
         units=units,

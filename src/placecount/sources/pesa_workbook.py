@@ -84,9 +84,11 @@ REGION_ALIASES = {
 _REGION_PREFIX = re.compile(r"^(england|scotland|wales|northern ireland)[_:\- ]+(?=\S)", re.I)
 _YEAR_WORDS = {"outturn", "plans", "plan", "estimated", "estimate", "provisional", "forecast"}
 _FY = re.compile(r"((?:19|20)\d\d)\s*(?:[-/–]|to)\s*((?:19|20)?\d\d)")
-_CODE = re.compile(r"^\s*(\d{1,2})(?:\.([0-9A-Za-z]{1,2}))?\.?\s+(.+?)\s*$")
-_NOTE = re.compile(r"\s*\[note \d+\]", re.I)
-_TABLE_TITLE = re.compile(r"^\s*table\s+(\w+(?:\.\w+)?)\s*[:.]?\s+(.+?)\s*$", re.I)
+# Written so that no run of spaces is scanned once a character (issue #14): "(.*\S|.)\s*$"
+# for "(.+?)\s*$", "(?:\s*[:.])?\s+" for "\s*[:.]?\s+", a note's spaces taken from their first.
+_CODE = re.compile(r"^\s*(\d{1,2})(?:\.([0-9A-Za-z]{1,2}))?\.?\s+(.*\S|.)\s*$")
+_NOTE = re.compile(r"(?<!\s)\s*\[note \d+\]", re.I)
+_TABLE_TITLE = re.compile(r"^\s*table\s+(\w+(?:\.\w+)?)(?:\s*[:.])?\s+(.*\S|.)\s*$", re.I)
 
 
 def plain_region(text: object) -> str:
@@ -344,8 +346,6 @@ def _read_database(
     return SourceRead(
         kind="pesa",
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=hdr.row + 1,
         units=units,
@@ -367,10 +367,23 @@ def _org_name(dept: str | None, org: str | None) -> str | None:
     return dept or org
 
 
-#: A sentence in a notes sheet that states the unit of the figures.
-_UNIT_SENTENCE = re.compile(
-    r"\b(expenditure|figures|values|amounts|data|tables?)\b.*\b(shown|are|in|equate)\b", re.I
-)
+_UNIT_SUBJECT = re.compile(r"\b(expenditure|figures|values|amounts|data|tables?)\b", re.I)
+_UNIT_VERB = re.compile(r"\b(shown|are|in|equate)\b", re.I)
+
+
+def unit_sentence(text: str) -> bool:
+    """Whether a line of a notes sheet reads like a statement of the figures' unit: a word
+    for the figures and then a verb. Two searches a line, not one pattern with ".*" between
+    them, which went back over the rest of the cell for each "table" in it (issue #14).
+
+    >>> unit_sentence("Figures in this table are shown in £ million")
+    True
+    """
+    for line in text.split("\n"):
+        subject = _UNIT_SUBJECT.search(line)
+        if subject is not None and _UNIT_VERB.search(line, subject.end()):
+            return True
+    return False
 
 
 def _stated_unit(grids: list[Grid], rows: int = 100) -> tuple[str, str] | None:
@@ -380,7 +393,7 @@ def _stated_unit(grids: list[Grid], rows: int = 100) -> tuple[str, str] | None:
         for r, row in enumerate(g.head(rows)):
             for c, v in enumerate(row):
                 t = cell_text(v)
-                if len(t) < 12 or not _UNIT_SENTENCE.search(t):
+                if len(t) < 12 or not unit_sentence(t):
                     continue
                 for sentence in re.split(r"(?<=\.)\s+", t):
                     unit = detect_units(sentence)
@@ -629,8 +642,6 @@ def _read_chapter9(
             SourceRead(
                 kind="pesa",
                 file_name=t.grid.file_name,
-                file_sha256="",
-                file_size=0,
                 sheet=t.grid.sheet,
                 header_row=t.year_row + 1,
                 units=units,
@@ -890,8 +901,6 @@ def _read_ons(grids: list[Grid], options: ReadOptions, issues: list[Issue]) -> S
     return SourceRead(
         kind="pesa",
         file_name=grid.file_name,
-        file_sha256="",
-        file_size=0,
         sheet=grid.sheet,
         header_row=table.row + 1,
         units=units,
