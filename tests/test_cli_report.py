@@ -345,7 +345,7 @@ def test_formats_agree_to_the_penny(runner: CliRunner, place: Path, tmp_path: Pa
     assert wb.sheetnames == ["Count", "Sources", "Method", "Unmapped and Excluded", "Lines"]
     ws = wb["Count"]
     header = [c.value for c in ws[4]]
-    total_col = header.index("Total £") + 1
+    total_col = header.index("Total (£)") + 1
     values = [ws.cell(row=r, column=total_col).value for r in range(5, ws.max_row + 1)]
     numbers = [v for v in values if isinstance(v, (int, float))]
     assert all(not isinstance(v, str) for v in values if v is not None)

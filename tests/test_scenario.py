@@ -446,26 +446,26 @@ def test_y_adds_up_in_json_csv_xlsx_and_md(tmp_path: Path, runner: CliRunner) ->
         a, b, c, y = (
             D(repr(row[col[h]]))
             for h in (
-                "A savings £",
-                "B investment £",
-                "C universal services £",
-                "Y = A − (B + C) £",
+                "A savings (£)",
+                "B investment (£)",
+                "C universal services (£)",
+                "Y = A − (B + C) (£)",
             )
         )
         assert y == a - (b + c)
         checked += 1
     assert checked == 12
-    assert ws.cell(row=2, column=col["A savings £"] + 1).number_format == "£#,##0.00;-£#,##0.00"
+    assert ws.cell(row=2, column=col["A savings (£)"] + 1).number_format == "£#,##0.00;-£#,##0.00"
     summary = wb["Summary"]
     sh = [c.value for c in summary[3]]
     for row in summary.iter_rows(min_row=4, values_only=True):
         a, b, c, y = (
             D(repr(row[sh.index(h)]))
             for h in (
-                "A savings £",
-                "B investment £",
-                "C universal services £",
-                "Y = A − (B + C) £",
+                "A savings (£)",
+                "B investment (£)",
+                "C universal services (£)",
+                "Y = A − (B + C) (£)",
             )
         )
         assert y == a - (b + c)

@@ -7,7 +7,7 @@ user can fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -748,10 +748,7 @@ def report(
         ]
         if detail:
             result["sources"] = _source_rows(store.sources())
-            result["lines"] = queries.lines()
-            for line in result["lines"]:
-                line["amount_gbp"] = str(pence_to_pounds(int(line.pop("pence"))))
-                line["theme_share"] = str(line["theme_share"])
+            result["lines"] = LineRows(*queries.lines_table())
             result["unmapped_lines"] = store.unmapped()
             result["excluded_lines"] = store.excluded_lines()
             for line in result["excluded_lines"]:
@@ -760,6 +757,35 @@ def report(
         return result
 
     return _with_store(db, run)  # type: ignore[no-any-return]
+
+
+class LineRows:
+    """The lines behind a count, held as an Arrow table and read as dictionaries a batch at
+    a time, so a count of a million lines never holds a million dictionaries at once.
+    ``len()`` is the number of lines; iterating gives each with its ``amount_gbp``."""
+
+    BATCH = 20_000
+
+    def __init__(self, table: Any, order: Any = None) -> None:
+        self.table = table
+        self.order = order
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(self), self.BATCH):
+            if self.order is None:
+                batch = self.table.slice(start, self.BATCH)
+            else:
+                batch = self.table.take(self.order.slice(start, self.BATCH))
+            for line in batch.to_pylist():
+                line["amount_gbp"] = str(pence_to_pounds(int(line.pop("pence"))))
+                line["theme_share"] = str(line["theme_share"])
+                yield line
+
+    def __str__(self) -> str:
+        return f"{len(self)} lines"
 
 
 _UNMAPPED_SQL = (

@@ -1053,60 +1053,60 @@ def to_text(result: dict[str, Any]) -> str:
 
 
 def to_xlsx(result: dict[str, Any]) -> bytes:
-    from .render import new_workbook
+    """The comparison, its benchmarks and notes as a workbook that prints one page wide;
+    amounts as £ numbers, shares and changes as percentages."""
+    from .workbook import Book, human
 
-    wb, sink = new_workbook("placecount compare")
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    gbp = wb.add_format({"num_format": "£#,##0.00;-£#,##0.00"})
-    pct = wb.add_format({"num_format": "0.0%"})
-    ws = wb.add_worksheet("Comparison")
-    ws.write_string(0, 0, title(result), wb.add_format({"bold": True, "font_size": 13}))
-    heads = headings(result)
-    for c, h in enumerate(heads):
-        ws.write_string(2, c, h, head)
+    book = Book(title(result))
+    s = book.sheet("Comparison")
+    s.put(0, 0, title(result), book.wb.add_format({"bold": True, "font_size": 13}))
+    heads = [human(h) for h in headings(result)]
+    s.width(0, 0, 8)
+    s.width(1, 1, 40)
+    s.width(2, len(heads) - 1, 16)
+    s.header(2, heads, height=32)
     rows = [*result["rows"], {"cofog_code": "", "cofog_name": "Total", **result["totals"]}]
     for r_i, r in enumerate(rows, start=3):
-        ws.write_string(r_i, 0, r["cofog_code"] or "")
-        ws.write_string(r_i, 1, r["cofog_name"])
+        total = r_i == len(rows) + 2
+        gbp = book.total_gbp if total else book.gbp
+        pct = book.total_pct if total else book.pct
+        s.put(r_i, 0, r["cofog_code"] or "", book.total_text if total else None)
+        s.put(r_i, 1, r["cofog_name"], book.total_text if total else None)
         col = 2
         for c in r["counts"]:
-            ws.write_number(r_i, col, float(Decimal(c["amount_gbp"])), gbp)
+            s.put(r_i, col, float(Decimal(c["amount_gbp"])), gbp)
             if c["per_head_gbp"] is not None:
-                ws.write_number(r_i, col + 1, float(Decimal(c["per_head_gbp"])), gbp)
+                s.put(r_i, col + 1, float(Decimal(c["per_head_gbp"])), gbp)
             if c["share"] is not None:
-                ws.write_number(r_i, col + 2, float(Decimal(c["share"])), pct)
+                s.put(r_i, col + 2, float(Decimal(c["share"])), pct)
             col += 3
         for ch in r["changes"]:
-            ws.write_number(r_i, col, float(Decimal(ch["amount_gbp"])), gbp)
+            s.put(r_i, col, float(Decimal(ch["amount_gbp"])), gbp)
             if ch["percent"] is not None:
-                ws.write_number(r_i, col + 1, float(Decimal(ch["percent"]) / 100), pct)
+                s.put(r_i, col + 1, float(Decimal(ch["percent"]) / 100), pct)
             col += 2
-    ws.freeze_panes(3, 2)
-    ws.set_column(0, 0, 8)
-    ws.set_column(1, 1, 40)
-    ws.set_column(2, len(heads) - 1, 18)
+    s.ws.freeze_panes(3, 2)
     for b in result.get("benchmarks", []):
         if not b["available"]:
             continue
-        wbm = wb.add_worksheet(f"Benchmarks {len(wb.worksheets())}"[:31])
-        wbm.write_string(0, 0, f"{b['count']} beside {b['region']} and England")
-        for c, h in enumerate(benchmark_headings(b)):
-            wbm.write_string(2, c, h, head)
+        wbm = book.sheet(f"Benchmarks {len(book.sheets)}")
+        wbm.put(0, 0, f"{b['count']} beside {b['region']} and England", book.bold)
+        wbm.width(0, 0, 8)
+        wbm.width(1, 1, 40)
+        wbm.width(2, 4, 20)
+        wbm.header(2, [human(h) for h in benchmark_headings(b)])
         for r_i, cells in enumerate(benchmark_table_rows(b), start=3):
             for c, v in enumerate(cells):
                 if c >= 2 and v:
-                    wbm.write_number(r_i, c, float(Decimal(v.replace(",", ""))), gbp)
+                    wbm.put(r_i, c, float(Decimal(v.replace(",", ""))), book.gbp)
                 else:
-                    wbm.write_string(r_i, c, v)
-        wbm.set_column(1, 1, 40)
-        wbm.set_column(2, 4, 20)
-    wn = wb.add_worksheet("Notes")
-    for i, line in enumerate(notes_lines(result)):
-        wn.write_string(i, 0, line)
-    wn.set_column(0, 0, 120)
-    wb.close()
-    data: bytes = sink.getvalue()
-    return data
+                    wbm.put(r_i, c, v)
+    wn = book.sheet("Notes")
+    wn.width(0, 0, 120)
+    wn.header(0, ["Notes"])
+    for i, line in enumerate(notes_lines(result), start=1):
+        wn.put(i, 0, line)
+    return book.close()
 
 
 def to_html(result: dict[str, Any]) -> str:

@@ -172,6 +172,21 @@ def code_name(code: str | None) -> str:
     return classification()[code].name
 
 
+#: Said after the name of a row coarser than the report's level: only the lines mapped no
+#: finer than that code (a division in a report by group), not the total of the codes under it.
+NOT_SPLIT = "not split further"
+
+
+def row_name(code: str | None, by: str) -> str:
+    """A report row's name; a row coarser than the report's level says it holds only what
+    is mapped no finer, e.g. row_name("07", "group") == "Health — not split further"."""
+    name = code_name(code)
+    level = {2: "division", 4: "group"}.get(len(code), "class") if code else None
+    if level is not None and level != by:
+        return f"{name} — {NOT_SPLIT}"
+    return name
+
+
 def _check_sources_per_head(store: Store, population: int | None) -> None:
     """No source may add up to more than a real body spends a head (a unit misread)."""
     from .sources._units import check_per_head
@@ -311,7 +326,7 @@ def count(
         rows.append(
             {
                 "cofog_code": code,
-                "cofog_name": code_name(code),
+                "cofog_name": row_name(code, by),
                 "level": {2: "division", 4: "group"}.get(len(code), "class") if code else None,
                 "by_kind_gbp": {k: money(v) for k, v in by_kind.items()},
                 "total_gbp": money(total),
@@ -327,7 +342,7 @@ def count(
                 records.append(
                     {
                         "cofog_code": code,
-                        "cofog_name": code_name(code),
+                        "cofog_name": row_name(code, by),
                         "kind": k,
                         "amount_gbp": money(by_kind[k]),
                         **{

@@ -15,7 +15,7 @@ from typing import Any
 
 from .charts import COST_COLOUR, MPL_STYLE, NET_COLOUR, SAVING_COLOUR, plotly_text, rgba
 from .escape import md_cell, md_text
-from .render import atomic_path, money, new_workbook, percent, to_csv
+from .render import atomic_path, money, percent, to_csv
 
 CASE_TITLES = {"low": "Low (prudent)", "central": "Central", "high": "High"}
 CSV_COLUMNS = [
@@ -390,36 +390,42 @@ def scenario_markdown(result: dict[str, Any]) -> str:
 
 
 def scenario_xlsx(result: dict[str, Any]) -> bytes:
-    """Summary, Years (case × year), Agencies, Items and Method sheets; £ as numbers."""
-    wb, sink = new_workbook(f"placecount scenario: {result['scenario']['name']}")
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    gbp_format = wb.add_format({"num_format": "£#,##0.00;-£#,##0.00"})
-    bold = wb.add_format({"bold": True})
+    """Summary, Years (case × year), Agencies, Items and Method sheets; £ as numbers.
+    Every sheet prints one page wide with its header row on each page."""
+    from .workbook import Book, human
 
-    def put(ws: Any, r: int, c: int, key: str, value: Any) -> None:
+    book = Book(_title(result))
+
+    def put(s: Any, r: int, c: int, key: str, value: Any) -> None:
         if value is None:
-            ws.write_blank(r, c, None)
-        elif key.endswith("_gbp"):
-            ws.write_number(r, c, float(Decimal(value)), gbp_format)
+            return
+        if key.endswith("_gbp"):
+            s.put(r, c, float(Decimal(value)), book.gbp)
         elif key in ("discount_factor",):
-            ws.write_number(r, c, float(Decimal(value)))
+            s.put(r, c, float(Decimal(value)))
         elif isinstance(value, int):
-            ws.write_number(r, c, value)
+            s.put(r, c, value)
         else:
-            ws.write_string(r, c, str(value))
+            s.put(r, c, str(value))
 
     def sheet(
-        name: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]], start: int = 0
+        name: str,
+        rows: list[dict[str, Any]],
+        columns: list[tuple[str, str]],
+        start: int = 0,
+        above: tuple[tuple[str, Any], ...] = (),
     ) -> Any:
-        ws = wb.add_worksheet(name)
-        for c, (key, title) in enumerate(columns):
-            ws.write_string(start, c, title, head)
-            ws.set_column(c, c, 44 if key in ("name", "formula", "agency", "value") else 16)
+        s = book.sheet(name)
+        for c, (key, _) in enumerate(columns):
+            s.width(c, c, 44 if key in ("name", "formula", "agency", "value") else 16)
+        for r, (text, fmt) in enumerate(above):
+            s.put(r, 0, text, fmt)
+        s.header(start, [human(title) for _, title in columns])
         for r, row in enumerate(rows, start=start + 1):
             for c, (key, _) in enumerate(columns):
-                put(ws, r, c, key, row.get(key))
-        ws.freeze_panes(start + 1, 0)
-        return ws
+                put(s, r, c, key, row.get(key))
+        s.ws.freeze_panes(start + 1, 0)
+        return s
 
     summary_rows = []
     for case in ("low", "central", "high"):
@@ -432,7 +438,7 @@ def scenario_xlsx(result: dict[str, Any]) -> bytes:
                 "discounted_payback": c["discounted_payback"]["text"],
             }
         )
-    ws = sheet(
+    sheet(
         "Summary",
         summary_rows,
         [
@@ -452,9 +458,8 @@ def scenario_xlsx(result: dict[str, Any]) -> bytes:
             ("discounted_payback", "Discounted payback"),
         ],
         start=2,
+        above=((_title(result), book.bold), (_bias_note(result), None)),
     )
-    ws.write_string(0, 0, _title(result), bold)
-    ws.write_string(1, 0, _bias_note(result))
     sheet(
         "Years",
         [
@@ -532,7 +537,7 @@ def scenario_xlsx(result: dict[str, Any]) -> bytes:
     ]
     if lines:
         start = len(method) + 3
-        ws.write_string(start - 1, 0, "Lines behind the share items", bold)
+        ws.put(start - 1, 0, "Lines behind the share items", book.bold)
         columns = [
             ("item", "Item"),
             ("cofog", "COFOG"),
@@ -542,15 +547,14 @@ def scenario_xlsx(result: dict[str, Any]) -> bytes:
             ("org", "Org"),
             ("native_label", "Label"),
             ("cofog_share", "COFOG share"),
-            ("amount_gbp", "Amount £"),
+            ("amount_gbp", "Amount (£)"),
         ]
         for c, (_, title) in enumerate(columns):
-            ws.write_string(start, c, title, head)
+            ws.put(start, c, title, book.head)
         for r, row in enumerate(lines, start=start + 1):
             for c, (key, _) in enumerate(columns):
                 put(ws, r, c, key, row.get(key))
-    wb.close()
-    return sink.getvalue()
+    return book.close()
 
 
 # -- chart ------------------------------------------------------------------------------
