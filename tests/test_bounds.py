@@ -20,7 +20,7 @@ from placecount import api
 from placecount.cli import app
 from placecount.errors import InputError
 from placecount.models import Limits
-from placecount.sources import _grid
+from placecount.sources import _grid, _zipscan
 
 sys.path.insert(0, str(Path(__file__).parent))
 from corpus import CORPUS, HEADER, HOSTILE, _deflate, _raw_zip  # noqa: E402
@@ -66,7 +66,7 @@ def test_far_cell_message_names_file_sheet_figures_and_flag(tmp_path: Path) -> N
     [maker] = [m for m in HOSTILE if m.__name__ == "far_cell"]
     path = maker(tmp_path)
     with pytest.raises(InputError) as err:
-        _grid.check_extent(path, "Sheet1", Limits())
+        _zipscan.check_extent(path, "Sheet1", Limits())
     [issue] = err.value.issues
     assert (issue.code, issue.file, issue.sheet) == ("limit-exceeded", "far_cell.xlsx", "Sheet1")
     assert f"{1_048_576 * 16_384:,} cells" in issue.message
@@ -74,7 +74,7 @@ def test_far_cell_message_names_file_sheet_figures_and_flag(tmp_path: Path) -> N
     assert issue.note == "Raise it with --max-columns if the file is genuine."
     # wide enough: then it is the cells that are too many
     with pytest.raises(InputError) as err:
-        _grid.check_extent(path, "Sheet1", Limits(max_columns=20_000))
+        _zipscan.check_extent(path, "Sheet1", Limits(max_columns=20_000))
     assert err.value.issues[0].note == "Raise it with --max-cells if the file is genuine."
 
 
@@ -138,7 +138,7 @@ def test_cells_without_references_are_placed_as_the_reader_places_them(
         b'<row r="5000">' + _inline("Library service") + b"<c><v>5</v></c><c/></row>"
     )
     path = _sheet_xml_book(tmp_path, "no_refs.xlsx", rows)
-    scan = _grid._scan_workbook(path, Limits())
+    scan = _zipscan._scan_workbook(path, Limits())
     extent = scan.extents["xl/worksheets/sheet1.xml"]
     # the empty <c/> takes column C, but holds nothing: the grid is two columns wide
     assert (extent.rows, extent.columns, extent.exact) == (5000, 2, True)
@@ -174,7 +174,7 @@ def test_cells_written_unusually_are_still_counted(
 ) -> None:
     path = _sheet_xml_book(tmp_path, "odd.xlsx", sheet_data)
     with pytest.raises(InputError) as err:
-        _grid.check_extent(path, "Data", Limits())
+        _zipscan.check_extent(path, "Data", Limits())
     assert f"the sheet's cells reach {corner}:" in err.value.issues[0].message
 
 
@@ -184,7 +184,7 @@ def test_a_sheet_kept_outside_worksheets_is_counted(tmp_path: Path) -> None:
     path = _sheet_xml_book(tmp_path, "elsewhere.xlsx", far, part="data/cells.xml")
     assert "xl/data/cells.xml" in zipfile.ZipFile(path).namelist()
     with pytest.raises(InputError) as err:
-        _grid.check_extent(path, "Data", Limits())
+        _zipscan.check_extent(path, "Data", Limits())
     assert "the sheet's cells reach XFD1048576:" in err.value.issues[0].message
 
 
@@ -217,9 +217,9 @@ def test_every_part_is_inflated_and_counted(tmp_path: Path) -> None:
         tmp_path, "lying_strings.xlsx", rows, [("xl/sharedStrings.xml", filler, 100)]
     )
     assert zipfile.ZipFile(path).getinfo("xl/sharedStrings.xml").file_size == 100
-    _grid._SCANNED.clear()
+    _zipscan._SCANNED.clear()
     with pytest.raises(InputError) as err:
-        _grid.check_unzipped(path, Limits())
+        _zipscan.check_unzipped(path, Limits())
     assert "'xl/sharedStrings.xml' says it holds 100 bytes but inflates to more" in str(err.value)
     assert err.value.issues[0].code == "corrupt-workbook"
 
@@ -374,9 +374,9 @@ def test_default_limits_pass_every_real_file() -> None:
     workbooks = _real_files({".xlsx", ".xlsm"})
     assert workbooks
     for path in workbooks:
-        _grid.check_unzipped(path, Limits())
+        _zipscan.check_unzipped(path, Limits())
         for sheet in fastexcel.read_excel(str(path)).sheet_names:
-            _grid.check_extent(path, sheet, Limits())
+            _zipscan.check_extent(path, sheet, Limits())
     for path in _real_files({".csv"}):
         grid = _grid.read_csv_grid(path, Limits())
         _grid.check_shape(grid, Limits())

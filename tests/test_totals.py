@@ -103,3 +103,27 @@ def test_codes_of_another_block_are_not_a_subtotal_below(
     result = runner.invoke(app, ["ingest", "council", str(path), "--org", "C", "--db", str(db)])
     assert result.exit_code == 0, result.stderr
     assert api.report(db)["totals"]["total_gbp"] == "600.00"
+
+
+def test_a_line_that_only_looks_like_a_subtotal_is_kept_when_the_sheets_total_says_so(
+    xlsx: Callable[..., Path],
+) -> None:
+    """£100 = £0 + £100 below it looks like a subtotal, but the sheet's Total, £200, is
+    the sum of all three lines: the control total settles it, every line is counted."""
+    from placecount.models import ReadOptions
+    from placecount.sources import read_source
+
+    path = xlsx(
+        [
+            ["Code", "Service", "Net current expenditure (£ thousand)"],
+            ["RS01", "Service line 1", 0.1],
+            ["RS02", "Service line 2", 0.0],
+            ["RS03", "Service line 3", 0.1],
+            [None, "Total", 0.2],
+        ]
+    )
+    found, issues = read_source("council", path, ReadOptions())
+    assert "control-total-mismatch" not in {i.code for i in issues}
+    assert [ln.native_code for ln in found.kept] == ["RS01", "RS02", "RS03"]
+    assert sum(ln.amount_pence for ln in found.kept) == 20_000  # £0.1k + £0 + £0.1k, in pence
+    assert [ln.reason for ln in found.left_out] == ["total row"]

@@ -38,6 +38,9 @@ def keep_most_detailed(
     codes = table.column("native_code").to_pylist()
     kept = [i for i, inc in enumerate(included) if inc and pence[i] is not None]
     numbers = [_code_number(c) for c in codes]
+    # the subtotals found below are guesses from arithmetic: kept only when the sheet's own
+    # total does not say otherwise
+    as_read = (list(included), list(reasons))
     for pos, i in enumerate(kept):
         if not included[i] or not pence[i]:
             continue
@@ -79,7 +82,12 @@ def keep_most_detailed(
     own_total = _own_total(rows, pence, included, reasons, labels, codes)
     if own_total is not None:
         row, stated = own_total
-        lines = sum(p for p, inc in zip(pence, included, strict=True) if inc and p is not None)
+        lines = _sum_included(pence, included)
+        if abs(stated - lines) > 1 and abs(stated - _sum_included(pence, as_read[0])) <= 1:
+            # every line as read adds up to the sheet's total: what looked like a subtotal
+            # (100 = 0 + 100) is a line, and the total settles it
+            included, reasons = as_read
+            lines = _sum_included(pence, included)
         if abs(stated - lines) > 1:
             issue = Issue(
                 code="control-total-mismatch",
@@ -98,6 +106,10 @@ def keep_most_detailed(
     return table.set_column(
         table.schema.get_field_index("included"), "included", pa.array(included, pa.bool_())
     ).set_column(table.schema.get_field_index("reason"), "reason", pa.array(reasons, pa.string()))
+
+
+def _sum_included(pence: list[int | None], included: list[bool]) -> int:
+    return sum(p for p, inc in zip(pence, included, strict=True) if inc and p is not None)
 
 
 def _pounds(pence: int) -> str:

@@ -171,7 +171,8 @@ def notes_units(path: Path, limits: Limits) -> tuple[str, str] | None:
     of a data sheet that says nothing itself. Statements that disagree settle nothing.
     """
     from ._cells import cell_text, detect_units
-    from ._grid import EXCEL_SUFFIXES, _open_workbook, check_unzipped, read_excel_grid
+    from ._grid import EXCEL_SUFFIXES, _open_workbook, read_excel_grid
+    from ._zipscan import check_unzipped
 
     if path.suffix.lower() not in EXCEL_SUFFIXES:
         return None

@@ -120,9 +120,9 @@ def read_directory(
         _open_workbook,
         check_shape,
         check_size,
-        check_unzipped,
         read_excel_grid,
     )
+    from ._zipscan import check_unzipped
 
     _check_file(path)
     if path.suffix.lower() not in EXCEL_SUFFIXES:
