@@ -18,8 +18,8 @@ from placecount import api, compare, render
 from placecount.cli import app
 from placecount.errors import Issue
 from placecount.escape import SafeConsole, md_cell, md_fence, visible
+from placecount.journey_render import journey_markdown
 from placecount.scenario import cost_journey, load_journey
-from placecount.scenario_render import journey_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

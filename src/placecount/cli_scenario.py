@@ -2,7 +2,8 @@
 
 The commands are added to the app of :mod:`placecount.cli`; each builds its inputs,
 calls one library function of :mod:`placecount.scenario` and renders the result with
-:mod:`placecount.scenario_render`. Data goes to stdout, messages to stderr.
+:mod:`placecount.scenario_render` or :mod:`placecount.journey_render`. Data goes to
+stdout, messages to stderr.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class JourneyFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    xlsx = "xlsx"
     md = "md"
 
 
@@ -145,20 +147,35 @@ def journey(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="table, csv, json or md (default: from -o, else table).",
+            help="table, csv, json, xlsx or md (default: from -o, else table).",
         ),
     ] = None,
     output: OutputOption = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart",
+            metavar="FILE",
+            help="Draw the cost by agency (now and redesigned): .svg, .png or .html.",
+        ),
+    ] = None,
 ) -> None:
     """Cost a citizen's or family's journey through services, touchpoint by touchpoint.
 
-    Example: placecount journey examples/scenarios/family_journey.yaml --format md
+    Example: placecount journey examples/scenarios/family_journey.yaml --chart family.svg
     """
     from . import scenario as sc
 
     chosen = _format(fmt.value if fmt else None, output, tuple(JourneyFormat))
+    if chosen == "xlsx" and output is None:
+        _fail("xlsx is a file format: give -o FILE.xlsx.")
+    if chart is not None and chart.suffix.lower() not in (".svg", ".png", ".html"):
+        _fail(f"--chart {chart.name!r}: give a .svg, .png or .html file.")
     result = _run(lambda: sc.cost_journey(sc.load_journey(file)), as_json=chosen == "json")
-    from . import scenario_render as sr
+    from . import journey_render as jr
 
     width = None if output is None and sys.stdout.isatty() else 200
-    _emit(sr.journey_output(result, chosen, width), output)
+    _emit(jr.journey_output(result, chosen, width), output)
+    if chart is not None:
+        _run(lambda: jr.journey_chart(result, chart))
+        _err_console().print(f"Drew {chart}", markup=False)

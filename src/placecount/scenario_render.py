@@ -1,9 +1,9 @@
-"""Scenarios and journeys as tables, CSV, Markdown, xlsx and a chart.
+"""Scenarios as tables, CSV, Markdown, xlsx and a chart (journeys: :mod:`.journey_render`).
 
 The renderers compute nothing: every figure is a decimal string from
-:func:`placecount.scenario.price` or :func:`placecount.scenario.cost_journey`, so
-Y = A − (B + C) holds in every format exactly as it holds in the result. matplotlib,
-plotly and xlsxwriter are imported inside the functions that use them.
+:func:`placecount.scenario.price`, so Y = A − (B + C) holds in every format exactly as it
+holds in the result. matplotlib, plotly and xlsxwriter are imported inside the functions
+that use them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .charts import COST_COLOUR, MPL_STYLE, NET_COLOUR, SAVING_COLOUR, plotly_text, rgba
-from .escape import md_cell, md_text
+from .escape import md_cell
 from .render import atomic_path, money, percent, to_csv
 
 CASE_TITLES = {"low": "Low (prudent)", "central": "Central", "high": "High"}
@@ -218,7 +218,6 @@ def tables_text(parts: list[Any], width: int | None = 200) -> str:
 
 
 SCENARIO_FORMATS = ("table", "csv", "json", "xlsx", "md")
-JOURNEY_FORMATS = ("table", "csv", "json", "md")
 
 
 def _unknown_format(fmt: str, formats: tuple[str, ...]) -> Exception:
@@ -247,21 +246,6 @@ def scenario_output(result: dict[str, Any], fmt: str, width: int | None = 200) -
     if fmt == "table":
         return tables_text(scenario_tables(result), width)
     raise _unknown_format(fmt, SCENARIO_FORMATS)
-
-
-def journey_output(result: dict[str, Any], fmt: str, width: int | None = 200) -> str:
-    """A costed journey in one of JOURNEY_FORMATS."""
-    if fmt == "json":
-        from .render import to_json
-
-        return to_json(result)
-    if fmt == "csv":
-        return journey_csv(result)
-    if fmt == "md":
-        return journey_markdown(result)
-    if fmt == "table":
-        return tables_text(journey_tables(result), width)
-    raise _unknown_format(fmt, JOURNEY_FORMATS)
 
 
 # -- csv, markdown ----------------------------------------------------------------------
@@ -721,135 +705,3 @@ def _chart_html(result: dict[str, Any], tmp: Path) -> None:
         div_id="placecount-scenario",
         config={"displaylogo": False},
     )
-
-
-# -- journeys ---------------------------------------------------------------------------
-
-JOURNEY_COLUMNS = [
-    "journey",
-    "index",
-    "agency",
-    "service",
-    "contact",
-    "count",
-    "unit_cost_gbp",
-    "hours",
-    "hourly_cost_gbp",
-    "cost_gbp",
-]
-
-
-def journey_csv(result: dict[str, Any]) -> str:
-    """Tidy CSV: one row per touchpoint, now and (if given) redesigned."""
-    rows = [{**tp, "journey": "now"} for tp in result["touchpoints"]]
-    if result["redesigned"]:
-        rows += [{**tp, "journey": "redesigned"} for tp in result["redesigned"]["touchpoints"]]
-    return to_csv(rows, JOURNEY_COLUMNS)
-
-
-def journey_tables(result: dict[str, Any]) -> list[Any]:
-    """Touchpoints, cost by agency and by kind of contact, the total and the saving."""
-    from rich.table import Table
-
-    out: list[Any] = []
-    j = result["journey"]
-    tps = Table(title=f"{j['name']}: {pounds(result['total_gbp'])}", show_footer=True)
-    for head, right in [
-        ("Agency", False),
-        ("Service", False),
-        ("Contact", False),
-        ("How costed", False),
-        ("Cost £", True),
-    ]:
-        tps.add_column(head, justify="right" if right else "left")
-    tps.columns[0].footer = "Total"
-    tps.columns[-1].footer = money(result["total_gbp"])
-    for tp in result["touchpoints"]:
-        tps.add_row(tp["agency"], tp["service"], tp["contact"], tp["basis"], money(tp["cost_gbp"]))
-    out.append(tps)
-    for key, title in (("by_agency", "By agency"), ("by_contact", "By kind of contact")):
-        name = "agency" if key == "by_agency" else "contact"
-        table = Table(title=title)
-        table.add_column(name.capitalize())
-        table.add_column("Touchpoints", justify="right")
-        table.add_column("Cost £", justify="right")
-        table.add_column("Share", justify="right")
-        for r in result[key]:
-            table.add_row(
-                r[name], str(r["touchpoints"]), money(r["cost_gbp"]), percent(r["share_of_total"])
-            )
-        out.append(table)
-    if result["redesigned"]:
-        saving = Table(title="Redesigned: the saving per family, by agency", show_footer=True)
-        for head, footer in [
-            ("Agency", "Total"),
-            ("Now £", money(result["total_gbp"])),
-            ("Redesigned £", money(result["redesigned"]["total_gbp"])),
-            ("Saving £", money(result["saving_gbp"])),
-        ]:
-            saving.add_column(head, justify="left" if head == "Agency" else "right", footer=footer)
-        for r in result["saving_by_agency"]:
-            saving.add_row(
-                r["agency"], money(r["now_gbp"]), money(r["redesigned_gbp"]), money(r["saving_gbp"])
-            )
-        out.append(saving)
-        out.append(
-            f"Total {pounds(result['total_gbp'])}; redesigned £"
-            f"{money(result['redesigned']['total_gbp'])}; saving per family "
-            f"{pounds(result['saving_gbp'])}."
-        )
-    else:
-        out.append(f"Total {pounds(result['total_gbp'])}.")
-    return out
-
-
-def journey_markdown(result: dict[str, Any]) -> str:
-    """The journey as Markdown: touchpoints, by agency, by contact, the saving."""
-    j = result["journey"]
-    out = [f"# {md_cell(j['name'])}: {pounds(result['total_gbp'])}", ""]
-    if j.get("description"):
-        out += [md_text(j["description"]), ""]
-    out += _md_table(
-        ["Agency", "Service", "Contact", "How costed", "Cost £"],
-        [
-            [tp["agency"], tp["service"], tp["contact"], tp["basis"], money(tp["cost_gbp"])]
-            for tp in result["touchpoints"]
-        ]
-        + [["Total", "", "", "", money(result["total_gbp"])]],
-        {4},
-    )
-    for key, title in (("by_agency", "By agency"), ("by_contact", "By kind of contact")):
-        name = "agency" if key == "by_agency" else "contact"
-        out += ["", f"## {title}", ""]
-        out += _md_table(
-            [name.capitalize(), "Touchpoints", "Cost £", "Share"],
-            [
-                [r[name], str(r["touchpoints"]), money(r["cost_gbp"]), percent(r["share_of_total"])]
-                for r in result[key]
-            ],
-            {1, 2, 3},
-        )
-    if result["redesigned"]:
-        out += ["", "## Redesigned: the saving per family", ""]
-        out += _md_table(
-            ["Agency", "Now £", "Redesigned £", "Saving £"],
-            [
-                [
-                    r["agency"],
-                    money(r["now_gbp"]),
-                    money(r["redesigned_gbp"]),
-                    money(r["saving_gbp"]),
-                ]
-                for r in result["saving_by_agency"]
-            ]
-            + [
-                [
-                    "Total",
-                    money(result["total_gbp"]),
-                    money(result["redesigned"]["total_gbp"]),
-                    money(result["saving_gbp"]),
-                ]
-            ],
-            {1, 2, 3},
-        )
-    return "\n".join(out) + "\n"
