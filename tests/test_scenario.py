@@ -929,3 +929,17 @@ def test_a_scenario_named_with_dollars_draws_its_name_verbatim_issue_15(
         root = ET.parse(out).getroot()
         texts = ["".join(el.itertext()) for el in root.iter() if el.tag.endswith("text")]
         assert name in texts
+
+
+def test_axis_labels_do_not_misstate_their_ticks() -> None:
+    from placecount.scenario_render import _short
+
+    # a tick at 7,500 was labelled £8k, one at 2,500 £2k
+    assert [_short(v) for v in (7_500, 2_500, 12_000, 2_500_000, -1_250_000, 640)] == [
+        "£7.5k",
+        "£2.5k",
+        "£12k",
+        "£2.5m",
+        "−£1.25m",
+        "£640",
+    ]

@@ -565,13 +565,18 @@ def _chart_series(result: dict[str, Any]) -> dict[str, list[float]]:
 
 
 def _short(value: float) -> str:
-    """An axis label: 2_500_000 → '£2.5m', -2_500_000 → '−£2.5m', 12_000 → '£12k'."""
+    """An axis label that does not misstate its tick: 2_500_000 → '£2.5m',
+    -2_500_000 → '−£2.5m', 12_000 → '£12k', 7_500 → '£7.5k' (never '£8k')."""
     size = abs(value)
     sign = "−" if value < 0 else ""
+
+    def short(x: float) -> str:  # up to two decimals, none that are zeros
+        return f"{x:,.2f}".rstrip("0").rstrip(".")
+
     if size >= 1_000_000:
-        return f"{sign}£{size / 1_000_000:,.1f}m"
+        return f"{sign}£{short(size / 1_000_000)}m"
     if size >= 1_000:
-        return f"{sign}£{size / 1_000:,.0f}k"
+        return f"{sign}£{short(size / 1_000)}k"
     return f"{sign}£{size:,.0f}"
 
 
