@@ -27,6 +27,7 @@ from placecount.scenario import cost_journey, load_journey
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
 FAMILY = ROOT / "examples" / "scenarios" / "family_journey.yaml"
 GBP = "£#,##0.00;-£#,##0.00"
 FORMULA = '=HYPERLINK("http://x","y")'
@@ -272,3 +273,19 @@ def test_the_command_writes_what_the_library_renders(runner: CliRunner) -> None:
     assert md.exit_code == 0
     assert md.stdout == journey_markdown(result) == journey_output(result, "md")
     assert md.stdout.startswith("# Family Bresha")
+
+
+@pytest.mark.parametrize("command", ["scenario", "journey"])
+def test_a_chart_in_a_missing_folder_is_exit_2_before_the_work(
+    runner: CliRunner, tmp_path: Path, command: str
+) -> None:
+    # `scenario --chart nodir/x.svg` ended "a bug in placecount" (exit 1)
+    example = {
+        "scenario": EXAMPLES / "scenarios" / "older_people_dorset.yaml",
+        "journey": EXAMPLES / "scenarios" / "family_journey.yaml",
+    }[command]
+    target = tmp_path / "nodir" / "chart.svg"
+    result = runner.invoke(app, [command, str(example), "--chart", str(target)])
+    assert result.exit_code == 2
+    assert f"--chart {target}: the folder {target.parent} does not exist." in result.stderr
+    assert "bug" not in result.output

@@ -9,13 +9,14 @@ stdout, messages to stderr.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .cli import DbOption, _emit, _err_console, _fail, _run, app
+from .cli import DbOption, _cannot_write, _check_output, _emit, _err_console, _fail, _run, app
 
 
 class ScenarioFormat(StrEnum):
@@ -108,8 +109,7 @@ def scenario(
     chosen = _format(fmt.value if fmt else None, output, tuple(ScenarioFormat))
     if chosen == "xlsx" and output is None:
         _fail("xlsx is a file format: give -o FILE.xlsx.")
-    if chart is not None and chart.suffix.lower() not in (".svg", ".png", ".html"):
-        _fail(f"--chart {chart.name!r}: give a .svg, .png or .html file.")
+    _check_targets(output, chart)
     result = _run(
         lambda: sc.price(
             sc.load_scenario(file),
@@ -128,8 +128,7 @@ def scenario(
         for warning in result["warnings"]:
             _err_console().print(f"warning: {warning}", style="yellow", markup=False)
     if chart is not None:
-        _run(lambda: sr.scenario_chart(result, chart))
-        _err_console().print(f"Drew {chart}", markup=False)
+        _draw(lambda: sr.scenario_chart(result, chart), chart)
 
 
 @app.command()
@@ -169,13 +168,36 @@ def journey(
     chosen = _format(fmt.value if fmt else None, output, tuple(JourneyFormat))
     if chosen == "xlsx" and output is None:
         _fail("xlsx is a file format: give -o FILE.xlsx.")
-    if chart is not None and chart.suffix.lower() not in (".svg", ".png", ".html"):
-        _fail(f"--chart {chart.name!r}: give a .svg, .png or .html file.")
+    _check_targets(output, chart)
     result = _run(lambda: sc.cost_journey(sc.load_journey(file)), as_json=chosen == "json")
     from . import journey_render as jr
 
     width = None if output is None and sys.stdout.isatty() else 200
     _emit(jr.journey_output(result, chosen, width), output)
     if chart is not None:
-        _run(lambda: jr.journey_chart(result, chart))
-        _err_console().print(f"Drew {chart}", markup=False)
+        _draw(lambda: jr.journey_chart(result, chart), chart)
+
+
+def _check_targets(output: Path | None, chart: Path | None) -> None:
+    """The files to write, checked before the work: a chart's kind by its suffix, and
+    both in a folder that exists."""
+    if chart is not None and chart.suffix.lower() not in (".svg", ".png", ".html"):
+        _fail(f"--chart {chart.name!r}: give a .svg, .png or .html file.")
+    def check() -> None:
+        _check_output(output)
+        _check_output(chart, "--chart")
+
+    _run(check)
+
+
+def _draw(draw: Callable[[], None], chart: Path) -> None:
+    """Draw a chart; a write that fails (a full disk, no permission) is exit 2, not a bug."""
+
+    def drawn() -> None:
+        try:
+            draw()
+        except OSError as exc:
+            raise _cannot_write(chart, exc) from None
+
+    _run(drawn)
+    _err_console().print(f"Drew {chart}", markup=False)
