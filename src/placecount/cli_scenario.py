@@ -183,6 +183,7 @@ def _check_targets(output: Path | None, chart: Path | None) -> None:
     both in a folder that exists."""
     if chart is not None and chart.suffix.lower() not in (".svg", ".png", ".html"):
         _fail(f"--chart {chart.name!r}: give a .svg, .png or .html file.")
+
     def check() -> None:
         _check_output(output)
         _check_output(chart, "--chart")

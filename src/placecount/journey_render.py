@@ -14,8 +14,8 @@ from typing import Any
 
 from .charts import MPL_STYLE, PALETTE, plotly_text
 from .escape import md_cell, md_text
-from .render import atomic_path, money, percent, to_csv
-from .scenario_render import CHART_SUFFIXES, _md_table, _unknown_format, pounds, tables_text
+from .render import money, percent, to_csv
+from .scenario_render import _md_table, _unknown_format, pounds, tables_text, write_chart
 
 JOURNEY_FORMATS = ("table", "csv", "json", "xlsx", "md")
 
@@ -376,19 +376,9 @@ def journey_chart(result: dict[str, Any], path: Path) -> None:
     redesign, the saving in the title: ``.svg`` or ``.png`` with matplotlib, ``.html``
     with plotly (its script inside the file). The same journey gives the same bytes; the
     file is written atomically."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in CHART_SUFFIXES:
-        from .errors import InputError
-
-        raise InputError.one(
-            "bad-option", f"--chart {path.name!r}: give a .svg, .png or .html file."
-        )
-    with atomic_path(path) as tmp:
-        if suffix == ".html":
-            _chart_html(result, tmp)
-        else:
-            _chart_static(result, tmp, suffix[1:])
+    write_chart(
+        path, lambda tmp: _chart_html(result, tmp), lambda tmp, fmt: _chart_static(result, tmp, fmt)
+    )
 
 
 def _chart_static(result: dict[str, Any], tmp: Path, fmt: str) -> None:

@@ -608,16 +608,20 @@ def flows_tables(result: dict[str, Any]) -> list[Any]:
                 percent(s["administration_share_of_delivered"]),
             )
         out.append(sens)
-    c = result.get("collapse")
-    if c:
-        out.append(
-            f"Without {c['body']} ({c['paths_changed']} paths lose a hand-over): "
-            f"administration £{money(c['before']['administration_gbp'])} → "
-            f"£{money(c['after']['administration_gbp'])}, saving "
-            f"£{money(c['administration_saved_gbp'])}; "
-            f"£{money(c['more_delivered_gbp'])} more delivered."
-        )
+    if result.get("collapse"):
+        out.append(collapse_line(result["collapse"]))
     return out
+
+
+def collapse_line(c: dict[str, Any]) -> str:
+    """The collapse what-if in one line: what taking a body out of the chains saves."""
+    return (
+        f"Without {c['body']} ({c['paths_changed']} paths lose a hand-over): "
+        f"administration £{money(c['before']['administration_gbp'])} → "
+        f"£{money(c['after']['administration_gbp'])}, saving "
+        f"£{money(c['administration_saved_gbp'])}; "
+        f"£{money(c['more_delivered_gbp'])} more delivered."
+    )
 
 
 def flows_xlsx(result: dict[str, Any]) -> bytes:

@@ -9,6 +9,7 @@ that use them.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -594,6 +595,16 @@ def scenario_chart(result: dict[str, Any], path: Path) -> None:
     """A, B + C and Y over the years (central case, with Y's low–high range and the
     cumulative Y): ``.svg`` or ``.png`` with matplotlib, ``.html`` with plotly (its script
     inside the file). The same result gives the same bytes; the file is written atomically."""
+    write_chart(
+        path, lambda tmp: _chart_html(result, tmp), lambda tmp, fmt: _chart_static(result, tmp, fmt)
+    )
+
+
+def write_chart(
+    path: Path, html: Callable[[Path], None], static: Callable[[Path, str], None]
+) -> None:
+    """A chart written atomically by its suffix: ``html(tmp)`` for .html, else
+    ``static(tmp, "svg" or "png")``."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in CHART_SUFFIXES:
@@ -604,9 +615,9 @@ def scenario_chart(result: dict[str, Any], path: Path) -> None:
         )
     with atomic_path(path) as tmp:
         if suffix == ".html":
-            _chart_html(result, tmp)
+            html(tmp)
         else:
-            _chart_static(result, tmp, suffix[1:])
+            static(tmp, suffix[1:])
 
 
 def _chart_static(result: dict[str, Any], tmp: Path, fmt: str) -> None:

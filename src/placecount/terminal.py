@@ -303,13 +303,8 @@ def flows_tables(result: dict[str, Any], width: int) -> tuple[list[Any], list[st
             len(sens),
             footer=False,
         )
-    c = result.get("collapse")
-    if c:
-        out.append(
-            f"Without {c['body']} ({c['paths_changed']} paths lose a hand-over): "
-            f"administration £{money(c['before']['administration_gbp'])} → "
-            f"£{money(c['after']['administration_gbp'])}, saving "
-            f"£{money(c['administration_saved_gbp'])}; "
-            f"£{money(c['more_delivered_gbp'])} more delivered."
-        )
+    if result.get("collapse"):
+        from .render import collapse_line
+
+        out.append(collapse_line(result["collapse"]))
     return out, notes
