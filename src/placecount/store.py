@@ -898,14 +898,10 @@ SELECT source_id,
 FROM sources
 """
 
-#: The estimates (PESA and CRA allocations) that a counted actual covers, with the first
-#: coverage rule that matches each. The level an estimate carries is its source's: a CRA
-#: database names organisations ("Department / Organisation"), a long extract departments,
-#: a wide table only functions. A rule naming a department or an organisation the
-#: estimate does not carry matches only at its coarse COFOG code, and says so.
-_REPLACED_RULES = """
-CREATE OR REPLACE TEMP TABLE replaced_rules AS
-WITH lv AS (
+#: The level each PESA / CRA source's estimates carry: organisations, departments or
+#: functions only: the start of a WITH clause, put in for {pesa_level} in the two queries
+#: below.
+_PESA_LEVEL = """WITH lv AS (
     SELECT source_id,
         CASE WHEN bool_or(contains(coalesce(org, ''), ' / ')) THEN 'organisation'
              WHEN bool_or(org IS NOT NULL AND norm(org) <> 'central government pesa')
@@ -914,7 +910,16 @@ WITH lv AS (
     FROM (SELECT DISTINCT source_id, org FROM lines WHERE kind = 'pesa' AND included)
     GROUP BY source_id
 ),
-names AS (  -- each organisation's name parts, worked once, not once a line
+"""
+
+#: The estimates (PESA and CRA allocations) that a counted actual covers, with the first
+#: coverage rule that matches each. The level an estimate carries is its source's: a CRA
+#: database names organisations ("Department / Organisation"), a long extract departments,
+#: a wide table only functions. A rule naming a department or an organisation the
+#: estimate does not carry matches only at its coarse COFOG code, and says so.
+_REPLACED_RULES = """
+CREATE OR REPLACE TEMP TABLE replaced_rules AS
+{pesa_level}names AS (  -- each organisation's name parts, worked once, not once a line
     SELECT org,
         norm(split_part(coalesce(org, ''), ' / ', 1)) AS dept,
         norm(CASE WHEN contains(coalesce(org, ''), ' / ')
@@ -962,16 +967,7 @@ FROM m GROUP BY cofog_code, level, org, sector
 #: some rule takes any).
 _REPLACED = """
 CREATE OR REPLACE TEMP TABLE replaced AS
-WITH lv AS (
-    SELECT source_id,
-        CASE WHEN bool_or(contains(coalesce(org, ''), ' / ')) THEN 'organisation'
-             WHEN bool_or(org IS NOT NULL AND norm(org) <> 'central government pesa')
-                THEN 'department'
-             ELSE 'function' END AS level
-    FROM (SELECT DISTINCT source_id, org FROM lines WHERE kind = 'pesa' AND included)
-    GROUP BY source_id
-),
-est AS (
+{pesa_level}est AS (
     SELECT l.line_id, a.cofog_code, lv.level, l.org,
         coalesce(CASE upper(l.sector) WHEN 'LA' THEN 'LG' ELSE upper(l.sector) END,
                  CASE l.part WHEN 'central' THEN 'CG' WHEN 'local' THEN 'LG'
@@ -1203,10 +1199,10 @@ class CountQueries:
         if rules and has_pesa:
             # which rules take which estimates, by code, level, body and sector; then,
             # only if any does, the lines they take
-            con.execute(_REPLACED_RULES)
+            con.execute(_REPLACED_RULES.replace("{pesa_level}", _PESA_LEVEL))
             replaces = bool(con.execute("SELECT count(*) FROM replaced_rules").fetchone()[0])
             if replaces:
-                con.execute(_REPLACED)
+                con.execute(_REPLACED.replace("{pesa_level}", _PESA_LEVEL))
         self.parts = {
             **(_DRIVEN_PARTS if drivers and has_pesa else _NO_DRIVEN_PARTS),
             **(_REPLACED_PARTS if replaces else _NO_REPLACED_PARTS),
