@@ -15,26 +15,22 @@ from typing import Any
 from .charts import MPL_STYLE, PALETTE, plotly_text
 from .escape import md_cell, md_text
 from .render import money, percent, to_csv
-from .scenario_render import _md_table, _unknown_format, pounds, tables_text, write_chart
+from .scenario_render import _md_table, output_in, pounds, tables_text, write_chart
 
 JOURNEY_FORMATS = ("table", "csv", "json", "xlsx", "md")
 
 
 def journey_output(result: dict[str, Any], fmt: str, width: int | None = 200) -> str | bytes:
     """A costed journey in one of JOURNEY_FORMATS: text, or bytes for xlsx."""
-    if fmt == "json":
-        from .render import to_json
-
-        return to_json(result)
-    if fmt == "csv":
-        return journey_csv(result)
-    if fmt == "md":
-        return journey_markdown(result)
-    if fmt == "xlsx":
-        return journey_xlsx(result)
-    if fmt == "table":
-        return tables_text(journey_tables(result), width)
-    raise _unknown_format(fmt, JOURNEY_FORMATS)
+    return output_in(
+        result,
+        fmt,
+        JOURNEY_FORMATS,
+        csv=journey_csv,
+        md=journey_markdown,
+        xlsx=journey_xlsx,
+        table=lambda r: tables_text(journey_tables(r), width),
+    )
 
 
 # -- csv, table, markdown ---------------------------------------------------------------

@@ -234,19 +234,31 @@ def _unknown_format(fmt: str, formats: tuple[str, ...]) -> Exception:
 
 def scenario_output(result: dict[str, Any], fmt: str, width: int | None = 200) -> str | bytes:
     """A priced scenario in one of SCENARIO_FORMATS: text, or bytes for xlsx."""
+    return output_in(
+        result,
+        fmt,
+        SCENARIO_FORMATS,
+        csv=scenario_csv,
+        md=scenario_markdown,
+        xlsx=scenario_xlsx,
+        table=lambda r: tables_text(scenario_tables(r), width),
+    )
+
+
+def output_in(
+    result: dict[str, Any],
+    fmt: str,
+    formats: tuple[str, ...],
+    **writers: Callable[[dict[str, Any]], str | bytes],
+) -> str | bytes:
+    """The result in ``fmt``: JSON, or the writer given for it."""
     if fmt == "json":
         from .render import to_json
 
         return to_json(result)
-    if fmt == "csv":
-        return scenario_csv(result)
-    if fmt == "md":
-        return scenario_markdown(result)
-    if fmt == "xlsx":
-        return scenario_xlsx(result)
-    if fmt == "table":
-        return tables_text(scenario_tables(result), width)
-    raise _unknown_format(fmt, SCENARIO_FORMATS)
+    if fmt in writers:
+        return writers[fmt](result)
+    raise _unknown_format(fmt, formats)
 
 
 # -- csv, markdown ----------------------------------------------------------------------
