@@ -6,8 +6,9 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,51 @@ def ingest_lines(result: dict[str, Any]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class CountColumn:
+    """A figure column of the count's table, the same in every format: its heading as
+    the table prints it, what it holds (``gbp``, ``total``, ``per_head``, ``share`` or
+    ``memo``) and its value in a row (or in the totals)."""
+
+    heading: str
+    kind: str
+    value: Callable[[dict[str, Any]], str | None]
+
+    def text(self, row: dict[str, Any]) -> str:
+        value = self.value(row)
+        return percent(value) if self.kind == "share" else money(value)
+
+
+def count_columns(result: dict[str, Any], economic: bool = True) -> list[CountColumn]:
+    """The count's figure columns after COFOG and Function: one per source kind, current
+    and capital (with ``economic``), the total, £ per head (with a population), the share,
+    and the NDPBs shown beside the count. The totals' share is 100% when there are rows."""
+    cols = [
+        CountColumn(result["kind_titles"][k] + " £", "gbp", _field("by_kind_gbp", k))
+        for k in result["kinds"]
+    ]
+    if economic:
+        cols += [CountColumn(head, "gbp", _field(key)) for key, head in economic_columns(result)]
+    cols.append(CountColumn("Total £", "total", _field("total_gbp")))
+    if result["totals"].get("per_head_gbp") is not None:
+        cols.append(CountColumn("£ per head", "per_head", _field("per_head_gbp")))
+    whole = "1.000" if result["rows"] else None
+    cols.append(CountColumn("Share", "share", lambda r: r.get("share_of_total", whole)))
+    if result.get("memo_title"):
+        cols.append(CountColumn(result["memo_title"] + " £", "memo", _field("ndpb_memo_gbp")))
+    return cols
+
+
+def _field(*path: str) -> Callable[[dict[str, Any]], str | None]:
+    def value(row: dict[str, Any]) -> str | None:
+        out: Any = row
+        for key in path:
+            out = out[key]
+        return None if out is None else str(out)
+
+    return value
+
+
 def report_table(result: dict[str, Any]) -> Table:
     """The count as a rich table: COFOG rows, a column per source kind, totals."""
     place = result.get("place") or {}
@@ -168,32 +214,12 @@ def report_table(result: dict[str, Any]) -> Table:
     table.add_column("COFOG", footer="")
     table.add_column("Function", footer="Total")
     totals = result["totals"]
-    for k in result["kinds"]:
-        table.add_column(
-            result["kind_titles"][k] + " £", justify="right", footer=money(totals["by_kind_gbp"][k])
-        )
-    table.add_column("Total £", justify="right", footer=money(totals["total_gbp"]), style="bold")
-    per_head = totals.get("per_head_gbp") is not None
-    if per_head:
-        table.add_column("£ per head", justify="right", footer=money(totals["per_head_gbp"]))
-    table.add_column("Share", justify="right", footer="100.0%" if result["rows"] else "")
-    if result.get("memo_title"):
-        table.add_column(
-            result["memo_title"] + " £",
-            justify="right",
-            style="dim",
-            footer=money(totals["ndpb_memo_gbp"]),
-        )
+    cols = count_columns(result, economic=False)
+    style = {"total": "bold", "memo": "dim"}
+    for c in cols:
+        table.add_column(c.heading, justify="right", footer=c.text(totals), style=style.get(c.kind))
     for r in result["rows"]:
-        cells = [r["cofog_code"] or "—", r["cofog_name"]]
-        cells += [money(r["by_kind_gbp"][k]) for k in result["kinds"]]
-        cells.append(money(r["total_gbp"]))
-        if per_head:
-            cells.append(money(r["per_head_gbp"]))
-        cells.append(percent(r["share_of_total"]))
-        if result.get("memo_title"):
-            cells.append(money(r["ndpb_memo_gbp"]))
-        table.add_row(*cells)
+        table.add_row(r["cofog_code"] or "—", r["cofog_name"], *(c.text(r) for c in cols))
     return table
 
 
@@ -319,42 +345,20 @@ def coverage_lines(result: dict[str, Any]) -> list[str]:
 
 def report_markdown(result: dict[str, Any]) -> str:
     """The count as a Markdown table, for pasting into papers."""
-    heads = ["COFOG", "Function"] + [result["kind_titles"][k] + " £" for k in result["kinds"]]
-    econ = economic_columns(result)
-    heads += [head for _, head in econ]
-    heads += ["Total £"]
-    per_head = result["totals"].get("per_head_gbp") is not None
-    if per_head:
-        heads.append("£ per head")
-    heads.append("Share")
-    memo = bool(result.get("memo_title"))
-    if memo:
-        heads.append(result["memo_title"] + " £")
+    cols = count_columns(result)
+    heads = ["COFOG", "Function"] + [c.heading for c in cols]
     lines = [
         "| " + " | ".join(md_cell(h) for h in heads) + " |",
         "|" + "|".join(["---", "---"] + ["---:"] * (len(heads) - 2)) + "|",
     ]
     for r in result["rows"]:
         cells = [md_cell(r["cofog_code"] or "—"), md_cell(r["cofog_name"])]
-        cells += [money(r["by_kind_gbp"][k]) for k in result["kinds"]]
-        cells += [money(r[key]) for key, _ in econ]
-        cells.append(money(r["total_gbp"]))
-        if per_head:
-            cells.append(money(r["per_head_gbp"]))
-        cells.append(percent(r["share_of_total"]))
-        if memo:
-            cells.append(money(r["ndpb_memo_gbp"]))
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells + [c.text(r) for c in cols]) + " |")
     t = result["totals"]
-    cells = ["", "**Total**"] + [f"**{money(t['by_kind_gbp'][k])}**" for k in result["kinds"]]
-    cells += [f"**{money(t[key])}**" for key, _ in econ]
-    cells.append(f"**{money(t['total_gbp'])}**")
-    if per_head:
-        cells.append(f"**{money(t['per_head_gbp'])}**")
-    cells.append("**100.0%**" if result["rows"] else "")
-    if memo:
-        cells.append(money(t["ndpb_memo_gbp"]))
-    lines.append("| " + " | ".join(cells) + " |")
+    total = [c.text(t) for c in cols]
+    lines.append(
+        "| " + " | ".join(["", "**Total**"] + [f"**{x}**" if x else "" for x in total]) + " |"
+    )
     place = result.get("place") or {}
     title = f"## {md_cell(place['name'])} {md_cell(place['financial_year'])}\n\n" if place else ""
     # labels from the inputs are in the notes: the fence is longer than any of their backticks

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .charts import PALETTE as CHART_PALETTE
-from .render import coverage_lines, economic_columns, money, percent
+from .render import count_columns, coverage_lines, money, percent
 
 #: Colours per source kind: the one colour-blind-safe palette every chart uses.
 PALETTE = CHART_PALETTE
@@ -102,41 +102,13 @@ def _table(
 
 def count_table(result: dict[str, Any]) -> str:
     """The table with the same columns and figures as the Markdown and the workbook."""
-    kinds = result["kinds"]
-    econ = economic_columns(result)
-    t = result["totals"]
-    per_head = t.get("per_head_gbp") is not None
-    memo = bool(result.get("memo_title"))
-    heads = ["COFOG", "Function"] + [result["kind_titles"][k] + " £" for k in kinds]
-    heads += [h for _, h in econ] + ["Total £"]
-    if per_head:
-        heads.append("£ per head")
-    heads.append("Share")
-    if memo:
-        heads.append(result["memo_title"] + " £")
-    rows = []
-    for r in result["rows"]:
-        cells = [r["cofog_code"] or "—", r["cofog_name"]]
-        cells += [money(r["by_kind_gbp"][k]) for k in kinds]
-        cells += [money(r[key]) for key, _ in econ]
-        cells.append(money(r["total_gbp"]))
-        if per_head:
-            cells.append(money(r["per_head_gbp"]))
-        cells.append(percent(r["share_of_total"]))
-        if memo:
-            cells.append(money(r["ndpb_memo_gbp"]))
-        rows.append(cells)
-    total = ["", "Total"] + [money(t["by_kind_gbp"][k]) for k in kinds]
-    total += [money(t[key]) for key, _ in econ] + [money(t["total_gbp"])]
-    if per_head:
-        total.append(money(t["per_head_gbp"]))
-    total.append(
-        percent(t.get("share_of_total"))
-        if t.get("share_of_total")
-        else ("100.0%" if result["rows"] else "")
-    )
-    if memo:
-        total.append(money(t["ndpb_memo_gbp"]))
+    cols = count_columns(result)
+    heads = ["COFOG", "Function"] + [c.heading for c in cols]
+    rows = [
+        [r["cofog_code"] or "—", r["cofog_name"], *(c.text(r) for c in cols)]
+        for r in result["rows"]
+    ]
+    total = ["", "Total", *(c.text(result["totals"]) for c in cols)]
     return _table(heads, rows, set(range(2, len(heads))), total)
 
 

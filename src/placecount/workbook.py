@@ -41,6 +41,7 @@ _ROW_PT = 15.0
 _DEFAULT_WIDTH = 8.43
 
 _WORDS = {
+    "Share": "Share of total",
     "hand_overs": "Hand-overs",
     "measured_at": "Measured at",
     "administration_share_of_delivered": "Administration / delivered",
@@ -312,7 +313,7 @@ def report_xlsx(result: dict[str, Any], max_rows: int = EXCEL_ROWS) -> bytes:
     Unmapped and Excluded, and Lines (over several sheets past Excel's row limit,
     ``max_rows`` a sheet). Amounts are numbers with a £ format, never text: whole pounds
     shown on the Count sheet, exact pence on the others."""
-    from .render import economic_columns
+    from .render import count_columns
 
     place = result.get("place") or {}
     title = f"Public spending by COFOG {result['by']}"
@@ -326,49 +327,27 @@ def report_xlsx(result: dict[str, Any], max_rows: int = EXCEL_ROWS) -> bytes:
     s = book.sheet("Count")
     s.put(0, 0, title, book.title_format)
     s.put(1, 0, "Amounts in whole £ (exact pence on the Lines sheet). Method on the Method sheet.")
-    kinds = result["kinds"]
-    heads = ["COFOG", "Function"] + [human(result["kind_titles"][k] + " £") for k in kinds]
-    econ = economic_columns(result)
-    heads += [human(h) for _, h in econ]
-    heads += ["Total (£)"]
-    per_head = result["totals"].get("per_head_gbp") is not None
-    if per_head:
-        heads.append("Per head (£)")
-    heads.append("Share of total")
-    memo = bool(result.get("memo_title"))
-    if memo:
-        heads.append(human(result["memo_title"] + " £"))
+    cols = count_columns(result)
+    heads = ["COFOG", "Function"] + [human(c.heading) for c in cols]
     hr = 3
     s.width(0, 0, 8)
     s.width(1, 1, 44)
     s.width(2, len(heads) - 1, 15)
     s.header(hr, heads, height=32)
+    # whole £ on this sheet (the cells keep the exact amounts), pence per head, % shares
+    body = {"per_head": book.gbp, "share": book.pct}
+    foot = {"per_head": book.total_gbp, "share": book.total_pct}
     r = hr
     for r, row in enumerate(result["rows"], start=hr + 1):
-        vals: list[tuple[Any, Any]] = [(row["cofog_code"] or "", None), (row["cofog_name"], None)]
-        vals += [(_num(row["by_kind_gbp"][k]), book.gbp_whole) for k in kinds]
-        vals += [(_num(row[key]), book.gbp_whole) for key, _ in econ]
-        vals.append((_num(row["total_gbp"]), book.gbp_whole))
-        if per_head:
-            vals.append((_num(row["per_head_gbp"]), book.gbp))
-        vals.append((_num(row["share_of_total"]), book.pct))
-        if memo:
-            vals.append((_num(row["ndpb_memo_gbp"]), book.gbp_whole))
-        for c, (v, f) in enumerate(vals):
-            s.put(r, c, v, f)
+        s.put(r, 0, row["cofog_code"] or "")
+        s.put(r, 1, row["cofog_name"])
+        for c, col in enumerate(cols, start=2):
+            s.put(r, c, _num(col.value(row)), body.get(col.kind, book.gbp_whole))
     tr = r + 1
-    t = result["totals"]
-    tot: list[tuple[Any, Any]] = [("", book.total_text), ("Total", book.total_text)]
-    tot += [(_num(t["by_kind_gbp"][k]), book.total_whole) for k in kinds]
-    tot += [(_num(t[key]), book.total_whole) for key, _ in econ]
-    tot.append((_num(t["total_gbp"]), book.total_whole))
-    if per_head:
-        tot.append((_num(t["per_head_gbp"]), book.total_gbp))
-    tot.append((1.0 if result["rows"] else None, book.total_pct))
-    if memo:
-        tot.append((_num(t["ndpb_memo_gbp"]), book.total_whole))
-    for c, (v, f) in enumerate(tot):
-        s.put(tr, c, v, f)
+    s.put(tr, 0, "", book.total_text)
+    s.put(tr, 1, "Total", book.total_text)
+    for c, col in enumerate(cols, start=2):
+        s.put(tr, c, _num(col.value(result["totals"])), foot.get(col.kind, book.total_whole))
     rec = result["reconciliation"]
     rr = tr + 2
     s.put(rr, 1, "How the count adds up", book.bold)
