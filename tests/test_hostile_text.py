@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from placecount import api, compare, render
 from placecount.cli import app
+from placecount.console import SafeConsole
 from placecount.errors import Issue
-from placecount.escape import SafeConsole, md_cell, md_fence, visible
+from placecount.escape import md_cell, md_fence, visible
 from placecount.journey_render import journey_markdown
 from placecount.scenario import cost_journey, load_journey
 

@@ -180,7 +180,7 @@ class IngestResult:
             "ok": True,
             "dry_run": self.dry_run,
             "sources": self.sources,
-            "issues": [i.model_dump(exclude_none=True) for i in self.issues],
+            "issues": [i.to_dict() for i in self.issues],
         }
 
 
@@ -671,7 +671,7 @@ def report(
             result["mapping"] = {
                 "file": Path(mapping).name,
                 "sha256": hashlib.sha256(Path(mapping).read_bytes()).hexdigest(),
-                "warnings": [w.model_dump(exclude_none=True) for w in warnings],
+                "warnings": [w.to_dict() for w in warnings],
             }
             if what_if:
                 with Store.open(trial, create=False) as store:

@@ -47,13 +47,13 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on
 
 
 def _err_console() -> Any:
-    from .escape import SafeConsole as Console
+    from .console import SafeConsole as Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _out_console() -> Any:
-    from .escape import SafeConsole as Console
+    from .console import SafeConsole as Console
 
     # Piped or redirected output is not cut to 80 columns: a count's table is wide. COLUMNS,
     # when set, is the width either way (a script can ask for the table an 80-column
@@ -111,8 +111,8 @@ def _say_error(exc: Any, as_json: bool) -> None:
             to_json(
                 {
                     "ok": False,
-                    "issues": [i.model_dump(exclude_none=True) for i in exc.issues]
-                    or [Issue(code="error", message=str(exc)).model_dump(exclude_none=True)],
+                    "issues": [i.to_dict() for i in exc.issues]
+                    or [Issue(code="error", message=str(exc)).to_dict()],
                 }
             )
         )
@@ -278,7 +278,7 @@ def ingest(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE",
+            metavar="FILE...",
             show_default=False,
             help=".xlsx, .xlsm, .xls, .ods, .csv or .parquet files.",
         ),

@@ -8,9 +8,8 @@ database untouched.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Literal
-
-from pydantic import BaseModel, Field
 
 Severity = Literal["error", "warning", "info"]
 
@@ -136,19 +135,41 @@ def excel_position(
     return " › ".join(parts)
 
 
-class Issue(BaseModel):
+@dataclass(kw_only=True, slots=True)
+class Issue:
     """One finding about an input, with its position in Excel's terms."""
 
-    code: str = Field(description="Stable kebab-case issue code, see CODES.")
-    severity: Severity = Field(default="error", description="error stops the command.")
-    message: str = Field(description="Plain-English message for a finance officer.")
-    file: str | None = Field(default=None, description="File name (never its full path).")
-    sheet: str | None = Field(default=None, description="Sheet name, or None for CSV/Parquet.")
-    row: int | None = Field(default=None, description="Row number as Excel shows it.")
-    column: str | None = Field(default=None, description="Column letter as Excel shows it.")
-    header: str | None = Field(default=None, description="The column's header text.")
-    value: str | None = Field(default=None, description="The offending cell value, as text.")
-    note: str | None = Field(default=None, description="What to do next.")
+    # A plain dataclass, not a pydantic model: every command imports this module, and
+    # pydantic's import is about 0.15 s, as long as a command's own work on a 1 M-line
+    # store. The JSON Schema (schemas/issue.schema.json) still comes from pydantic, which
+    # reads the fields' docstrings below as their descriptions.
+    __pydantic_config__ = {"use_attribute_docstrings": True}
+
+    code: str
+    """Stable kebab-case issue code, see CODES."""
+    severity: Severity = "error"
+    """error stops the command."""
+    message: str
+    """Plain-English message for a finance officer."""
+    file: str | None = None
+    """File name (never its full path)."""
+    sheet: str | None = None
+    """Sheet name, or None for CSV/Parquet."""
+    row: int | None = None
+    """Row number as Excel shows it."""
+    column: str | None = None
+    """Column letter as Excel shows it."""
+    header: str | None = None
+    """The column's header text."""
+    value: str | None = None
+    """The offending cell value, as text."""
+    note: str | None = None
+    """What to do next."""
+
+    def to_dict(self, exclude_none: bool = True) -> dict[str, str | int | None]:
+        """The issue as JSON shows it: every field, or (the default) those that are set."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in out.items() if v is not None} if exclude_none else out
 
     def position(self) -> str:
         """Where the issue is, e.g. ``outturn.xlsx › 'RO Summary'!D14 (Net expenditure)``."""

@@ -17,10 +17,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
-
-from rich.console import Console
-from rich.text import Text
 
 #: Characters that change how text is laid out or read while showing nothing: bidi
 #: embeddings, overrides and isolates, and the line and paragraph separators.
@@ -51,27 +47,6 @@ def visible(text: str, keep_newlines: bool = False) -> str:
     if text.isprintable() and (keep_newlines or "\n" not in text):
         return text
     return "".join(_escape(ch) if _hidden(ch, keep_newlines) else ch for ch in text)
-
-
-class SafeConsole(Console):
-    """A rich console that prints text as it is: no markup (``[link=…]`` in a cell would be
-    a live hyperlink), no emoji codes, and control characters shown as escapes.
-
-    >>> import io
-    >>> out = io.StringIO()
-    >>> SafeConsole(file=out, width=40).print("[bold]x[/bold]\\x1b[2J")
-    >>> out.getvalue()
-    '[bold]x[/bold]\\\\x1b[2J\\n'
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("markup", False)
-        kwargs.setdefault("emoji", False)
-        super().__init__(*args, **kwargs)
-
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        """Every string rich shows (table cells, titles, printed lines) passes here."""
-        return super().render_str(visible(text, keep_newlines=True), **kwargs)
 
 
 # -- Markdown ---------------------------------------------------------------------------

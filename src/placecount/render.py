@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from .errors import Issue
 from .escape import md_cell, md_fence, visible
+
+if TYPE_CHECKING:  # rich is imported by the functions that draw tables, only
+    from rich.console import Console
+    from rich.table import Table
 
 
 def money(text: str | None) -> str:
@@ -203,6 +204,8 @@ def _field(*path: str) -> Callable[[dict[str, Any]], str | None]:
 
 def report_table(result: dict[str, Any]) -> Table:
     """The count as a rich table: COFOG rows, a column per source kind, totals."""
+    from rich.table import Table
+
     place = result.get("place") or {}
     level = {"division": "division", "group": "group", "class": "class"}[result["by"]]
     title = f"Public spending by COFOG {level}"
@@ -226,6 +229,8 @@ def report_table(result: dict[str, Any]) -> Table:
 def report_economic_table(result: dict[str, Any]) -> Table:
     """The same rows split into current and capital spending (a terminal is not wide
     enough for both in one table)."""
+    from rich.table import Table
+
     hl = result["headline"]
     table = Table(
         title=f"Current and capital spending (the headline is {hl['basis']} spending)",
@@ -423,6 +428,8 @@ def report_parquet(result: dict[str, Any]) -> bytes:
 
 
 def rows_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     for key, head in columns:
         right = key.endswith("_gbp") or key in {
@@ -527,6 +534,8 @@ def flows_csv(result: dict[str, Any]) -> str:
 
 def flows_tables(result: dict[str, Any]) -> list[Any]:
     """Paths, streams, totals, sensitivity and the collapse what-if, as rich tables."""
+    from rich.table import Table
+
     rate = percent(result["method"]["rate"])
     out: list[Any] = []
     paths = Table(title=result["title"])
@@ -637,7 +646,7 @@ def flows_xlsx(result: dict[str, Any]) -> bytes:
 
 def text_of(parts: list[Any]) -> str:
     """Rich renderables and lines as plain text 200 columns wide (for files)."""
-    from .escape import SafeConsole
+    from .console import SafeConsole
 
     buffer = io.StringIO()
     console = SafeConsole(file=buffer, width=200, highlight=False, color_system=None)

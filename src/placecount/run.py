@@ -689,8 +689,10 @@ def _digest_regular(path: Path, name: str, manifest_file: Path) -> str:
     try:
         fh = open_regular(path, "manifest's input")
     except InputError as exc:
-        where = {"file": manifest_file.name, "value": name}
-        raise InputError(issues=[exc.issues[0].model_copy(update=where)]) from None
+        from dataclasses import replace
+
+        issue = replace(exc.issues[0], file=manifest_file.name, value=name)
+        raise InputError(issues=[issue]) from None
     h = hashlib.sha256()
     with fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

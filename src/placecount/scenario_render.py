@@ -206,7 +206,7 @@ def scenario_tables(result: dict[str, Any]) -> list[Any]:
 
 def tables_text(parts: list[Any], width: int | None = 200) -> str:
     """Rich tables and lines of text as plain text."""
-    from .escape import SafeConsole
+    from .console import SafeConsole
 
     buffer = io.StringIO()
     console = SafeConsole(file=buffer, width=width, highlight=False)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from .errors import Issue
 from .models import KindSchema
@@ -18,7 +19,8 @@ from .project import Project, ProjectSet
 from .resources import resource_path
 from .scenario import Journey, Scenario
 
-MODELS: dict[str, type[BaseModel]] = {
+#: Pydantic models, and the dataclass Issue (whose fields' docstrings describe them).
+MODELS: dict[str, Any] = {
     "placecount.toml.schema.json": Project,
     "placecount.places.toml.schema.json": ProjectSet,
     "kind.schema.json": KindSchema,
@@ -31,7 +33,7 @@ MODELS: dict[str, type[BaseModel]] = {
 def rendered() -> dict[str, str]:
     """Each schema file's text, as it should be."""
     return {
-        name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
+        name: json.dumps(TypeAdapter(model).json_schema(), indent=2, sort_keys=True) + "\n"
         for name, model in MODELS.items()
     }
 
