@@ -6,10 +6,12 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from placecount._json import dumps
+from placecount.store import Store
 
 
 def reference(data: Any) -> str:
@@ -41,6 +43,22 @@ def test_same_text_as_the_standard_library(data: Any) -> None:
     assert dumps(data) == reference(data)
 
 
+#: Texts that look like the joins between objects the fast path mends (a newline inside a
+#: string is written as \\n, never as itself).
+tricky = st.sampled_from(["},\n      {", "}, {", "\n}", "{\n", "},", "\u2028{", ""]) | st.text()
+rows = st.lists(
+    st.dictionaries(st.text(max_size=5) | tricky, plain | tricky, max_size=5), max_size=6
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(rows, max_size=2) | st.dictionaries(st.text(max_size=3), rows, max_size=3))
+def test_lists_of_rows_same_text_as_the_standard_library(data: Any) -> None:
+    """Lists of flat objects (a trace's lines, every unmapped line), at any depth, with
+    empty objects among them and keys and values that look like the joins mended."""
+    assert dumps(data) == reference(data)
+
+
 def test_a_trace_like_result() -> None:
     """Lines of plain values under a few levels: the shape the fast path is for."""
     data = {
@@ -56,3 +74,33 @@ def test_a_trace_like_result() -> None:
     assert text == reference(data)
     assert '\n      "cell": "D7",\n' in text  # one value a line, six spaces in
     assert json.loads(text)["lines"][1]["x"] == 'é\n"q"'
+
+
+@pytest.fixture(scope="module")
+def store() -> Any:
+    with Store.open(":memory:") as s:
+        yield s
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text() | tricky | st.sampled_from(["\x1f", "\\u001F", "\x0b\x7f\u2028", "a'b"]),
+            st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1),
+            st.none() | st.booleans(),
+            st.none() | st.text(max_size=3),
+        ),
+        max_size=5,
+    ),
+    st.integers(min_value=0, max_value=3),
+)
+def test_rows_written_by_the_database_same_text(store: Any, rows: list[Any], level: int) -> None:
+    """Store.json_rows (the database writes the text) gives what dumps gives of the same
+    rows as dicts: control characters, quotes, backslashes, NULLs and every level."""
+    store.con.execute("CREATE OR REPLACE TEMP TABLE t (z VARCHAR, b BIGINT, a BOOLEAN, m VARCHAR)")
+    if rows:
+        store.con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    sql = "SELECT * FROM t ORDER BY rowid"
+    expected = reference(store.query(sql)).replace("\n", "\n" + "  " * level)
+    assert store.json_rows(sql, level=level) == expected

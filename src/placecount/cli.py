@@ -1251,6 +1251,11 @@ def unmapped(
             markup=False,
         )
         return
+    if as_json:
+        from .api import unmapped_json
+
+        sys.stdout.write(_run(lambda: unmapped_json(db), as_json=True))
+        return
     rows = _run(lambda: do_unmapped(db), as_json=as_json)
     _emit_rows(
         rows,

@@ -15,6 +15,7 @@ pound can be walked back to its cell.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -252,6 +253,15 @@ _LINE_FIELDS = (
 )
 _INSERT_LINES = """INSERT INTO lines (line_id, source_id, kind{columns})
 SELECT ? + l.i, ?, ?{fields} FROM incoming_lines l"""
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+#: DuckDB's JSON escapes of control characters with a capital hex digit (Python's are small).
+_UPPER_ESCAPE = re.compile(r"\\u00(?:0[BEF]|1[A-F])")
 
 
 def _quote(name: str) -> str:
@@ -541,17 +551,64 @@ class Store:
                FROM sources ORDER BY source_id"""
         )
 
-    def unmapped(self) -> list[dict[str, Any]]:
-        """Every kept line no mapping row matches, in file order, its amount in pounds."""
-        return self.query(
-            """SELECT s.file_name, s.sheet, l.excel_row, l.excel_column, l.kind, l.org,
+    def json_rows(self, sql: str, params: Sequence[object] = (), level: int = 0) -> str:
+        """Rows of a query as the JSON list :func:`placecount._json.dumps` writes of them
+        (``json.dumps(rows, indent=2, sort_keys=True, ensure_ascii=False)``, ``level``
+        deep), byte for byte, written by DuckDB: a quarter of a million lines take a
+        quarter of the time of making each a Python dict and encoding it.
+
+        Columns must be text, whole numbers or booleans (a query of ours, never a user's).
+        """
+        cur = self.con.execute(f"SELECT * FROM ({sql}) LIMIT 0", list(params))  # noqa: S608
+        columns = sorted((d[0], str(d[1])) for d in cur.description)
+        member = "  " * (level + 2)
+        parts: list[str] = []
+        for i, (name, kind) in enumerate(columns):
+            if kind == "VARCHAR":
+                value = f"to_json({_quote(name)})"
+            elif kind in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}:
+                value = f"CAST({_quote(name)} AS VARCHAR)"
+            elif kind == "BOOLEAN":
+                value = (
+                    f"CASE WHEN {_quote(name)} THEN 'true' WHEN NOT {_quote(name)} THEN 'false' END"
+                )
+            else:
+                raise TypeError(f"json_rows: column {name!r} is {kind}")
+            key = ("{" if i == 0 else ",") + "\n" + member + json.dumps(name, ensure_ascii=False)
+            parts += [_literal(key + ": "), f"coalesce({value}, 'null')"]
+        inner = "  " * (level + 1)
+        parts.append(_literal("\n" + inner + "}"))
+        texts = self.con.execute(
+            f"SELECT concat({', '.join(parts)}) FROM ({sql}) AS q",  # noqa: S608
+            list(params),
+        ).fetchall()
+        if not texts:
+            return "[]"
+        text = f"[\n{inner}" + f",\n{inner}".join(t for (t,) in texts) + "\n" + "  " * level + "]"
+        if _UPPER_ESCAPE.search(text):
+            # DuckDB writes a control character as \u001F where Python writes \u001f: rare
+            # in a spreadsheet, so such a result is encoded the slow way
+            from ._json import dumps
+
+            return dumps(self.query(sql, params), level)
+        return text
+
+    #: Every kept line no mapping row matches, in file order, its amount in pounds.
+    UNMAPPED_LINES = """SELECT s.file_name, s.sheet, l.excel_row, l.excel_column, l.kind, l.org,
                       l.native_code, l.native_label, l.amount_text,
                       CAST(CAST(coalesce(l.amount_pence, 0) AS DECIMAL(38, 0)) * 0.01
                            AS DECIMAL(38, 2))::VARCHAR AS amount_gbp
                FROM lines l JOIN sources s USING (source_id)
                WHERE l.included AND NOT l.mapped
                ORDER BY l.source_id, l.excel_row, l.line_id"""
-        )
+
+    def unmapped(self) -> list[dict[str, Any]]:
+        """Every kept line no mapping row matches, in file order, its amount in pounds."""
+        return self.query(self.UNMAPPED_LINES)
+
+    def unmapped_json(self) -> str:
+        """The same lines as JSON (``to_json(store.unmapped())`` without its newline)."""
+        return self.json_rows(self.UNMAPPED_LINES)
 
     def unmapped_groups(self, limit: int | None = None) -> dict[str, Any]:
         """Kept lines no mapping row matches, one row per file, sheet, body, code and label
