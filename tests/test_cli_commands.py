@@ -213,3 +213,41 @@ def test_cofog_browse(runner: CliRunner) -> None:
     assert "Police services" in table.stdout
     bad = runner.invoke(app, ["cofog", "99"])
     assert bad.exit_code == 2 and "'99' is not a COFOG code" in bad.stderr
+
+
+COMMANDS = ["init", "ingest", "report", "trace", "flows", "run", "verify", "diff", "sources"]
+COMMANDS += ["unmapped", "cofog", "compare", "scenario", "journey"]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_the_app_of_one_command_is_the_whole_apps(runner: CliRunner, name: str) -> None:
+    """`main` builds only the command asked for: its help is the whole app's, word for word."""
+    from placecount.cli import app_for
+
+    one = app_for([name, "--help"])
+    assert [c.callback for c in one.registered_commands] != [
+        c.callback for c in app.registered_commands
+    ]
+    assert len(one.registered_commands) == 1
+    whole = runner.invoke(app, [name, "--help"])
+    alone = runner.invoke(one, [name, "--help"])
+    assert whole.exit_code == alone.exit_code == 0
+    assert alone.output == whole.output
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], [], ["nosuch"], ["--debug"], ["--version"], ["--debug", "cofog", "07"]]
+)
+def test_no_command_or_an_unknown_one_gets_the_whole_app(
+    runner: CliRunner, args: list[str]
+) -> None:
+    from placecount.cli import app_for
+
+    chosen = app_for(args)
+    whole = runner.invoke(app, args)
+    assert runner.invoke(chosen, args).output == whole.output
+    if args[-1:] != ["07"]:
+        assert chosen is app
+    else:
+        assert len(chosen.registered_commands) == 1  # --debug before the command's name
+        assert "Health" in whole.output
