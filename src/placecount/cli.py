@@ -517,6 +517,8 @@ def ingest(
 
         sys.stdout.write(to_json(data))
         return
+    if quiet and not result.issues:
+        return  # nothing to say: no console (rich) to start
     from .render import ingest_lines, print_issues
 
     err = _err_console()
