@@ -147,3 +147,30 @@ def test_the_flows_tables_never_cut_a_figure_issue_15(width: int) -> None:
         assert percent(t["administration_share_of_delivered"]) in text
     else:
         assert any("Admin / delivered" in n for n in notes)
+
+
+def test_tables_stay_in_line_where_the_encoding_lacks_pound_signs() -> None:
+    """Written to an ASCII terminal, "£" is "GBP " and "→" is "->" before rich lays the
+    table out: every line of it as wide as the others."""
+    import codecs
+    import io
+
+    from rich.table import Table
+
+    from placecount.cli import _plain
+    from placecount.console import SafeConsole
+
+    codecs.register_error("placecount-plain", _plain)
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii", errors="placecount-plain")
+    table = Table(title="Spend")
+    table.add_column("Body")
+    table.add_column("Amount £", justify="right")
+    table.add_row("County → parish", "£1,000.00")
+    table.add_row("A much longer body name", "£2.00")
+    SafeConsole(file=out, width=80).print(table)
+    out.flush()
+    lines = [line for line in raw.getvalue().decode("ascii").splitlines() if "|" in line]
+    assert len(lines) == 4
+    assert len({len(line) for line in lines}) == 1
+    assert "GBP 1,000.00" in lines[2] and "County -> parish" in lines[2]

@@ -1321,34 +1321,14 @@ class _NoPandasForArrow:
         return None
 
 
-#: What a character no code page shows becomes, when output goes to a terminal or file
-#: whose encoding (a Windows code page, ASCII) has no place for it.
-_PLAIN = {
-    "→": "->",
-    "←": "<-",
-    "−": "-",
-    "–": "-",
-    "—": "-",
-    "…": "...",
-    "›": ">",
-    "‘": "'",
-    "’": "'",
-    "“": '"',
-    "”": '"',
-    "·": ".",
-    "×": "x",
-    "≠": "!=",
-    "£": "GBP ",
-    "€": "EUR ",
-}
-
-
 def _plain(exc: UnicodeError) -> tuple[str, int]:
     """A codec error handler: the ASCII look-alike of each character the encoding lacks."""
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
+    from .escape import LOOK_ALIKES
+
     text = exc.object[exc.start : exc.end]
-    return "".join(_PLAIN.get(ch, "?") for ch in text), exc.end
+    return "".join(LOOK_ALIKES.get(ch, "?") for ch in text), exc.end
 
 
 def _safe_streams() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from .escape import visible
+from .escape import in_encoding, visible
 
 
 class SafeConsole(Console):
@@ -31,5 +31,10 @@ class SafeConsole(Console):
         super().__init__(*args, **kwargs)
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
-        """Every string rich shows (table cells, titles, printed lines) passes here."""
-        return super().render_str(visible(text, keep_newlines=True), **kwargs)
+        """Every string rich shows (table cells, titles, printed lines) passes here; where
+        the output's encoding lacks a character ("£" in ASCII), its look-alike is put in
+        before rich measures the text, so the table's columns stay in line."""
+        text = visible(text, keep_newlines=True)
+        if not self.encoding.startswith("utf"):
+            text = in_encoding(text, self.encoding)
+        return super().render_str(text, **kwargs)

@@ -95,3 +95,47 @@ def md_fence(lines: list[str]) -> str:
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}\n{body}\n{fence}"
+
+
+#: ASCII look-alikes of the characters placecount writes itself (arrows, dashes, "£"),
+#: for a terminal or file whose encoding (a Windows code page, ASCII) has no place for them.
+LOOK_ALIKES = {
+    "→": "->",
+    "←": "<-",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "›": ">",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "·": ".",
+    "×": "x",
+    "≠": "!=",
+    "£": "GBP ",
+    "€": "EUR ",
+}
+
+
+def in_encoding(text: str, encoding: str) -> str:
+    """``text`` with each character ``encoding`` lacks as its look-alike (or ``?``), so that
+    a table is laid out with the characters it will really show.
+
+    >>> in_encoding("£5 → x", "ascii")
+    'GBP 5 -> x'
+    """
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        pass
+    out = []
+    for ch in text:
+        try:
+            ch.encode(encoding)
+            out.append(ch)
+        except (UnicodeEncodeError, LookupError):
+            out.append(LOOK_ALIKES.get(ch, "?"))
+    return "".join(out)
