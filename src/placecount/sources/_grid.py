@@ -49,6 +49,8 @@ class Grid:
     encoding: str | None = None
     #: what a reader noticed while looking for the header (fits it would not take)
     hints: list[str] = field(default_factory=list)
+    #: True when the reader has shown no cell can be over ``--max-cell-chars`` (no line is)
+    short_cells: bool = False
     _head: list[list[str | None]] | None = field(default=None, repr=False)
     _rows: list[list[str | None]] | None = field(default=None, repr=False)
 
@@ -416,16 +418,12 @@ def read_csv_grid(path: Path, limits: Limits | None = None) -> Grid:
     limits = limits or Limits()
     raw = path.read_bytes()
     marked = any(raw.startswith(bom) for bom, _ in _BOMS)
-    if (
-        len(raw) > CSV_PYTHON_LIMIT
-        and not marked
-        and b"\x00" not in raw
-        and b"\n\n" not in raw
-        and b"\n\r\n" not in raw
-    ):
-        grid = _read_csv_duckdb(path, raw, limits)
-        if grid is not None:
-            return grid
+    if len(raw) > CSV_PYTHON_LIMIT and not marked and b"\x00" not in raw:
+        longest = _line_lengths(raw)
+        if longest is not None:
+            grid = _read_csv_duckdb(path, raw, limits, longest)
+            if grid is not None:
+                return grid
     text, encoding = _decode_csv(path, raw)
     del raw
     delimiter = _sniff(text[:16384])
@@ -531,23 +529,48 @@ def check_fields(data: str | bytes, delimiter: str, file_name: str, limits: Limi
     )
 
 
-def _read_csv_duckdb(path: Path, raw: bytes, limits: Limits) -> Grid | None:
-    """A large UTF-8 CSV read by DuckDB into Arrow (blank lines would shift row numbers, so
-    files with them take the Python path)."""
-    import codecs
+def _line_lengths(raw: bytes) -> int | None:
+    """The longest line's length in bytes, or None when the bytes have a blank line
+    (``\\n\\n`` or ``\\n\\r\\n``): DuckDB's reader skips those, which would shift row numbers.
 
+    One pass over the newlines' positions answers both, where searching the bytes for
+    each pattern and splitting them into lines took three.
+    """
+    import numpy as np
+
+    data = np.frombuffer(raw, np.uint8)
+    longest = 0
+    at = 0  # where the line being measured began
+    for start in range(0, len(raw), _LINE_PIECE):
+        ends = np.flatnonzero(data[start : start + _LINE_PIECE] == 10) + start
+        if not len(ends):
+            continue
+        gaps = np.diff(ends, prepend=at - 1)  # each line's length, plus one for its newline
+        longest = max(longest, int(gaps.max()) - 1)
+        first, at = at == 0, int(ends[-1]) + 1
+        if first:  # the file's first line follows no newline: it is not a blank line
+            ends, gaps = ends[1:], gaps[1:]
+        if (gaps == 1).any():
+            return None
+        one_byte = ends[gaps == 2]
+        if len(one_byte) and (data[one_byte - 1] == 13).any():
+            return None
+    return max(longest, len(raw) - at)
+
+
+#: Bytes looked at together when measuring lines (a bounded working set for numpy).
+_LINE_PIECE = 1 << 24
+
+
+def _read_csv_duckdb(path: Path, raw: bytes, limits: Limits, longest: int) -> Grid | None:
+    """A large UTF-8 CSV read by DuckDB into Arrow (blank lines would shift row numbers, so
+    files with them take the Python path, as do files that are not UTF-8: DuckDB's reader
+    refuses any byte that is not, and the Python path then decodes them)."""
     import duckdb
 
-    # checked piece by piece: decoding the whole file at once would hold it twice more
-    check = codecs.getincrementaldecoder("utf-8")()
-    try:
-        for start in range(0, len(raw), 1 << 24):
-            check.decode(raw[start : start + (1 << 24)])
-        check.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return None
     delimiter = _sniff(raw[:16384].decode("utf-8", "replace"))
-    check_fields(raw, delimiter, path.name, limits)
+    if longest > limits.max_columns:  # only a line this long can have too many fields
+        check_fields(raw, delimiter, path.name, limits)
     con = duckdb.connect()
     try:
         table = con.sql(
@@ -562,7 +585,8 @@ def _read_csv_duckdb(path: Path, raw: bytes, limits: Limits) -> Grid | None:
         con.close()
     encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
     arrays = [table.column(i) for i in range(table.num_columns)]
-    return Grid(path.name, None, _string_columns(arrays), encoding=encoding)
+    short = longest <= limits.max_cell_chars  # a cell's characters are at most its line's bytes
+    return Grid(path.name, None, _string_columns(arrays), encoding=encoding, short_cells=short)
 
 
 def read_parquet_grid(path: Path) -> Grid:
@@ -654,10 +678,10 @@ def _read_once(path: Path, sheet: str | None, read: Callable[[], Grid]) -> Grid:
     sheets = _read_once_files(path)
     if sheet not in sheets:
         g = read()
-        sheets[sheet] = (g.file_name, g.sheet, g.columns, g.merged, g.encoding)
-    name, sh, columns, merged, encoding = sheets[sheet]
+        sheets[sheet] = (g.file_name, g.sheet, g.columns, g.merged, g.encoding, g.short_cells)
+    name, sh, columns, merged, encoding, short = sheets[sheet]
     # a new grid each time: readers note hints on the grid they are given
-    return Grid(name, sh, columns, merged=list(merged), encoding=encoding)
+    return Grid(name, sh, columns, merged=list(merged), encoding=encoding, short_cells=short)
 
 
 def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None) -> Iterator[Grid]:
@@ -672,7 +696,8 @@ def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None
     check_size(path, limits)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        yield check_shape(_read_once(path, None, lambda: read_csv_grid(path, limits)), limits)
+        # checked as it is first read: the grid is the same however many readers look
+        yield _read_once(path, None, lambda: check_shape(read_csv_grid(path, limits), limits))
         return
     if suffix == ".parquet":
         yield check_shape(read_parquet_grid(path), limits)
@@ -693,13 +718,12 @@ def read_grids(path: Path, sheet: str | int | None, limits: Limits | None = None
     if sheet is not None:
         names = [resolve_sheet(names, sheet, path.name)]
     for name in names:
-        yield check_shape(
-            _read_once(
-                path,
-                name,
-                lambda name=name: read_excel_grid(path, name, workbook(), limits),  # type: ignore[misc]
+        yield _read_once(
+            path,
+            name,
+            lambda name=name: check_shape(  # type: ignore[misc]
+                read_excel_grid(path, name, workbook(), limits), limits
             ),
-            limits,
         )
 
 
@@ -739,6 +763,8 @@ def check_shape(grid: Grid, limits: Limits) -> Grid:
 def _check_cell_chars(grid: Grid, limits: Limits) -> None:
     """Refuse a grid with a cell over ``--max-cell-chars`` (the CSV reader stops at one
     while reading; the others read it whole, and it is found here)."""
+    if grid.short_cells:
+        return
     import pyarrow.compute as pc
 
     for c, column in enumerate(grid.columns):
