@@ -755,20 +755,18 @@ def report(
         if detail:
             result["sources"] = _source_rows(store.sources())
             result["lines"] = LineRows(*queries.lines_table())
-            result["unmapped_lines"] = store.unmapped()
-            result["excluded_lines"] = store.excluded_lines()
-            for line in result["excluded_lines"]:
-                pence = line.pop("amount_pence")
-                line["amount_gbp"] = None if pence is None else str(pence_to_pounds(int(pence)))
+            # as tables too: a payments file can leave hundreds of thousands unmapped
+            result["unmapped_lines"] = ListedRows(*store.unmapped_table())
+            result["excluded_lines"] = ListedRows(*store.excluded_table())
         return result
 
     return _with_store(db, run)  # type: ignore[no-any-return]
 
 
-class LineRows:
-    """The lines behind a count, held as an Arrow table and read as dictionaries a batch at
-    a time, so a count of a million lines never holds a million dictionaries at once.
-    ``len()`` is the number of lines; iterating gives each with its ``amount_gbp``."""
+class TableRows:
+    """Rows held as an Arrow table and read as dictionaries a batch at a time (in the
+    given order), so a count of a million lines never holds a million dictionaries at
+    once. ``len()`` is the number of rows; each row is finished by :meth:`finish`."""
 
     BATCH = 20_000
 
@@ -785,13 +783,36 @@ class LineRows:
                 batch = self.table.slice(start, self.BATCH)
             else:
                 batch = self.table.take(self.order.slice(start, self.BATCH))
-            for line in batch.to_pylist():
-                line["amount_gbp"] = str(pence_to_pounds(int(line.pop("pence"))))
-                line["theme_share"] = str(line["theme_share"])
-                yield line
+            for row in batch.to_pylist():
+                yield self.finish(row)
+
+    def finish(self, row: dict[str, Any]) -> dict[str, Any]:
+        return row
 
     def __str__(self) -> str:
         return f"{len(self)} lines"
+
+
+class LineRows(TableRows):
+    """The lines behind a count (:meth:`CountQueries.lines_table`), each with its
+    ``amount_gbp``."""
+
+    def finish(self, row: dict[str, Any]) -> dict[str, Any]:
+        row["amount_gbp"] = str(pence_to_pounds(int(row.pop("pence"))))
+        row["theme_share"] = str(row["theme_share"])
+        return row
+
+
+class ListedRows(TableRows):
+    """Unmapped or left-out lines (:meth:`Store.unmapped_table`, :meth:`Store.excluded_table`),
+    each with its ``amount_gbp`` (None where no amount was read), without the keys they
+    were ordered by."""
+
+    def finish(self, row: dict[str, Any]) -> dict[str, Any]:
+        pence = row.pop("pence")
+        del row["source_id"], row["line_id"]
+        row["amount_gbp"] = None if pence is None else str(pence_to_pounds(int(pence)))
+        return row
 
 
 _UNMAPPED_SQL = (

@@ -160,9 +160,11 @@ def _emit_rows(rows: Any, as_json: bool, title: str, columns: list[tuple[str, st
     _out_console().print(rows_table(title, rows, columns))
 
 
-def _emit(data: str | bytes, output: Path | None) -> None:
-    """Data to stdout, or written atomically to ``output`` with a word on stderr."""
+def _emit(data: str | bytes | Callable[[Path], Any], output: Path | None) -> None:
+    """Data to stdout, or written atomically to ``output`` with a word on stderr (``data``
+    may be a function that writes the file at the path it is given: a file format)."""
     if output is None:
+        assert not callable(data), "a file format is written to a file"
         if data:
             sys.stdout.write(data if isinstance(data, str) else data.decode("utf-8"))
         return
@@ -726,7 +728,7 @@ def report(
         if "what_if" in result:
             console.print(render.what_if_table(result["what_if"]))
         return
-    _emit(render.report_output(result, chosen), output)
+    _emit(render.report_writer(result, chosen), output)
 
 
 @app.command()

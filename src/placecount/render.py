@@ -499,13 +499,27 @@ def atomic_path(path: Any) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_output(path: Any, data: str | bytes) -> None:
-    """Write a file atomically: to a temporary file beside it, then renamed into place."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    with atomic_path(path) as tmp, open(tmp, "r+b") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
+def write_output(path: Any, data: str | bytes | Callable[[Path], Any]) -> None:
+    """Write a file atomically: to a temporary file beside it, then renamed into place.
+    ``data`` is the text or bytes, or a function that writes the file at the path given."""
+    with atomic_path(path) as tmp:
+        if callable(data):
+            data(tmp)
+        with open(tmp, "r+b") as fh:
+            if not callable(data):
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+                fh.flush()
+            os.fsync(fh.fileno())
+
+
+def report_writer(result: dict[str, Any], fmt: str) -> str | bytes | Callable[[Path], Any]:
+    """A report for :func:`write_output`: an xlsx is written straight into its file (a
+    workbook of a million lines is never held in memory whole), the others as text."""
+    if fmt == "xlsx":
+        from .workbook import report_xlsx as write
+
+        return lambda path: write(result, path=path)
+    return report_output(result, fmt)
 
 
 PATH_COLUMNS = [

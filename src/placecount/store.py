@@ -606,6 +606,34 @@ class Store:
         """Every kept line no mapping row matches, in file order, its amount in pounds."""
         return self.query(self.UNMAPPED_LINES)
 
+    def unmapped_table(self) -> tuple[Any, Any]:
+        """The same lines as :meth:`unmapped`, as an Arrow table with ``pence`` (not
+        ``amount_gbp``) and the order to read it in: see :func:`sorted_table`."""
+        return sorted_table(
+            self.con,
+            """SELECT s.file_name, s.sheet, l.excel_row, l.excel_column, l.kind, l.org,
+                      l.native_code, l.native_label, l.amount_text,
+                      coalesce(l.amount_pence, 0) AS pence, l.source_id, l.line_id
+               FROM lines l JOIN sources s USING (source_id)
+               WHERE l.included AND NOT l.mapped""",
+            (),
+            ("source_id", "excel_row", "line_id"),
+        )
+
+    def excluded_table(self) -> tuple[Any, Any]:
+        """The same rows as :meth:`excluded_lines`, as an Arrow table (``pence`` NULL where
+        no amount was read) and the order to read it in: see :func:`sorted_table`."""
+        return sorted_table(
+            self.con,
+            """SELECT s.file_name, s.sheet, l.excel_row, l.kind, l.org, l.native_code,
+                      l.native_label, l.amount_text, l.amount_pence AS pence, l.reason,
+                      l.source_id, l.line_id
+               FROM lines l JOIN sources s USING (source_id)
+               WHERE NOT l.included""",
+            (),
+            ("source_id", "excel_row", "line_id"),
+        )
+
     def unmapped_json(self) -> str:
         """The same lines as JSON (``to_json(store.unmapped())`` without its newline)."""
         return self.json_rows(self.UNMAPPED_LINES)
@@ -614,28 +642,37 @@ class Store:
         """Kept lines no mapping row matches, one row per file, sheet, body, code and label
         (largest amount first, the first ``limit`` of them), with the lines, the first row
         and the amount; and the totals over all of them."""
+        # one pass over the lines: the totals are taken over the groups, before the cut
         rows = self.query(
-            """SELECT s.file_name, s.sheet, l.kind, l.org, l.native_code, l.native_label,
-                      count(*) AS lines, min(l.excel_row) AS first_row,
-                      CAST(CAST(coalesce(sum(l.amount_pence), 0) AS DECIMAL(38, 0)) * 0.01
-                           AS DECIMAL(38, 2))::VARCHAR AS amount_gbp
-               FROM lines l JOIN sources s USING (source_id)
-               WHERE l.included AND NOT l.mapped
-               GROUP BY s.source_id, s.file_name, s.sheet, l.kind, l.org, l.native_code,
-                        l.native_label
-               ORDER BY abs(coalesce(sum(l.amount_pence), 0)) DESC, s.source_id,
-                        l.native_label NULLS FIRST, l.native_code NULLS FIRST, l.org NULLS FIRST
+            """WITH g AS (
+                 SELECT l.source_id, l.kind, l.org, l.native_code, l.native_label,
+                        count(*) AS lines, min(l.excel_row) AS first_row,
+                        coalesce(sum(l.amount_pence), 0) AS pence
+                 FROM lines l WHERE l.included AND NOT l.mapped
+                 GROUP BY ALL)
+               SELECT s.file_name, s.sheet, g.kind, g.org, g.native_code, g.native_label,
+                      g.lines, g.first_row,
+                      CAST(CAST(g.pence AS DECIMAL(38, 0)) * 0.01 AS DECIMAL(38, 2))::VARCHAR
+                        AS amount_gbp,
+                      sum(g.lines) OVER () AS all_lines, count(*) OVER () AS label_count,
+                      CAST(CAST(sum(g.pence) OVER () AS DECIMAL(38, 0)) * 0.01
+                           AS DECIMAL(38, 2))::VARCHAR AS all_gbp
+               FROM g JOIN sources s USING (source_id)
+               ORDER BY abs(g.pence) DESC, g.source_id, g.native_label NULLS FIRST,
+                        g.native_code NULLS FIRST, g.org NULLS FIRST
                LIMIT $limit""",
             {"limit": limit},
         )
-        (totals,) = self.query(
-            """SELECT count(*) AS lines,
-                      count(DISTINCT (source_id, kind, org, native_code, native_label))
-                        AS label_count,
-                      CAST(CAST(coalesce(sum(amount_pence), 0) AS DECIMAL(38, 0)) * 0.01
-                           AS DECIMAL(38, 2))::VARCHAR AS amount_gbp
-               FROM lines WHERE included AND NOT mapped"""
-        )
+        totals = {"lines": 0, "label_count": 0, "amount_gbp": "0.00"}
+        if rows:
+            first = rows[0]
+            totals = {
+                "lines": int(first["all_lines"]),
+                "label_count": int(first["label_count"]),
+                "amount_gbp": first["all_gbp"],
+            }
+        for row in rows:
+            del row["all_lines"], row["label_count"], row["all_gbp"]
         return {"labels": rows, **totals}
 
     def excluded_lines(self) -> list[dict[str, Any]]:
@@ -1143,6 +1180,43 @@ def _temp_table(con: Any, sql: str, rows: list[dict[str, Any]]) -> None:
     con.execute(sql, {n: [r.get(n) for r in rows] for n in names})
 
 
+def sorted_table(
+    con: Any, sql: str, params: dict[str, Any] | Sequence[object], keys: Sequence[str]
+) -> tuple[Any, Any]:
+    """The rows of ``sql`` (with no ORDER BY) as an Arrow table, and the order to read it in
+    (by ``keys``, ascending, nulls last, as DuckDB's ORDER BY): a few bytes a cell rather
+    than a Python dictionary a row, for hundreds of thousands of lines. The rows stream out
+    of DuckDB unsorted, on one thread (a sort, or rows kept in order across threads, would
+    hold every row again), every text is stored once (dictionary-encoded), and the order is
+    worked out here from the keys. The order is None when there are no rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    batches = []
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET threads = 1")
+    try:
+        reader = con.sql(sql, params=params).to_arrow_reader(50_000)
+        for batch in reader:
+            # every column is copied (texts dictionary-encoded, the others as they are): a
+            # column of DuckDB's batch keeps the whole batch, its texts too, alive
+            columns = [
+                pc.dictionary_encode(col)
+                if pa.types.is_string(col.type)
+                else pa.concat_arrays([col, pa.array([], col.type)])
+                for col in batch.columns
+            ]
+            batches.append(pa.RecordBatch.from_arrays(columns, names=batch.schema.names))
+    finally:
+        con.execute("RESET threads")
+        con.execute("RESET preserve_insertion_order")
+    if not batches:
+        return reader.read_all(), None
+    table = pa.Table.from_batches(batches)
+    sort = pa.table({k: _sort_key(table.column(k)) for k in keys})
+    return table, pc.sort_indices(sort, sort_keys=[(k, "ascending") for k in keys])
+
+
 def _sort_key(column: Any) -> Any:
     """A dictionary-encoded text column as the rank of each text (nulls last, as DuckDB's
     ORDER BY puts them), which Arrow can sort on; other columns as they are."""
@@ -1469,32 +1543,10 @@ class CountQueries:
         DuckDB unsorted, on one thread (a sort, or rows kept in order across threads, would
         hold every row again), every text is stored once (dictionary-encoded), and the order
         is worked out here from the keys."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         sql, params = self._lines_sql(code)
         sql = sql[: sql.rindex("ORDER BY")]
-        con = self.store.con
-        batches = []
-        con.execute("SET preserve_insertion_order = false")
-        con.execute("SET threads = 1")
-        try:
-            reader = con.sql(sql, params=params).to_arrow_reader(50_000)
-            for batch in reader:
-                columns = [
-                    pc.dictionary_encode(col) if pa.types.is_string(col.type) else col
-                    for col in batch.columns
-                ]
-                batches.append(pa.RecordBatch.from_arrays(columns, names=batch.schema.names))
-        finally:
-            con.execute("RESET threads")
-            con.execute("RESET preserve_insertion_order")
-        if not batches:
-            return reader.read_all(), None
-        table = pa.Table.from_batches(batches)
         keys = ("kind", "file_name", "sheet", "excel_row", "cofog_code", "line_id")
-        sort = pa.table({k: _sort_key(table.column(k)) for k in keys})
-        return table, pc.sort_indices(sort, sort_keys=[(k, "ascending") for k in keys])
+        return sorted_table(self.store.con, sql, params, keys)
 
     def _lines_sql(self, code: str | None) -> tuple[str, dict[str, Any]]:
         return (

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 #: Excel's rows a sheet (the header row is one of them).
@@ -148,14 +150,15 @@ class Book:
     link), carries a fixed date (the same figures give the same bytes) and is written in
     constant memory."""
 
-    def __init__(self, title: str, place: str = "") -> None:
+    def __init__(self, title: str, place: str = "", path: Path | None = None) -> None:
         import xlsxwriter
 
         self.title = title
         self.place = place
-        self.sink = io.BytesIO()
+        # written to ``path`` when given: a workbook of a million lines is never held whole
+        self.sink = io.BytesIO() if path is None else None
         self.wb = xlsxwriter.Workbook(
-            self.sink,
+            self.sink if path is None else str(path),
             {
                 "constant_memory": True,
                 "strings_to_formulas": False,
@@ -236,11 +239,12 @@ class Book:
         return names
 
     def close(self) -> bytes:
+        """The workbook's bytes (nothing when it was written to a file)."""
         if self.sheets:
             self.sheets[-1].finish()
         with progress("Compressing the workbook", 1 if self._big() else 0):
             self.wb.close()
-        return self.sink.getvalue()
+        return b"" if self.sink is None else self.sink.getvalue()
 
     def _big(self) -> bool:
         return sum(max(s.last_row, 0) for s in self.sheets) >= PROGRESS_FROM
@@ -308,11 +312,14 @@ LINE_COLUMNS: list[tuple[str, str, float]] = [
 ]
 
 
-def report_xlsx(result: dict[str, Any], max_rows: int = EXCEL_ROWS) -> bytes:
+def report_xlsx(
+    result: dict[str, Any], max_rows: int = EXCEL_ROWS, path: Path | None = None
+) -> bytes:
     """A workbook a finance officer can forward and print: Count, Sources, Method,
     Unmapped and Excluded, and Lines (over several sheets past Excel's row limit,
     ``max_rows`` a sheet). Amounts are numbers with a £ format, never text: whole pounds
-    shown on the Count sheet, exact pence on the others."""
+    shown on the Count sheet, exact pence on the others. Written to ``path`` when given
+    (and nothing returned), else returned."""
     from .render import count_columns
 
     place = result.get("place") or {}
@@ -321,7 +328,7 @@ def report_xlsx(result: dict[str, Any], max_rows: int = EXCEL_ROWS) -> bytes:
         title = f"{place['name']} {place['financial_year']}: {title}"
     if result.get("theme"):
         title += f" (theme {result['theme']['name']})"
-    book = Book(title, place.get("name", "") if place else "")
+    book = Book(title, place.get("name", "") if place else "", path)
 
     # -- Count ----------------------------------------------------------------------------
     s = book.sheet("Count")
@@ -424,15 +431,16 @@ def report_xlsx(result: dict[str, Any], max_rows: int = EXCEL_ROWS) -> bytes:
         wm.put(k, 1, value)
 
     # -- Unmapped and Excluded ------------------------------------------------------------
-    rows = [
-        {**u, "status": "not mapped (in the count)", "reason": ""}
-        for u in result.get("unmapped_lines", [])
-    ]
-    rows += [{**x, "status": "left out"} for x in result.get("excluded_lines", [])]
+    unmapped = result.get("unmapped_lines", [])
+    excluded = result.get("excluded_lines", [])
+    rows = itertools.chain(
+        ({**u, "status": "not mapped (in the count)", "reason": ""} for u in unmapped),
+        ({**x, "status": "left out"} for x in excluded),
+    )
     book.table(
         "Unmapped and Excluded",
         rows,
-        len(rows),
+        len(unmapped) + len(excluded),
         [
             ("status", "Status", 24),
             ("file_name", "File", 36),
