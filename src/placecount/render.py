@@ -470,6 +470,7 @@ def new_workbook(title: str) -> tuple[Any, io.BytesIO]:
     from .workbook import Book
 
     book = Book(title)
+    assert book.sink is not None  # a book without a path is written to memory
     return book.wb, book.sink
 
 
