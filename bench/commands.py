@@ -36,7 +36,22 @@ TARGETS = {
     "output_rss_mib": 500.0,
     "small_ingest_s": 0.5,
     "real_unmapped_ratio": 2.0,
+    "hostile_refused_s": 2.0,
 }
+
+#: A 4 MB workbook whose sheet inflates to 4,000 MB, ingested with 3 GB of address space
+#: (a small laptop): it must be refused, exit 2, with a message and no backtrace. The
+#: wrapper exits 0 only then, so a run that is not refused so counts as failed.
+HOSTILE_RUN = """
+import resource, subprocess, sys
+def cap():
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True, preexec_fn=cap)
+crashed = any(c in done.stderr for c in ("Traceback", "panicked", "internal problem"))
+refused = done.returncode == 2 and "would inflate to" in done.stderr and not crashed
+sys.stderr.write(done.stderr[-2000:])
+sys.exit(0 if refused else 1)
+"""
 
 
 def write_query_db(folder: Path, n: int) -> dict[str, Any]:
@@ -222,6 +237,36 @@ def small_step(xlsx: Path, reps: int, clock: Any) -> dict[str, Any]:
     return res
 
 
+def hostile_step(reps: int, clock: Any) -> dict[str, Any]:
+    """The 4 MB workbook that inflates past the limit, refused under a 3 GB memory cap:
+    wall time from start to exit 2 (the test corpus's ``bomb_4mb``)."""
+    import sys
+
+    sys.path.insert(0, str(base.ROOT / "tests"))
+    from corpus import bomb_4mb
+
+    work = base.fresh_dir(base.DATA / "work" / "hostile")
+    book = bomb_4mb(work)
+    db = _init(work / "pc")
+    series = base.Series(
+        "placecount ingest of a 4 MB workbook that inflates to 4,000 MB, 3 GB cap",
+        lambda i: [
+            base.PY,
+            "-c",
+            HOSTILE_RUN,
+            *base.pc("ingest", "council", str(book), "--org", "X", "--db", str(db)),
+        ],
+        lambda i: work,
+        runs=reps,
+        timeout=30,
+        clock=clock,
+    )
+    [res] = base.measure(series)
+    res["file_bytes"] = book.stat().st_size
+    shutil.rmtree(work, ignore_errors=True)
+    return res
+
+
 def real_payments_step(reps: int, clock: Any) -> dict[str, Any] | None:
     """``unmapped`` over the real payments file's lines, beside the bare query."""
     if not REAL_PAYMENTS.exists():
@@ -306,6 +351,20 @@ def evaluate(res: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
                 s is not None and s < TARGETS["small_ingest_s"],
                 s,
                 TARGETS["small_ingest_s"],
+            )
+        )
+    hostile = res.get("hostile")
+    if hostile:
+        s = hostile.get("median_s")
+        limit = TARGETS["hostile_refused_s"]
+        out.append(
+            base.target(
+                "4 MB workbook inflating past the limit, 3 GB cap",
+                f"refused (exit 2, no backtrace) in < {limit} s",
+                "not refused as it should be" if s is None else f"refused in {s:.3f} s",
+                s is not None and s < limit and bool(hostile.get("ok")),
+                s,
+                limit,
             )
         )
     real = res.get("real_payments")

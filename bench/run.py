@@ -1132,6 +1132,9 @@ def print_tables(res: dict[str, Any]) -> None:
         )
     for fmt, st in more.get("outputs", {}).items():
         ct.add_row(f"report -o report.{fmt}", fmt_s(st.get("median_s")), "", "", mib(st))
+    if more.get("hostile"):
+        st = more["hostile"]
+        ct.add_row("4 MB bomb refused, 3 GB cap", fmt_s(st.get("median_s")), "", "", mib(st))
     con.print(ct)
 
     tt = Table(title="Targets")
@@ -1412,6 +1415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     say("small workbook ...")
     small = DATA / f"transactions_{commands.SMALL_ROWS}.xlsx"
     more["small"] = commands.small_step(small, help_runs, clock)
+    say("hostile workbook ...")
+    more["hostile"] = commands.hostile_step(reps, clock)
     say("real payments file ...")
     real = commands.real_payments_step(reps, clock)
     if real is not None:
