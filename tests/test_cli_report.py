@@ -337,6 +337,38 @@ def test_theme_from_project_file(runner: CliRunner, place: Path) -> None:
     ] == [("Local policing", "0.250000", "75000.00")]
 
 
+def test_trace_json_is_the_trace_as_json_writes_it(runner: CliRunner, place: Path) -> None:
+    """`trace --json` has its lines written by the database: the text must be what the
+    standard library writes of the same trace, byte for byte, for every row of every
+    level, unmapped lines, a code with no lines, a kind, a body and a theme."""
+    project = place.parent / "placecount.toml"
+    project.write_text(
+        project.read_text()
+        + "\n[themes.care]\ndescription = 'Care'\ncofog = [{ cofog = '03.1', share = 0.25 }]\n"
+    )
+    asks: list[tuple[str, dict[str, Any]]] = [("unmapped", {}), ("02", {}), ("05.1", {})]
+    for by in ("division", "group", "class"):
+        rows = api.report(place, by=by)["rows"]
+        asks += [(r["cofog_code"] or "unmapped", {"by": by}) for r in rows]
+    asks += [
+        ("07.3", {"kinds": ["nhs"]}),
+        ("07", {"orgs": ["Testshire PCT"]}),
+        ("03", {"theme": "care"}),
+    ]
+    seen_lines = 0
+    for code, kw in asks:
+        expected = json.dumps(
+            api.trace(place, code, **kw), indent=2, sort_keys=True, ensure_ascii=False, default=str
+        )
+        assert api.trace_json(place, code, **kw) == expected + "\n", (code, kw)
+        seen_lines += len(json.loads(expected)["lines"])
+    assert seen_lines > 20  # the comparison saw lines, not only empty lists
+    args = ["trace", "03", "--theme", "care", "--json", "--db", str(place)]
+    shown = runner.invoke(app, args)
+    assert shown.exit_code == 0 and shown.stdout == api.trace_json(place, "03", theme="care")
+    assert '"theme_share": "0.250000"' in shown.stdout
+
+
 def test_formats_agree_to_the_penny(runner: CliRunner, place: Path, tmp_path: Path) -> None:
     csv_total = sum(report_csv(runner, place).values())
     out = tmp_path / "count.xlsx"

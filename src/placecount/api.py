@@ -835,6 +835,46 @@ def trace(
 
     ``check_filters`` refuses a kind or body that no stored line has, naming the nearest
     (the command does; a scenario asking for a share of nothing is told so, not stopped)."""
+    return _trace(db, code, kinds, orgs, theme, by, project_file, check_filters, False)
+
+
+def trace_json(
+    db: Path,
+    code: str,
+    *,
+    kinds: Sequence[str] = (),
+    orgs: Sequence[str] = (),
+    theme: str | None = None,
+    by: str | None = None,
+    project_file: Path | None = None,
+    check_filters: bool = False,
+) -> str:
+    """The same trace as JSON (``render.to_json(trace(...))``, byte for byte), its lines
+    written by the database: a payments file's lines in a fraction of the time."""
+    import json
+
+    from .render import to_json
+
+    result = _trace(db, code, kinds, orgs, theme, by, project_file, check_filters, True)
+    # the lines' list goes in the place of a mark no other value of the trace can hold: a
+    # NUL (the others are codes, and names given on the command line, which has no NUL)
+    lines = result.pop("lines")
+    mark = "\x00lines\x00"
+    text = to_json({**result, "lines": mark})
+    return text.replace(json.dumps(mark), lines, 1)
+
+
+def _trace(
+    db: Path,
+    code: str,
+    kinds: Sequence[str],
+    orgs: Sequence[str],
+    theme: str | None,
+    by: str | None,
+    project_file: Path | None,
+    check_filters: bool,
+    lines_json: bool,
+) -> dict[str, Any]:
     from .count import Filters
     from .count import trace as do_trace
     from .project import load_project
@@ -847,7 +887,15 @@ def trace(
     def run(store: Any) -> dict[str, Any]:
         if check_filters:
             _check_filters(store, filters)
-        return do_trace(store, project, code, by=by, filters=filters, theme=theme)  # type: ignore[arg-type]
+        return do_trace(
+            store,
+            project,
+            code,
+            by=by,  # type: ignore[arg-type]
+            filters=filters,
+            theme=theme,
+            lines_json=lines_json,
+        )
 
     return _with_store(db, run)  # type: ignore[no-any-return]
 

@@ -761,18 +761,22 @@ def trace(
     Example: placecount trace 07.3 --kind nhs
     """
     from .api import trace as do_trace
+    from .api import trace_json
 
+    if as_json:
+        text = _run(
+            lambda: trace_json(
+                db, code, kinds=kind or [], orgs=org or [], theme=theme, by=by, check_filters=True
+            ),
+            as_json=True,
+        )
+        sys.stdout.write(text)
+        return
     result = _run(
         lambda: do_trace(
             db, code, kinds=kind or [], orgs=org or [], theme=theme, by=by, check_filters=True
-        ),
-        as_json=as_json,
+        )
     )
-    if as_json:
-        from .render import to_json
-
-        sys.stdout.write(to_json(result))
-        return
     from .render import money, rows_table
 
     title = f"Lines behind {result['cofog_code'] or 'unmapped'} {result['cofog_name']}"

@@ -747,12 +747,15 @@ def trace(
     method: Method | None = None,
     filters: Filters | None = None,
     theme: str | None = None,
+    lines_json: bool = False,
 ) -> dict[str, Any]:
     """Every line behind one figure: the cells, their shares, and what the count did.
 
     ``by`` is the level of the report whose row is traced; by default the code's own
     level, so ``07`` takes everything in division 07. With ``by="group"``, ``07`` is
-    the group-level row of lines mapped only to the division.
+    the group-level row of lines mapped only to the division. With ``lines_json``,
+    ``lines`` is the text of their JSON list as ``render.to_json`` would write it one
+    level deep (written by the database: a payments file's lines in a fraction of the time).
     """
     if code.lower() in {"unmapped", "none", "-"}:
         prefix = ""
@@ -777,15 +780,20 @@ def trace(
         queries=queries,
         lines_only=True,
     )
-    lines = queries.lines(prefix)
-    result_by = level
-    counted = sum(int(x["pence"]) for x in lines if x["treatment"] == "counted")
-    return {
+    head = {
         "cofog_code": prefix or None,
         "cofog_name": code_name(prefix or None),
-        "by": result_by,
+        "by": level,
         "filters": result["filters"],
         "theme": theme,
+    }
+    if lines_json:
+        text, counted = queries.trace_json(prefix, bool(theme), level=1)
+        return {**head, "counted_gbp": money(counted), "lines": text}
+    lines = queries.lines(prefix)
+    counted = sum(int(x["pence"]) for x in lines if x["treatment"] == "counted")
+    return {
+        **head,
         "counted_gbp": money(counted),
         "lines": [
             {

@@ -1548,6 +1548,43 @@ class CountQueries:
         keys = ("kind", "file_name", "sheet", "excel_row", "cofog_code", "line_id")
         return sorted_table(self.store.con, sql, params, keys)
 
+    def trace_json(self, code: str | None, theme: bool, level: int) -> tuple[str, int]:
+        """The lines of :meth:`lines` as the list ``placecount trace --json`` writes of them,
+        ``level`` deep (each line's keys as :func:`placecount.count.trace` names them),
+        written by the database; and the pence counted among them. The lines are held once,
+        in a temporary table, for both."""
+        sql, params = self._lines_sql(code)
+        sql = sql[: sql.rindex("ORDER BY")]
+        share = "coalesce(CAST(theme_share AS VARCHAR), 'None')" if theme else "NULL"
+        con = self.store.con
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE trace_lines AS
+            SELECT file_name AS file, file_sha256, sheet,
+                   concat(coalesce(excel_column, ''), coalesce(CAST(excel_row AS VARCHAR), 'None'))
+                     AS cell,
+                   excel_row AS "row", kind, org, native_code, native_label, cofog_code,
+                   cofog_share, CAST({share} AS VARCHAR) AS theme_share,
+                   CAST(CAST(pence AS DECIMAL(38, 0)) * 0.01 AS DECIMAL(38, 2))::VARCHAR
+                     AS amount_gbp,
+                   treatment, transfer_to, basis, sector, economic, grade, identifiable,
+                   apportionment, replaced_by, driver, pence, file_name, line_id
+            FROM ({sql}) AS t""",  # noqa: S608 (our own query; no names from input)
+            params,
+        )
+        try:
+            text = self.store.json_rows(
+                """SELECT * EXCLUDE (pence, file_name, line_id) FROM trace_lines
+                   ORDER BY kind, file_name, sheet, "row", cofog_code, line_id""",
+                level=level,
+            )
+            (counted,) = con.execute(
+                "SELECT coalesce(sum(pence) FILTER (WHERE treatment = 'counted'), 0) "
+                "FROM trace_lines"
+            ).fetchone()
+        finally:
+            con.execute("DROP TABLE IF EXISTS trace_lines")
+        return text, int(counted)
+
     def _lines_sql(self, code: str | None) -> tuple[str, dict[str, Any]]:
         return (
             """SELECT s.file_name, s.file_sha256, s.sheet, c.excel_row, c.excel_column,
@@ -1561,7 +1598,8 @@ class CountQueries:
                FROM ({select}) c JOIN sources s USING (source_id)
                WHERE c.in_view AND ($code IS NULL
                      OR ($code = '' AND c.cofog_code IS NULL) OR c.level_code = $code)
-               ORDER BY c.kind, s.file_name, s.sheet, c.excel_row, c.cofog_code""".replace(
+               ORDER BY c.kind, s.file_name, s.sheet, c.excel_row, c.cofog_code,
+                        c.line_id""".replace(
                 "{select}",
                 self.select.replace("{code_alloc}", _CODE_ALLOC).replace(
                     "{code_unmapped}", _CODE_UNMAPPED
