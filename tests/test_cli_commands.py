@@ -168,6 +168,35 @@ def test_sources_and_unmapped(runner: CliRunner, counted: Path) -> None:
     assert "Mystery line" in runner.invoke(app, ["unmapped", "--db", str(counted)]).stdout
 
 
+def test_every_unmapped_line_of_a_long_list_in_plain_columns(
+    runner: CliRunner, db: Path, csv_file: Callable[..., Path]
+) -> None:
+    """Past 1,000 lines `unmapped --lines` prints plain aligned columns, not a rich table
+    (which took seconds for a payments file's thousands): every line, its row and amount
+    exact, the amounts right-aligned, a label's control character shown as an escape."""
+    n = 1_500
+    esc = "\x1b[2J"
+    body = "".join(f"Mystery {i}{esc if i == 7 else ''},{i}.{i % 100:02d}\n" for i in range(n))
+    path = csv_file("Service,Net expenditure (£)\n" + body, name="long.csv")
+    done = runner.invoke(app, ["ingest", "council", str(path), "--org", "X", "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    shown = runner.invoke(app, ["unmapped", "--lines", "--db", str(db)])
+    assert shown.exit_code == 0
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "Unmapped lines"
+    assert lines[1].split() == ["File", "Sheet", "Row", "Kind", "Org", "Code", "Label", "Amount", "£"]
+    assert set(lines[2]) == {"-", " "} and "│" not in shown.stdout
+    rows = lines[3:]
+    assert len(rows) == n
+    # the amounts, right-aligned to one edge, add up to the file's, worked here
+    assert len({len(r) for r in rows}) == 1
+    total = sum(Decimal(r.split()[-1].replace(",", "")) for r in rows)
+    assert total == sum(Decimal(f"{i}.{i % 100:02d}") for i in range(n))
+    # file, then (a csv has no sheet) the row as a spreadsheet numbers it: the header is 1
+    assert [r.split()[:2] for r in rows[:2]] == [["long.csv", "2"], ["long.csv", "3"]]
+    assert "Mystery 7\\x1b[2J" in shown.stdout and "\x1b" not in shown.stdout
+
+
 def test_strict_makes_unmapped_an_error(
     runner: CliRunner, db: Path, xlsx: Callable[..., Path]
 ) -> None:

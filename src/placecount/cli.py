@@ -155,8 +155,12 @@ def _emit_rows(rows: Any, as_json: bool, title: str, columns: list[tuple[str, st
 
         sys.stdout.write(to_json(rows))
         return
-    from .render import rows_table
+    from .render import PLAIN_ROWS, plain_table, rows_table
 
+    if len(rows) > PLAIN_ROWS:  # a long listing (every unmapped line): plain columns, fast
+        encoding = sys.stdout.encoding or "utf-8"
+        sys.stdout.writelines(line + "\n" for line in plain_table(title, rows, columns, encoding))
+        return
     _out_console().print(rows_table(title, rows, columns))
 
 
