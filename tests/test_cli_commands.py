@@ -184,7 +184,8 @@ def test_every_unmapped_line_of_a_long_list_in_plain_columns(
     assert shown.exit_code == 0
     lines = shown.stdout.splitlines()
     assert lines[0] == "Unmapped lines"
-    assert lines[1].split() == ["File", "Sheet", "Row", "Kind", "Org", "Code", "Label", "Amount", "£"]
+    heads = ["File", "Sheet", "Row", "Kind", "Org", "Code", "Label", "Amount", "£"]
+    assert lines[1].split() == heads
     assert set(lines[2]) == {"-", " "} and "│" not in shown.stdout
     rows = lines[3:]
     assert len(rows) == n
