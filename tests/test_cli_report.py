@@ -1137,3 +1137,32 @@ def test_a_full_disk_is_exit_2_and_changes_nothing(
         assert "--db, -o, --out" in result.stderr
     monkeypatch.undo()
     assert api.sources(place) == before
+
+
+@pytest.mark.parametrize(
+    ("errno_code", "said"),
+    [(28, "count.xlsx: no space left on device"), (5, "count.xlsx: input/output error")],
+)
+def test_a_workbook_that_cannot_be_written_leaves_nothing(
+    runner: CliRunner,
+    place: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    errno_code: int,
+    said: str,
+) -> None:
+    """The workbook is written straight into its file (a million lines are never held in
+    memory): a full disk or a failing device while it is written is exit 2, with no
+    workbook and no half-written file left beside it."""
+    import xlsxwriter
+
+    def fails(self: Any) -> None:
+        raise OSError(errno_code, os.strerror(errno_code))
+
+    monkeypatch.setattr(xlsxwriter.Workbook, "_store_workbook", fails)
+    out = tmp_path / "out" / "count.xlsx"
+    out.parent.mkdir()
+    result = runner.invoke(app, ["report", "-o", str(out), "--db", str(place)])
+    assert result.exit_code == 2, result.output
+    assert said in result.stderr and "bug" not in result.output
+    assert list(out.parent.iterdir()) == []

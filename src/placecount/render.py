@@ -563,10 +563,22 @@ def report_writer(result: dict[str, Any], fmt: str) -> str | bytes | Callable[[P
     """A report for :func:`write_output`: an xlsx is written straight into its file (a
     workbook of a million lines is never held in memory whole), the others as text."""
     if fmt == "xlsx":
-        from .workbook import report_xlsx as write
-
-        return lambda path: write(result, path=path)
+        return lambda path: _report_xlsx_to(result, path)
     return report_output(result, fmt)
+
+
+def _report_xlsx_to(result: dict[str, Any], path: Path) -> None:
+    from xlsxwriter.exceptions import FileCreateError
+
+    from .workbook import report_xlsx as write
+
+    try:
+        write(result, path=path)
+    except FileCreateError as exc:  # the writer wraps the OSError (a full disk, say)
+        cause = exc.args[0] if exc.args else None
+        if isinstance(cause, OSError):
+            raise cause from None
+        raise
 
 
 PATH_COLUMNS = [
