@@ -196,6 +196,10 @@ def test_every_unmapped_line_of_a_long_list_in_plain_columns(
     # file, then (a csv has no sheet) the row as a spreadsheet numbers it: the header is 1
     assert [r.split()[:2] for r in rows[:2]] == [["long.csv", "2"], ["long.csv", "3"]]
     assert "Mystery 7\\x1b[2J" in shown.stdout and "\x1b" not in shown.stdout
+    # --json writes them as the database hands them over: what json.dumps writes of them
+    as_json = runner.invoke(app, ["unmapped", "--lines", "--json", "--db", str(db)])
+    expected = json.dumps(api.unmapped(db), indent=2, sort_keys=True, ensure_ascii=False)
+    assert as_json.stdout == expected + "\n"
 
 
 def test_strict_makes_unmapped_an_error(

@@ -86,7 +86,9 @@ def store() -> Any:
 @given(
     st.lists(
         st.tuples(
-            st.text() | tricky | st.sampled_from(["\x1f", "\\u001F", "\x0b\x7f\u2028", "a'b"]),
+            st.text()
+            | tricky
+            | st.sampled_from(["\x1f", "\\u001F", "\x0b\x7f\u2028", "a'b", "\\\x1f", "\\\\\x0e"]),
             st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1),
             st.none() | st.booleans(),
             st.none() | st.text(max_size=3),
@@ -104,3 +106,5 @@ def test_rows_written_by_the_database_same_text(store: Any, rows: list[Any], lev
     sql = "SELECT * FROM t ORDER BY rowid"
     expected = reference(store.query(sql)).replace("\n", "\n" + "  " * level)
     assert store.json_rows(sql, level=level) == expected
+    # written a few rows at a time, as a long list is: the same text
+    assert "".join(store.json_chunks(sql, level=level, batch=2)) == expected

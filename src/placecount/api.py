@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import InputError, Issue, shorten
 from .models import KINDS, Limits, ReadOptions, exact_sum, pence_to_pounds
@@ -573,6 +573,18 @@ def unmapped_json(db: Path) -> str:
     """The same lines as the JSON ``--json`` prints (``render.to_json(unmapped(db))``),
     made by the database: a payments file's every line in a fraction of the time."""
     return _with_store(db, lambda s: s.unmapped_json() + "\n")  # type: ignore[no-any-return]
+
+
+def write_unmapped_json(db: Path, out: TextIO) -> None:
+    """The text of :func:`unmapped_json` written to ``out`` as the database hands it over,
+    a few thousand lines at a time: never held whole, however many lines are unmapped."""
+
+    def write(store: Any) -> None:
+        for piece in store.json_chunks(store.UNMAPPED_LINES):
+            out.write(piece)
+        out.write("\n")
+
+    _with_store(db, write)
 
 
 def unmapped_labels(db: Path, limit: int | None = None) -> dict[str, Any]:

@@ -1265,9 +1265,9 @@ def unmapped(
         )
         return
     if as_json:
-        from .api import unmapped_json
+        from .api import write_unmapped_json
 
-        sys.stdout.write(_run(lambda: unmapped_json(db), as_json=True))
+        _run(lambda: write_unmapped_json(db, sys.stdout), as_json=True)
         return
     rows = _run(lambda: do_unmapped(db), as_json=as_json)
     _emit_rows(

@@ -260,8 +260,17 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-#: DuckDB's JSON escapes of control characters with a capital hex digit (Python's are small).
-_UPPER_ESCAPE = re.compile(r"\\u00(?:0[BEF]|1[A-F])")
+#: DuckDB's JSON escape of a control character (``\u001F``: Python's hex digits are small),
+#: with the escaped backslashes before it (a backslash that begins an escape follows an even
+#: number of them: ``\\u001F`` is a backslash, then the text u001F, and stays as it is).
+_UPPER_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u00([0-9A-F]{2})")
+
+
+def _small_hex(text: str) -> str:
+    """DuckDB's JSON text with each ``\\u00XX`` escape's hex digits as Python writes them."""
+    if "\\u00" not in text:
+        return text
+    return _UPPER_ESCAPE.sub(lambda m: m.group(1) + "\\u00" + m.group(2).lower(), text)
 
 
 def _quote(name: str) -> str:
@@ -559,6 +568,13 @@ class Store:
 
         Columns must be text, whole numbers or booleans (a query of ours, never a user's).
         """
+        return "".join(self.json_chunks(sql, params, level))
+
+    def json_chunks(
+        self, sql: str, params: Sequence[object] = (), level: int = 0, batch: int = 20_000
+    ) -> Iterator[str]:
+        """The text of :meth:`json_rows` in pieces of ``batch`` rows, as the database hands
+        them over: written out as they come, a list of a million rows is never held whole."""
         cur = self.con.execute(f"SELECT * FROM ({sql}) LIMIT 0", list(params))  # noqa: S608
         columns = sorted((d[0], str(d[1])) for d in cur.description)
         member = "  " * (level + 2)
@@ -578,20 +594,17 @@ class Store:
             parts += [_literal(key + ": "), f"coalesce({value}, 'null')"]
         inner = "  " * (level + 1)
         parts.append(_literal("\n" + inner + "}"))
-        texts = self.con.execute(
+        cur = self.con.execute(
             f"SELECT concat({', '.join(parts)}) FROM ({sql}) AS q",  # noqa: S608
             list(params),
-        ).fetchall()
-        if not texts:
-            return "[]"
-        text = f"[\n{inner}" + f",\n{inner}".join(t for (t,) in texts) + "\n" + "  " * level + "]"
-        if _UPPER_ESCAPE.search(text):
-            # DuckDB writes a control character as \u001F where Python writes \u001f: rare
-            # in a spreadsheet, so such a result is encoded the slow way
-            from ._json import dumps
-
-            return dumps(self.query(sql, params), level)
-        return text
+        )
+        between = ",\n" + inner
+        start = "[\n" + inner
+        while rows := cur.fetchmany(batch):
+            # a row's text is whole in its piece: no escape spans two pieces
+            yield start + _small_hex(between.join(t for (t,) in rows))
+            start = between
+        yield "[]" if start != between else "\n" + "  " * level + "]"
 
     #: Every kept line no mapping row matches, in file order, its amount in pounds.
     UNMAPPED_LINES = """SELECT s.file_name, s.sheet, l.excel_row, l.excel_column, l.kind, l.org,
