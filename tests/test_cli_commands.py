@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable
 from decimal import Decimal
@@ -200,6 +202,18 @@ def test_every_unmapped_line_of_a_long_list_in_plain_columns(
     as_json = runner.invoke(app, ["unmapped", "--lines", "--json", "--db", str(db)])
     expected = json.dumps(api.unmapped(db), indent=2, sort_keys=True, ensure_ascii=False)
     assert as_json.stdout == expected + "\n"
+    # a reader that stops early (`| head`) ends the command quietly, as for any output
+    for args in (["--lines"], ["--lines", "--json"]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "placecount.cli", "unmapped", *args, "--db", str(db)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(10)
+        proc.stdout.close()  # far more is on its way than a pipe holds
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) in (0, 1) and "bug" not in err and "Traceback" not in err
 
 
 def test_strict_makes_unmapped_an_error(

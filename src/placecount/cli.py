@@ -83,6 +83,8 @@ def _run(fn: Callable[[], Any], as_json: bool = False) -> Any:
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        raise  # the reader of a streamed output stopped reading (`| head`): Typer's to end
     except Exception as exc:  # a fault of ours: say so plainly, traceback only with --debug
         if _STATE["debug"]:
             raise

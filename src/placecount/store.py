@@ -1551,11 +1551,8 @@ class CountQueries:
 
     def lines_table(self, code: str | None = None) -> tuple[Any, Any]:
         """The same lines as :meth:`lines`, as an Arrow table and the order to read it in
-        (the order of :meth:`lines`): a few bytes a cell rather than a Python dictionary a
-        line, for a workbook of hundreds of thousands of lines. The rows stream out of
-        DuckDB unsorted, on one thread (a sort, or rows kept in order across threads, would
-        hold every row again), every text is stored once (dictionary-encoded), and the order
-        is worked out here from the keys."""
+        (the order of :meth:`lines`), for a workbook of hundreds of thousands of lines: see
+        :func:`sorted_table`."""
         sql, params = self._lines_sql(code)
         sql = sql[: sql.rindex("ORDER BY")]
         keys = ("kind", "file_name", "sheet", "excel_row", "cofog_code", "line_id")
