@@ -247,14 +247,14 @@ def _settle_org_and_year(
         org = (
             pc.if_else(pc.is_valid(org), org, source_org)
             if not options.org
-            else pa.array([found.org] * t.num_rows, pa.string())
+            else pa.repeat(pa.scalar(found.org, pa.string()), t.num_rows)
         )
     year = t.column("year")
     source_year = pa.scalar(found.year, pa.string())
     year = (
         pc.if_else(pc.is_valid(year), year, source_year)
         if not options.year
-        else pa.array([found.year] * t.num_rows, pa.string())
+        else pa.repeat(source_year, t.num_rows)
     )
     t = t.set_column(t.schema.get_field_index("org"), "org", org)
     t = t.set_column(t.schema.get_field_index("year"), "year", year)
