@@ -111,8 +111,10 @@ def _string_columns(arrays: list[Any], offset: int = 0, n_rows: int | None = Non
     n = n_rows if n_rows is not None else (len(arrays[0]) if arrays else 0)
     out = [pa.nulls(n, pa.string()) for _ in range(offset)]
     for a in arrays:
-        if isinstance(a, pa.ChunkedArray):
-            a = a.combine_chunks()
+        if isinstance(a, pa.ChunkedArray) and a.num_chunks == 1:
+            a = a.chunk(0)
+        # a column in several pieces (as DuckDB hands a large CSV over) stays so: Arrow's
+        # functions take either, and joining them would copy every cell once more
         out.append(a if a.type == pa.string() else a.cast(pa.string()))
     return out
 

@@ -806,7 +806,12 @@ def read_long_table(
     units, units_from = stated
     start = header.row + 1
     n = max(grid.n_rows - start, 0)
-    body = [c.slice(start) for c in grid.columns]
+    # a large CSV's columns come in pieces: those the table reads are joined into one (the
+    # masks and amounts below are single arrays); the others are only tested for cells
+    body = [
+        _whole(c.slice(start)) if i in roles.values() else c.slice(start)
+        for i, c in enumerate(grid.columns)
+    ]
 
     def col(role: str) -> Any:
         c = roles.get(role)
@@ -823,6 +828,7 @@ def read_long_table(
     for c in body:
         if c.null_count < len(c):
             non_empty = pc.or_(non_empty, pc.is_valid(c))
+    non_empty = _whole(non_empty)
     amount_raw = body[amount_col]
     amount = col("amount")
     label, code = col("label"), col("code")
@@ -1024,6 +1030,13 @@ def _read_with_proved_units(
     return table, units, why
 
 
+def _whole(column: Any) -> Any:
+    """A column as one Arrow array (a chunked one is joined; an array is as it is)."""
+    import pyarrow as pa
+
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
 def _schema() -> Any:
     from ..models import line_schema
 
@@ -1054,7 +1067,7 @@ def _repeated_header(body: list[Any], texts: list[str], non_empty: Any) -> Any:
     if len(encoded.dictionary) * 4 <= n:
         candidates = pc.fill_null(pc.take(header_like(encoded.dictionary), encoded.indices), False)
     else:
-        candidates = pc.fill_null(header_like(body[first_col]), False)
+        candidates = _whole(pc.fill_null(header_like(body[first_col]), False))
     hits = [
         i
         for i in pc.indices_nonzero(candidates).to_pylist()
