@@ -731,6 +731,8 @@ def per_unique(column: Any, fn: Callable[[str], Any], out_type: Any) -> Any:
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     values = [None if v is None else fn(v) for v in encoded.dictionary.to_pylist()]
+    if all(v is None for v in values):  # no answer to spread: every row's is None
+        return pa.nulls(len(encoded), out_type)
     return pc.take(pa.array(values, out_type), encoded.indices)
 
 
@@ -813,10 +815,12 @@ def read_long_table(
         for i, c in enumerate(grid.columns)
     ]
 
+    no_text = pa.nulls(n, pa.string())  # one array for every column the sheet lacks
+
     def col(role: str) -> Any:
         c = roles.get(role)
         if c is None:
-            return pa.nulls(n, pa.string())
+            return no_text
         trimmed = pc.utf8_trim_whitespace(body[c])
         if not pc.any(pc.equal(trimmed, "")).as_py():  # the usual case: blanks are nulls
             return trimmed
@@ -825,9 +829,12 @@ def read_long_table(
     rows = arange(start + 1, n, pa.int32())
     # a row is empty when no cell has text (cells are None when empty; blanks are rare)
     non_empty = pa.repeat(pa.scalar(False), n)
-    for c in body:
-        if c.null_count < len(c):
-            non_empty = pc.or_(non_empty, pc.is_valid(c))
+    if any(c.null_count == 0 for c in body):  # a column with a cell in every row
+        non_empty = pa.repeat(pa.scalar(True), n)
+    else:
+        for c in body:
+            if c.null_count < len(c):
+                non_empty = pc.or_(non_empty, pc.is_valid(c))
     non_empty = _whole(non_empty)
     amount_raw = body[amount_col]
     amount = col("amount")
@@ -838,7 +845,7 @@ def read_long_table(
     before = _plain_pence(amount, plain, units)
     kind = pc.if_else(plain, pa.scalar("number"), pa.scalar(None, pa.string()))
     errors = AmountErrors(grid, header, amount_col)
-    too_large = pc.fill_null(pc.greater(pc.abs(before), MAX_POUNDS * 100), False)
+    too_large = pc.fill_null(pc.greater(pc.abs(before), int(MAX_POUNDS * 100)), False)
     for i in pc.indices_nonzero(too_large).to_pylist():
         value = amount[i].as_py()
         errors.add(
@@ -973,13 +980,13 @@ def read_long_table(
             "spend_type": col("spend_type"),
             "org_code": col("org_code"),
             "org_class": col("org_class"),
-            "measure": pa.nulls(n, pa.string()),
-            "sector": pa.nulls(n, pa.string()),
+            "measure": no_text,
+            "sector": no_text,
             "identifiable": col("identifiable"),
-            "table_name": pa.nulls(n, pa.string()),
-            "paid_on": pa.nulls(n, pa.string()),
-            "transfer_to": pa.nulls(n, pa.string()),
-            "transfer_basis": pa.nulls(n, pa.string()),
+            "table_name": no_text,
+            "paid_on": no_text,
+            "transfer_to": no_text,
+            "transfer_basis": no_text,
             "mapped": pa.repeat(pa.scalar(False), n),
         }
     )
