@@ -10,7 +10,8 @@ kind's column aliases), works out the units, and turns each row into a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -718,6 +719,51 @@ def read_amount(
 _PLAIN_NUMBER = r"^-?(\d{1,15}(\.\d{0,12})?|\.\d{1,12})$"
 
 
+#: Within :func:`texts_encoded_once`: the last columns' distinct texts, by their buffers.
+_ENCODED: dict[str, list[tuple[Any, list[Any], Any]]] = {}
+
+
+@contextmanager
+def texts_encoded_once() -> Iterator[None]:
+    """Within this block a column that several steps look at (a label column: totals,
+    transfers, the mapping) has its distinct texts found once, not once a step."""
+    outer = "on" in _ENCODED
+    _ENCODED.setdefault("on", [])
+    try:
+        yield
+    finally:
+        if not outer:
+            _ENCODED.clear()
+
+
+def distinct_texts(column: Any) -> Any:
+    """A column dictionary-encoded as one array: its distinct texts and each row's index.
+
+    Within :func:`texts_encoded_once` a column whose data is the same memory as one encoded
+    before (the same column, taken again from its table) is not encoded again.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cache = _ENCODED.get("on")
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    key = tuple(
+        (str(c.type), c.offset, len(c), tuple(0 if b is None else b.address for b in c.buffers()))
+        for c in chunks
+    )
+    for seen, _buffers, encoded in cache or []:
+        if seen == key:
+            return encoded
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    if cache is not None:
+        # the buffers are held with the answer, so no other column's data can take their place
+        cache.insert(0, (key, [b for c in chunks for b in c.buffers()], encoded))
+        del cache[4:]
+    return encoded
+
+
 def per_unique(column: Any, fn: Callable[[str], Any], out_type: Any) -> Any:
     """Apply ``fn`` to each distinct text of a column once, and spread the answers back.
 
@@ -727,9 +773,7 @@ def per_unique(column: Any, fn: Callable[[str], Any], out_type: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(column)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
+    encoded = distinct_texts(column)
     values = [None if v is None else fn(v) for v in encoded.dictionary.to_pylist()]
     if all(v is None for v in values):  # no answer to spread: every row's is None
         return pa.nulls(len(encoded), out_type)
@@ -1068,9 +1112,7 @@ def _repeated_header(body: list[Any], texts: list[str], non_empty: Any) -> Any:
         )
 
     # a column of few distinct texts (a label, a code) is compared once a text, not once a row
-    encoded = pc.dictionary_encode(body[first_col])
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
+    encoded = distinct_texts(body[first_col])
     if len(encoded.dictionary) * 4 <= n:
         candidates = pc.fill_null(pc.take(header_like(encoded.dictionary), encoded.indices), False)
     else:
