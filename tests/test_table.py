@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from placecount.errors import InputError
 from placecount.models import ReadOptions
@@ -165,3 +167,70 @@ def test_subtotals_name_the_rows_they_head(xlsx: Callable[..., Path]) -> None:
     rows = [HEADER, ["A", 1], ["Total A", 1], ["B", 2], ["C", 3], ["Total B and C", 5]]
     found, _ = read(xlsx(rows))
     assert [t["heads"] for t in found.total_rows] == ["all lines above", "lines since row 4"]
+
+
+_LARGE_AND_SMALL = (
+    "Service,{amount},Supplier\n"
+    "Education services, 12.50 ,A\n"
+    "Highways and transport services,(1234.56),B\n"
+    "Children's social care,,C\n"
+    "Adult social care,[x],D\n"
+    "Service,{amount},Supplier\n"
+    "Housing services,{odd},E\n"
+    'Cultural and related services,"£1,000.10",F\n'
+    "Total,1012.29,\n"
+    "Note: provisional,,\n"
+)
+
+
+@pytest.mark.parametrize("amount", ["Net expenditure (£)", "Net expenditure (£000)"])
+@pytest.mark.parametrize("odd", ["1.23", "1.235", "-0.5"])
+def test_a_large_csv_is_read_as_a_small_one_issue_16(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, amount: str, odd: str
+) -> None:
+    """Past 8 MB a CSV is read by DuckDB, its columns in pieces and its plain amounts as
+    DECIMAL(18, 2): the lines and messages are those of the same file read in Python."""
+    from placecount.sources import _grid
+
+    path = tmp_path / "payments.csv"
+    path.write_text(_LARGE_AND_SMALL.format(amount=amount, odd=odd), encoding="utf-8")
+    small, small_issues = read(path)
+    monkeypatch.setattr(_grid, "CSV_PYTHON_LIMIT", 0)
+    large, large_issues = read(path)
+    assert large.table.to_pylist() == small.table.to_pylist()
+    assert [i.message for i in large_issues] == [i.message for i in small_issues]
+    assert small.table.column("reason").to_pylist()[4] == "header row repeated"
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            # up to £10bn: in millions, the general path's pence stay within 64 bits
+            st.decimals(min_value=-(10**10), max_value=10**10, places=2).map(str),
+            st.decimals(min_value=-(10**9), max_value=10**9, places=4).map(str),
+            st.sampled_from(["5.", ".5", "-0", "007.10", "x", "1e3"]),
+        ),
+        max_size=30,
+    ),
+    st.sampled_from(["pounds", "thousands", "millions"]),
+)
+def test_plain_amounts_are_exact_pence_issue_16(texts: list[str | None], units: str) -> None:
+    """Plain numbers become pence rounded half to even, whichever path reads them."""
+    from decimal import ROUND_HALF_EVEN
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from placecount.sources._cells import UNIT_FACTOR
+    from placecount.sources._table import _PLAIN_NUMBER, _plain_pence
+
+    amount = pa.array(texts, pa.string())
+    plain = pc.fill_null(pc.match_substring_regex(amount, _PLAIN_NUMBER), False)
+    expected = [
+        int((Decimal(t) * UNIT_FACTOR[units] * 100).quantize(Decimal(1), ROUND_HALF_EVEN))
+        if is_plain
+        else None
+        for t, is_plain in zip(texts, plain.to_pylist(), strict=True)
+    ]
+    assert _plain_pence(amount, plain, units).to_pylist() == expected

@@ -243,6 +243,7 @@ def ingest(
     from .models import load_kind_schema
     from .project import check_year, load_project
     from .sources import read_sources
+    from .sources._table import texts_encoded_once
     from .sources._units import check_per_head
     from .store import Prepared, Store
 
@@ -310,45 +311,47 @@ def ingest(
     for path in files:
         if progress:
             progress(f"reading {path.name}")
-        reads, issues = read_sources(kind, Path(path), options)
-        result.issues.extend(issues)
-        for read in reads:
-            if progress:
-                where = read.file_name + (f" › {read.sheet!r}" if read.sheet else "")
-                n = read.table.num_rows
-                progress(f"mapping {where} ({n:,} line{'s' if n != 1 else ''})")
-            check_per_head(
-                read.total_pence,
-                options.population,
-                kind,
-                file_name=read.file_name,
-                sheet=read.sheet,
-                units=read.units,
-                units_from=read.units_from,
-            )
-
-            if read.kind == "payments":
-                from .sources.payments import set_counted
-
-                set_counted(read, count)
-            cofog_col = read.columns.get("cofog")
-            read.table, allocations, map_issues = map_lines(
-                read.table, active, read.file_name, read.sheet, cofog_col
-            )
-            map_issues = _few_unmapped(map_issues, read)
-            result.issues.extend(map_issues)
-            if strict and map_issues:
-                for i in map_issues:
-                    i.severity = "error"
-                raise InputError(issues=map_issues)
-            prepared.append(
-                Prepared(
-                    read,
-                    allocations,
-                    active.name if active else None,
-                    active.sha256 if active else None,
+        # a label column is dictionary-encoded once for the reader, transfers and mapping
+        with texts_encoded_once():
+            reads, issues = read_sources(kind, Path(path), options)
+            result.issues.extend(issues)
+            for read in reads:
+                if progress:
+                    where = read.file_name + (f" › {read.sheet!r}" if read.sheet else "")
+                    n = read.table.num_rows
+                    progress(f"mapping {where} ({n:,} line{'s' if n != 1 else ''})")
+                check_per_head(
+                    read.total_pence,
+                    options.population,
+                    kind,
+                    file_name=read.file_name,
+                    sheet=read.sheet,
+                    units=read.units,
+                    units_from=read.units_from,
                 )
-            )
+
+                if read.kind == "payments":
+                    from .sources.payments import set_counted
+
+                    set_counted(read, count)
+                cofog_col = read.columns.get("cofog")
+                read.table, allocations, map_issues = map_lines(
+                    read.table, active, read.file_name, read.sheet, cofog_col
+                )
+                map_issues = _few_unmapped(map_issues, read)
+                result.issues.extend(map_issues)
+                if strict and map_issues:
+                    for i in map_issues:
+                        i.severity = "error"
+                    raise InputError(issues=map_issues)
+                prepared.append(
+                    Prepared(
+                        read,
+                        allocations,
+                        active.name if active else None,
+                        active.sha256 if active else None,
+                    )
+                )
     if active is not None:
         result.issues.extend(_unused_mapping_rows(active))
     statuses: list[str] = ["dry run"] * len(prepared)

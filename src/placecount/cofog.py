@@ -431,27 +431,39 @@ def map_lines(
             mapping.used.update((r.table, r.line) for r in hit[0])
         return len(found) - 1
 
-    keys = pc.binary_join_element_wise(
-        pc.fill_null(table.column("native_code"), ""),
-        pc.fill_null(table.column("native_label"), ""),
-        pc.fill_null(table.column("table_name"), ""),
-        "\x01",
-    )
-    ids = per_unique(keys, lookup, pa.int64())
+    code_col, label_col = table.column("native_code"), table.column("native_label")
+    table_col = table.column("table_name")
+    if code_col.null_count == len(code_col) and table_col.null_count == len(table_col):
+        # labels alone (a payments export): the same keys, without a joined text a row
+        ids = per_unique(pc.fill_null(label_col, ""), lambda v: lookup(f"\x01{v}\x01"), pa.int64())
+    else:
+        keys = pc.binary_join_element_wise(
+            pc.fill_null(code_col, ""),
+            pc.fill_null(label_col, ""),
+            pc.fill_null(table_col, ""),
+            "\x01",
+        )
+        ids = per_unique(keys, lookup, pa.int64())
+
+    def spread(values: list[Any], kind: Any, rows: Any = None) -> Any:
+        """Values found once a distinct line, spread to each row (of ``rows``, a mask)."""
+        per = pa.array(values, kind)
+        which = ids if rows is None else pc.filter(ids, rows)
+        if per.null_count == len(per):  # nothing to spread: no row takes a value
+            return pa.nulls(len(which), kind)
+        return pc.take(per, which)
 
     def rule(r: MappingRow, stage: str) -> str:
         return f"{r.where}, by {stage}"
 
-    def per_id(fn: Callable[[MappingRow, str], str | None]) -> Any:
-        return pc.take(
-            pa.array(
-                [
-                    fn(r[0], s) if r and len(r) == 1 and not r[0].treatment else None
-                    for r, s in zip(found, stages, strict=True)
-                ],
-                pa.string(),
-            ),
-            ids,
+    def per_id(fn: Callable[[MappingRow, str], str | None], rows: Any = None) -> Any:
+        return spread(
+            [
+                fn(r[0], s) if r and len(r) == 1 and not r[0].treatment else None
+                for r, s in zip(found, stages, strict=True)
+            ],
+            pa.string(),
+            rows,
         )
 
     # A transfer row's line whose recipient is known (a recipient column, a schema rule
@@ -460,25 +472,21 @@ def map_lines(
     def transfer_row(r: list[MappingRow] | None) -> bool:
         return bool(r) and r is not None and r[0].treatment == "transfer"
 
-    row_recipient = pc.take(
-        pa.array([r[0].transfer_to if transfer_row(r) and r else None for r in found], pa.string()),
-        ids,
+    row_recipient = spread(
+        [r[0].transfer_to if transfer_row(r) and r else None for r in found], pa.string()
     )
-    is_transfer_row = pc.take(pa.array([transfer_row(r) for r in found], pa.bool_()), ids)
+    is_transfer_row = spread([transfer_row(r) for r in found], pa.bool_())
     recipient_known = pc.or_(pc.is_valid(table.column("transfer_to")), pc.is_valid(row_recipient))
     kept_transfer = pc.and_(pc.and_(kept, is_transfer_row), recipient_known)
     # lines whose row says they are not a place's spending: left out, with the row's reason
-    treated = pc.take(
-        pa.array(
-            [
-                f"{TREATMENTS[r[0].treatment]}: {_gist(r[0].note)} ({rule(r[0], s)})"
-                if r and r[0].treatment
-                else None
-                for r, s in zip(found, stages, strict=True)
-            ],
-            pa.string(),
-        ),
-        ids,
+    treated = spread(
+        [
+            f"{TREATMENTS[r[0].treatment]}: {_gist(r[0].note)} ({rule(r[0], s)})"
+            if r and r[0].treatment
+            else None
+            for r, s in zip(found, stages, strict=True)
+        ],
+        pa.string(),
     )
     out_of_count = pc.and_(pc.and_(kept, pc.is_valid(treated)), pc.invert(kept_transfer))
     if pc.any(out_of_count).as_py():
@@ -494,46 +502,43 @@ def map_lines(
         )
         kept = pc.and_(kept, pc.invert(out_of_count))
 
-    codes = per_id(lambda r, s: r.cofog_code)
-    whole = pc.and_(kept, pc.is_valid(codes))
-    transfer_codes = pc.take(
-        pa.array(
-            [(r[0].cofog_code or TRANSFER_CODE) if transfer_row(r) and r else None for r in found],
-            pa.string(),
-        ),
-        ids,
-    )
-    transfer_rules = pc.take(
-        pa.array(
-            [
-                f"{rule(r[0], s)}; a transfer: counted until its recipient is"
-                if transfer_row(r) and r
-                else None
-                for r, s in zip(found, stages, strict=True)
-            ],
-            pa.string(),
-        ),
-        ids,
-    )
+    has_code = [
+        bool(r)
+        and r is not None
+        and len(r) == 1
+        and not r[0].treatment
+        and r[0].cofog_code is not None
+        for r in found
+    ]
+    whole = pc.and_(kept, spread(has_code, pa.bool_()))
+    transfer_codes = [
+        (r[0].cofog_code or TRANSFER_CODE) if transfer_row(r) and r else None for r in found
+    ]
+    transfer_rules = [
+        f"{rule(r[0], s)}; a transfer: counted until its recipient is"
+        if transfer_row(r) and r
+        else None
+        for r, s in zip(found, stages, strict=True)
+    ]
     n_transfers = pc.sum(kept_transfer.cast(pa.int64())).as_py() or 0
     whole_table = pa.concat_tables(
         [
             pa.table(
                 {
                     "line_index": pc.filter(index, whole),
-                    "cofog_code": pc.filter(codes, whole),
-                    "share": pc.filter(per_id(lambda r, s: r.share_text), whole),
+                    "cofog_code": per_id(lambda r, s: r.cofog_code, whole),
+                    "share": per_id(lambda r, s: r.share_text, whole),
                     "amount_pence": pc.filter(table.column("amount_pence"), whole),
-                    "rule": pc.filter(per_id(rule), whole),
+                    "rule": per_id(rule, whole),
                 }
             ),
             pa.table(
                 {
                     "line_index": pc.filter(index, kept_transfer),
-                    "cofog_code": pc.filter(transfer_codes, kept_transfer),
+                    "cofog_code": spread(transfer_codes, pa.string(), kept_transfer),
                     "share": pa.repeat(pa.scalar("1"), n_transfers),
                     "amount_pence": pc.filter(table.column("amount_pence"), kept_transfer),
-                    "rule": pc.filter(transfer_rules, kept_transfer),
+                    "rule": spread(transfer_rules, pa.string(), kept_transfer),
                 }
             ),
         ]
@@ -543,9 +548,7 @@ def map_lines(
         for i, r in enumerate(found)
         if not r or (len(r) > 1 and not r[0].treatment) or any(x.transfer_to for x in r)
     )
-    has_rows = pc.take(
-        pa.array([r is not None and not r[0].treatment for r in found], pa.bool_()), ids
-    )
+    has_rows = spread([r is not None and not r[0].treatment for r in found], pa.bool_())
     todo = pc.indices_nonzero(
         pc.and_(kept, pc.is_in(ids, value_set=pa.array(special_ids, pa.int64())))
     ).to_pylist()
@@ -598,9 +601,12 @@ def map_lines(
             table = table.set_column(
                 table.schema.get_field_index(name), name, pa.array(values, pa.string())
             )
-    allocations = pa.concat_tables([whole_table, _allocation_table(out)]).sort_by(
-        [("line_index", "ascending"), ("cofog_code", "ascending")]
-    )
+    allocations = whole_table
+    if n_transfers or out["line_index"]:
+        allocations = pa.concat_tables([whole_table, _allocation_table(out)]).sort_by(
+            [("line_index", "ascending"), ("cofog_code", "ascending")]
+        )
+    # else: lines mapped whole, one allocation each, already in the order of their lines
     mapped = pc.or_(pc.and_(kept, has_rows), kept_transfer)
     return _with_mapped(table, mapped), allocations, issues
 

@@ -18,7 +18,7 @@ from ..errors import InputError, Issue
 from ..models import KindSchema, ReadOptions, SourceRead, load_kind_schema
 from . import bodies, file_digest, generic, ndpb, payments, pesa, pesa_workbook, simple
 from ._cells import financial_year, normalise
-from ._grid import Grid, _check_file, read_grids, reading_once
+from ._grid import Grid, _check_file, read_digest, read_grids, reading_once
 from ._table import no_header_error, per_unique
 
 #: Who a source is when no --org says: PESA is central government; an NDPB list is its bodies.
@@ -68,7 +68,7 @@ def _read_sources(
         found_all = reader(path, schema, options, issues)
         if found_all is None:
             continue
-        sha, size = file_digest(path)
+        sha, size = read_digest(path) or file_digest(path)
         for found in found_all:
             found.file_sha256, found.file_size = sha, size
             # a reader that picked its bodies itself has named them as the file does
@@ -115,7 +115,7 @@ def read_source(kind: str, path: Path, options: ReadOptions) -> tuple[SourceRead
                 sheet=grid.sheet,
                 note="Check that this is the right file, and that it was saved with its data.",
             )
-        sha, size = file_digest(path)
+        sha, size = read_digest(path) or file_digest(path)
         found.file_sha256, found.file_size = sha, size
         found.encoding = grid.encoding
         _settle_org_and_year(found, grid, schema, options, issues)
@@ -159,6 +159,15 @@ def mark_transfers(found: SourceRead, schema: KindSchema) -> None:
         else pa.nulls(t.num_rows, pa.string())
     )
     recipient = t.column("recipient")
+    if by_rule.null_count == t.num_rows and recipient.null_count == t.num_rows:
+        # no line hands money on: no transfer_to or transfer_basis (as a reader left them)
+        for name in ("transfer_to", "transfer_basis"):
+            if t.column(name).null_count < t.num_rows:
+                t = t.set_column(
+                    t.schema.get_field_index(name), name, pa.nulls(t.num_rows, pa.string())
+                )
+        found.table = t
+        return
     has_recipient = pc.is_valid(recipient)
     rule_parts = pc.split_pattern(by_rule, "\x00")
     rule_to = pc.list_element(rule_parts, 0)
@@ -247,14 +256,14 @@ def _settle_org_and_year(
         org = (
             pc.if_else(pc.is_valid(org), org, source_org)
             if not options.org
-            else pa.array([found.org] * t.num_rows, pa.string())
+            else pa.repeat(pa.scalar(found.org, pa.string()), t.num_rows)
         )
     year = t.column("year")
     source_year = pa.scalar(found.year, pa.string())
     year = (
         pc.if_else(pc.is_valid(year), year, source_year)
         if not options.year
-        else pa.array([found.year] * t.num_rows, pa.string())
+        else pa.repeat(source_year, t.num_rows)
     )
     t = t.set_column(t.schema.get_field_index("org"), "org", org)
     t = t.set_column(t.schema.get_field_index("year"), "year", year)
