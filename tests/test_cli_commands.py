@@ -299,3 +299,48 @@ def test_no_command_or_an_unknown_one_gets_the_whole_app(
     else:
         assert len(chosen.registered_commands) == 1  # --debug before the command's name
         assert "Health" in whole.output
+
+
+def test_workbook_lists_unmapped_then_left_out_lines_in_file_order(
+    runner: CliRunner, db: Path, csv_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The workbook's "Unmapped and Excluded" sheet (its lines now read from the database a
+    batch at a time): every unmapped line, in file order, then every line left out, each
+    with its file, row, label, amount as written and exact amount, worked here by hand."""
+    first = csv_file(
+        "Service,Net expenditure (£)\n"
+        "Mystery one,12.34\n"
+        "Education services,1000\n"
+        "Mystery two,(5.50)\n"
+        "Total,1006.84\n",
+        name="first.csv",
+    )
+    second = csv_file("Service,Net expenditure (£)\nMystery three,0.01\n", name="second.csv")
+    for path, org in [(first, "A"), (second, "B")]:
+        done = runner.invoke(app, ["ingest", "council", str(path), "--org", org, "--db", str(db)])
+        assert done.exit_code == 0, done.output
+    out = tmp_path / "count.xlsx"
+    assert runner.invoke(app, ["report", "-o", str(out), "--db", str(db)]).exit_code == 0
+    from openpyxl import load_workbook
+
+    ws = load_workbook(out, read_only=True)["Unmapped and Excluded"]
+    rows = [r for r in ws.iter_rows(values_only=True)]
+    heads = list(rows[0])
+    got = [
+        (
+            r[heads.index("Status")],
+            r[heads.index("File")],
+            r[heads.index("Row")],
+            r[heads.index("Label")],
+            r[heads.index("As written")],
+            r[heads.index("Amount (£)")],
+        )
+        for r in rows[1:]
+    ]
+    unmapped = "not mapped (in the count)"
+    assert got[:3] == [
+        (unmapped, "first.csv", 2, "Mystery one", "12.34", 12.34),
+        (unmapped, "first.csv", 4, "Mystery two", "(5.50)", -5.5),
+        (unmapped, "second.csv", 2, "Mystery three", "0.01", 0.01),
+    ]
+    assert [(g[0], g[1], g[2], g[3]) for g in got[3:]] == [("left out", "first.csv", 5, "Total")]

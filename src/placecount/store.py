@@ -641,8 +641,9 @@ class Store:
         )
 
     def excluded_table(self) -> tuple[Any, Any]:
-        """The same rows as :meth:`excluded_lines`, as an Arrow table (``pence`` NULL where
-        no amount was read) and the order to read it in: see :func:`sorted_table`."""
+        """Rows read but left out of the count, with their reasons, as an Arrow table
+        (``pence`` NULL where no amount was read) and the order to read them in (file
+        order): see :func:`sorted_table`."""
         return sorted_table(
             self.con,
             """SELECT s.file_name, s.sheet, l.excel_row, l.kind, l.org, l.native_code,
@@ -653,10 +654,6 @@ class Store:
             (),
             ("source_id", "excel_row", "line_id"),
         )
-
-    def unmapped_json(self) -> str:
-        """The same lines as JSON (``to_json(store.unmapped())`` without its newline)."""
-        return self.json_rows(self.UNMAPPED_LINES)
 
     def unmapped_groups(self, limit: int | None = None) -> dict[str, Any]:
         """Kept lines no mapping row matches, one row per file, sheet, body, code and label
@@ -694,15 +691,6 @@ class Store:
         for row in rows:
             del row["all_lines"], row["label_count"], row["all_gbp"]
         return {"labels": rows, **totals}
-
-    def excluded_lines(self) -> list[dict[str, Any]]:
-        """Rows read but left out of the count, with their reasons."""
-        return self.query(
-            """SELECT file_name, sheet, excel_row, kind, org, native_code, native_label,
-                      amount_text, CAST(amount_gbp * 100 AS BIGINT) AS amount_pence, reason
-               FROM spend_lines WHERE NOT included
-               ORDER BY source_id, excel_row"""
-        )
 
     def unmapped_labels(self) -> list[dict[str, Any]]:
         """Kept lines no mapping row matches, one row per kind, code, label and parent."""
