@@ -243,7 +243,6 @@ def ingest(
     from .models import load_kind_schema
     from .project import check_year, load_project
     from .sources import read_sources
-    from .sources._table import texts_encoded_once
     from .sources._units import check_per_head
     from .store import Prepared, Store
 
@@ -311,47 +310,45 @@ def ingest(
     for path in files:
         if progress:
             progress(f"reading {path.name}")
-        # a label column is dictionary-encoded once for the reader, transfers and mapping
-        with texts_encoded_once():
-            reads, issues = read_sources(kind, Path(path), options)
-            result.issues.extend(issues)
-            for read in reads:
-                if progress:
-                    where = read.file_name + (f" › {read.sheet!r}" if read.sheet else "")
-                    n = read.table.num_rows
-                    progress(f"mapping {where} ({n:,} line{'s' if n != 1 else ''})")
-                check_per_head(
-                    read.total_pence,
-                    options.population,
-                    kind,
-                    file_name=read.file_name,
-                    sheet=read.sheet,
-                    units=read.units,
-                    units_from=read.units_from,
-                )
+        reads, issues = read_sources(kind, Path(path), options)
+        result.issues.extend(issues)
+        for read in reads:
+            if progress:
+                where = read.file_name + (f" › {read.sheet!r}" if read.sheet else "")
+                n = read.table.num_rows
+                progress(f"mapping {where} ({n:,} line{'s' if n != 1 else ''})")
+            check_per_head(
+                read.total_pence,
+                options.population,
+                kind,
+                file_name=read.file_name,
+                sheet=read.sheet,
+                units=read.units,
+                units_from=read.units_from,
+            )
 
-                if read.kind == "payments":
-                    from .sources.payments import set_counted
+            if read.kind == "payments":
+                from .sources.payments import set_counted
 
-                    set_counted(read, count)
-                cofog_col = read.columns.get("cofog")
-                read.table, allocations, map_issues = map_lines(
-                    read.table, active, read.file_name, read.sheet, cofog_col
+                set_counted(read, count)
+            cofog_col = read.columns.get("cofog")
+            read.table, allocations, map_issues = map_lines(
+                read.table, active, read.file_name, read.sheet, cofog_col
+            )
+            map_issues = _few_unmapped(map_issues, read)
+            result.issues.extend(map_issues)
+            if strict and map_issues:
+                for i in map_issues:
+                    i.severity = "error"
+                raise InputError(issues=map_issues)
+            prepared.append(
+                Prepared(
+                    read,
+                    allocations,
+                    active.name if active else None,
+                    active.sha256 if active else None,
                 )
-                map_issues = _few_unmapped(map_issues, read)
-                result.issues.extend(map_issues)
-                if strict and map_issues:
-                    for i in map_issues:
-                        i.severity = "error"
-                    raise InputError(issues=map_issues)
-                prepared.append(
-                    Prepared(
-                        read,
-                        allocations,
-                        active.name if active else None,
-                        active.sha256 if active else None,
-                    )
-                )
+            )
     if active is not None:
         result.issues.extend(_unused_mapping_rows(active))
     statuses: list[str] = ["dry run"] * len(prepared)
@@ -575,7 +572,11 @@ def unmapped(db: Path) -> list[dict[str, Any]]:
 def unmapped_json(db: Path) -> str:
     """The same lines as the JSON ``--json`` prints (``render.to_json(unmapped(db))``),
     made by the database: a payments file's every line in a fraction of the time."""
-    return _with_store(db, lambda s: s.json_rows(s.UNMAPPED_LINES) + "\n")  # type: ignore[no-any-return]
+    import io
+
+    out = io.StringIO()
+    write_unmapped_json(db, out)
+    return out.getvalue()
 
 
 def write_unmapped_json(db: Path, out: TextIO) -> None:
@@ -845,51 +846,13 @@ def trace(
     by: str | None = None,
     project_file: Path | None = None,
     check_filters: bool = False,
+    lines_json: bool = False,
 ) -> dict[str, Any]:
     """Every line behind one figure of the report, e.g. ``trace(db, "07.3", kinds=["nhs"])``.
 
     ``check_filters`` refuses a kind or body that no stored line has, naming the nearest
-    (the command does; a scenario asking for a share of nothing is told so, not stopped)."""
-    return _trace(db, code, kinds, orgs, theme, by, project_file, check_filters, False)
-
-
-def trace_json(
-    db: Path,
-    code: str,
-    *,
-    kinds: Sequence[str] = (),
-    orgs: Sequence[str] = (),
-    theme: str | None = None,
-    by: str | None = None,
-    project_file: Path | None = None,
-    check_filters: bool = False,
-) -> str:
-    """The same trace as JSON (``render.to_json(trace(...))``, byte for byte), its lines
-    written by the database: a payments file's lines in a fraction of the time."""
-    import json
-
-    from .render import to_json
-
-    result = _trace(db, code, kinds, orgs, theme, by, project_file, check_filters, True)
-    # the lines' list goes in the place of a mark no other value of the trace can hold: a
-    # NUL (the others are codes, and names given on the command line, which has no NUL)
-    lines = result.pop("lines")
-    mark = "\x00lines\x00"
-    text = to_json({**result, "lines": mark})
-    return text.replace(json.dumps(mark), lines, 1)
-
-
-def _trace(
-    db: Path,
-    code: str,
-    kinds: Sequence[str],
-    orgs: Sequence[str],
-    theme: str | None,
-    by: str | None,
-    project_file: Path | None,
-    check_filters: bool,
-    lines_json: bool,
-) -> dict[str, Any]:
+    (the command does; a scenario asking for a share of nothing is told so, not stopped).
+    With ``lines_json``, ``lines`` is the text of their JSON list (see :func:`trace_json`)."""
     from .count import Filters
     from .count import trace as do_trace
     from .project import load_project
@@ -913,6 +876,23 @@ def _trace(
         )
 
     return _with_store(db, run)  # type: ignore[no-any-return]
+
+
+def trace_json(db: Path, code: str, **options: Any) -> str:
+    """The same trace as JSON (``render.to_json(trace(db, code, **options))``, byte for
+    byte), its lines written by the database: a payments file's lines in a fraction of the
+    time."""
+    import json
+
+    from .render import to_json
+
+    result = trace(db, code, lines_json=True, **options)
+    # the lines' list goes in the place of a mark no other value of the trace can hold: a
+    # NUL (the others are codes, and names given on the command line, which has no NUL)
+    lines = result.pop("lines")
+    mark = "\x00lines\x00"
+    text = to_json({**result, "lines": mark})
+    return text.replace(json.dumps(mark), lines, 1)
 
 
 def _source_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -550,12 +550,12 @@ def _write_output(
 
             result["sources"] = api.sources(db)
             result["charts"] = project_charts(db, project_file)
-        render.write_output(target, render.report_output(result, fmt))
+        render.write_output(target, render.report_writer(result, fmt))
     elif isinstance(spec, TraceOutput):
         if fmt != "json":
             raise _bad_suffix(spec.file, ("json",))
-        result = api.trace(db, spec.code, kinds=spec.kind, by=spec.by, project_file=project_file)
-        render.write_output(target, render.to_json(result))
+        text = api.trace_json(db, spec.code, kinds=spec.kind, by=spec.by, project_file=project_file)
+        render.write_output(target, text)
     elif isinstance(spec, FlowsOutput):
         if fmt not in render.FLOWS_FORMATS:
             raise _bad_suffix(spec.file, render.FLOWS_FORMATS)
